@@ -1,0 +1,4 @@
+from .backbones import *  # noqa: F401,F403
+from .distillers import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .wrappers import *  # noqa: F401,F403

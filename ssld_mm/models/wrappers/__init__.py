@@ -1,0 +1,3 @@
+from .cpu_aware_ddp import CPUAwareDistributedDataParallel
+
+__all__ = ['CPUAwareDistributedDataParallel']

@@ -1,0 +1,65 @@
+"""Shared fixtures: images written to temp folders, repo paths, subprocess runs."""
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List
+
+import numpy as np
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY_CLS_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_cls.py')
+
+
+def write_image_folder(root: str, num_classes: int = 3, per_class: int = 6,
+                       size: int = 32, seed: int = 0) -> str:
+    """Write a CustomDataset folder ``root/class_i/img_j.png``.
+
+    Each class has its own mean colour, so a tiny model can learn it.
+    """
+    import cv2
+    rng = np.random.default_rng(seed)
+    for c in range(num_classes):
+        folder = osp.join(root, f'class_{c}')
+        os.makedirs(folder, exist_ok=True)
+        base = np.zeros(3)
+        base[c % 3] = 200
+        for j in range(per_class):
+            img = np.clip(base + rng.normal(0, 30, (size, size, 3)), 0, 255)
+            cv2.imwrite(osp.join(folder, f'img_{j}.png'), img.astype(np.uint8))
+    return root
+
+
+def run_tool(args: List[str], cwd: str = REPO, timeout: int = 600,
+             env: dict = None) -> subprocess.CompletedProcess:
+    """Run a tools/ script (or any command) and fail with its output."""
+    full_env = dict(os.environ)
+    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    if env:
+        full_env.update(env)
+    cmd = [sys.executable, *args] if args[0].endswith('.py') else args
+    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f'{cmd} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}'
+            f'\nSTDERR:\n{proc.stderr[-6000:]}')
+    return proc
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    return write_image_folder(str(tmp_path / 'images'))
+
+
+@pytest.fixture(autouse=True)
+def _clean_mmengine_globals():
+    """Leave no DefaultScope / MessageHub instance behind a test."""
+    yield
+    from mmengine.registry import DefaultScope
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.visualization import Visualizer
+    for manager in (DefaultScope, MessageHub, MMLogger, Visualizer):
+        manager._instance_dict.clear()

@@ -1,0 +1,48 @@
+"""Evaluate a checkpoint (MMPretrain's command line).
+
+Example:
+    python tools/test.py configs/ssld/r50vd_mbv3.py work_dirs/x/epoch_360.pth
+    tools/dist_test.sh CONFIG CKPT 8 --out results.pkl
+"""
+import argparse
+
+from ssld_mm.utils import cli
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a model with ssld_mm')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out', help='dump the predictions to this pickle file')
+    parser.add_argument(
+        '--amp', action='store_true', help='test with mixed precision')
+    cli.add_common_args(parser)
+    args = parser.parse_args()
+    cli.set_local_rank_env(args)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = cli.load_config(args.config)
+    cli.set_work_dir(cfg, args.work_dir, args.config)
+    cfg.load_from = args.checkpoint
+    if args.amp:
+        cfg.test_cfg = cfg.get('test_cfg') or dict()
+        cfg.test_cfg.fp16 = True
+    cli.set_dataloader_defaults(cfg)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cli.setup_launcher(cfg, args.launcher)
+    runner = cli.build_runner(cfg)
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must be a .pkl/.pickle file, got {args.out!r}')
+        from mmengine.evaluator import DumpResults
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,63 @@
+"""Train a model (MMPretrain's command line, plus CPU-safe distributed runs).
+
+Example:
+    python tools/train.py configs/ssld/r50vd_mbv3.py --work-dir work_dirs/x
+    python tools/train.py CONFIG --resume            # latest ckpt of work_dir
+    python tools/train.py CONFIG --resume PATH.pth --amp
+    tools/dist_train.sh CONFIG 8 --cfg-options model.teacher_ckpt=ckpt.pth
+"""
+import argparse
+
+from ssld_mm.utils import cli
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model with ssld_mm')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or, with no value, from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--no-validate', action='store_true', help='skip validation')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by actual / base batch size (cfg.auto_scale_lr)')
+    parser.add_argument('--no-pin-memory', action='store_true')
+    parser.add_argument('--no-persistent-workers', action='store_true')
+    cli.add_common_args(parser)
+    args = parser.parse_args()
+    cli.set_local_rank_env(args)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = cli.load_config(args.config)
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cli.set_work_dir(cfg, args.work_dir, args.config)
+    if args.amp:
+        cli.set_amp(cfg)
+    cli.set_resume(cfg, args.resume)
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    cli.set_dataloader_defaults(
+        cfg,
+        pin_memory=not args.no_pin_memory,
+        persistent_workers=not args.no_persistent_workers)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cli.setup_launcher(cfg, args.launcher)
+    runner = cli.build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
