@@ -1,1 +1,6 @@
+from .js_div_loss import JSDivLoss
+from .kl_div_loss import KLDivLoss
+from .soft_ce_loss import SoftCELoss
+from .symmetric_kl_loss import SymmetricKLLoss
 
+__all__ = ['JSDivLoss', 'SymmetricKLLoss', 'KLDivLoss', 'SoftCELoss']
