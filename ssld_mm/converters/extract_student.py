@@ -1,0 +1,64 @@
+"""Turn an SSLD distiller checkpoint into a plain classifier checkpoint."""
+import os
+import os.path as osp
+from typing import Dict
+
+import torch
+
+from ssld_mm.utils.checkpoint import load_local_checkpoint
+
+STUDENT_PREFIX = 'student.'
+
+
+def student_state_dict(ckpt: dict, filename: str = '<checkpoint>'
+                       ) -> Dict[str, torch.Tensor]:
+    """The student's weights of a distiller checkpoint, ``student.`` stripped.
+
+    Raises:
+        ValueError: If the checkpoint has no ``student.*`` keys.
+    """
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{filename}: not a checkpoint dict')
+    student = {
+        k[len(STUDENT_PREFIX):]: v
+        for k, v in state.items() if k.startswith(STUDENT_PREFIX)
+    }
+    if not student:
+        sample = ', '.join(list(state)[:5])
+        raise ValueError(
+            f'{filename}: no "student.*" keys; is this an SSLDDistiller '
+            f'checkpoint? First keys: {sample}')
+    # The student's own data preprocessor has no persistent state; drop any.
+    return {k: v for k, v in student.items()
+            if not k.startswith('data_preprocessor.')}
+
+
+def extract_student(src: str, dst: str) -> Dict[str, torch.Tensor]:
+    """Write the student of distiller checkpoint ``src`` to ``dst``.
+
+    The output is a plain MMPretrain classifier checkpoint (``backbone.*``,
+    ``neck.*``, ``head.*``) with ``meta`` naming the source, that MMPretrain loads
+    strictly and MMDetection loads with
+    ``init_cfg=dict(type='Pretrained', checkpoint=dst, prefix='backbone.')``.
+    Written atomically: ``dst`` appears only when complete.
+
+    Returns:
+        dict: The student state dict written.
+    """
+    ckpt = load_local_checkpoint(src)
+    state = student_state_dict(ckpt, src)
+    meta = dict(ckpt.get('meta') or {}) if isinstance(ckpt, dict) else {}
+    meta = {k: v for k, v in meta.items() if k in ('epoch', 'iter', 'cfg',
+                                                   'mmengine_version', 'seed')}
+    meta.update(source=osp.abspath(src), converter='ssld_mm.extract_student')
+    out_dir = osp.dirname(osp.abspath(dst))
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = f'{dst}.tmp-{os.getpid()}'
+    try:
+        torch.save({'state_dict': state, 'meta': meta}, tmp)
+        os.replace(tmp, dst)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return state

@@ -1,0 +1,3 @@
+from .ssld_data_preprocessor import SSLDDataPreprocessor
+
+__all__ = ['SSLDDataPreprocessor']
