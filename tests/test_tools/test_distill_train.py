@@ -1,0 +1,156 @@
+"""Distillation end to end through tools/: train, resume, DDP, export, user student."""
+import glob
+import os.path as osp
+import shutil
+import textwrap
+
+import pytest
+import torch
+
+from conftest import REPO, run_tool
+
+TRAIN = osp.join(REPO, 'tools', 'train.py')
+EXTRACT = osp.join(REPO, 'tools', 'model_converters', 'extract_student.py')
+CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+
+
+@pytest.fixture
+def teacher_ckpt(tmp_path):
+    from ssld_mm.registry import MODELS
+    from ssld_mm.utils import register_all_modules
+    register_all_modules()
+    from mmengine.config import Config
+    cfg = Config.fromfile(CONFIG)
+    torch.manual_seed(0)
+    teacher = MODELS.build(cfg.teacher)
+    teacher.init_weights()
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def opts(folder, ckpt, *extra):
+    return ['--cfg-options', f'model.teacher_ckpt={ckpt}',
+            f'train_dataloader.dataset.data_root={folder}',
+            f'val_dataloader.dataset.data_root={folder}',
+            f'test_dataloader.dataset.data_root={folder}', *extra]
+
+
+def state(path):
+    return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+
+
+def test_distill_train_resume_and_export(tmp_path, image_folder, teacher_ckpt):
+    full = tmp_path / 'full'
+    proc = run_tool([TRAIN, CONFIG, '--work-dir', str(full),
+                     *opts(image_folder, teacher_ckpt)])
+    out = proc.stdout + proc.stderr
+    assert 'loss_distill' in out and 'accuracy/top1' in out
+    final = state(full / 'epoch_2.pth')
+    assert all(k.startswith('student.') for k in final), list(final)[:5]
+
+    # resume from epoch 1 (teacher reloaded from teacher_ckpt) == uninterrupted
+    part = tmp_path / 'part'
+    part.mkdir()
+    shutil.copy(full / 'epoch_1.pth', part / 'epoch_1.pth')
+    run_tool([TRAIN, CONFIG, '--work-dir', str(part), '--resume',
+              str(part / 'epoch_1.pth'), *opts(image_folder, teacher_ckpt)])
+    resumed = state(part / 'epoch_2.pth')
+    for k in final:
+        assert torch.equal(final[k], resumed[k]), k
+
+    # export: a plain classifier checkpoint MMPretrain loads strictly ...
+    dst = tmp_path / 'student.pth'
+    run_tool([EXTRACT, str(full / 'epoch_2.pth'), str(dst)])
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+    from ssld_mm.registry import MODELS
+    cfg = Config.fromfile(CONFIG)
+    classifier = MODELS.build(cfg.student)
+    load_checkpoint(classifier, str(dst), strict=True)
+    for k, v in classifier.state_dict().items():
+        assert torch.equal(v, final['student.' + k]), k
+    exported = torch.load(dst, weights_only=False)
+    assert exported['meta']['source'] == str(full / 'epoch_2.pth')
+    assert sorted({k.split('.')[0] for k in exported['state_dict']}) == [
+        'backbone', 'head']  # GlobalAveragePooling neck has no weights
+
+    # ... and MMDetection loads as a backbone with prefix='backbone.'
+    from mmdet.registry import MODELS as MMDET_MODELS
+    import mmdet.models  # noqa: F401
+    backbone = MMDET_MODELS.build(dict(
+        type='ResNet', depth=18, stem_channels=8, base_channels=8,
+        out_indices=(3, ),
+        init_cfg=dict(type='Pretrained', checkpoint=str(dst), prefix='backbone.')))
+    backbone.init_weights()
+    for k, v in backbone.state_dict().items():
+        assert torch.equal(v, final['student.backbone.' + k]), k
+
+
+def test_extract_student_rejects_plain_checkpoint(tmp_path, teacher_ckpt):
+    with pytest.raises(AssertionError, match='no "student.\\*" keys'):
+        run_tool([EXTRACT, teacher_ckpt, str(tmp_path / 'out.pth')])
+    assert not osp.exists(tmp_path / 'out.pth')
+
+
+def test_distill_bad_teacher_ckpt_stops_before_training(tmp_path, image_folder):
+    bad = tmp_path / 'bad.pth'
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}}, bad)
+    with pytest.raises(AssertionError, match='does not fit the teacher model'):
+        run_tool([TRAIN, CONFIG, '--work-dir', str(tmp_path / 'w'),
+                  *opts(image_folder, str(bad))])
+    assert not glob.glob(str(tmp_path / 'w' / '*.pth'))
+
+
+def test_distill_ddp_two_cpu_processes(tmp_path, image_folder, teacher_ckpt):
+    work = tmp_path / 'ddp'
+    proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), CONFIG, '2',
+                     '--work-dir', str(work),
+                     *opts(image_folder, teacher_ckpt, 'train_cfg.max_epochs=1')],
+                    env={'PORT': '29527'})
+    out = proc.stdout + proc.stderr
+    assert 'Distributed training: True' in out
+    assert 'find_unused_parameters' not in out.lower() or 'unused' not in out
+    assert osp.isfile(work / 'epoch_1.pth')
+    assert all(k.startswith('student.') for k in state(work / 'epoch_1.pth'))
+
+
+USER_MODULE = textwrap.dedent('''
+    """A user's own backbone, registered with one decorator."""
+    from mmengine.model import BaseModule
+    from torch import nn
+
+    from ssld_mm.registry import MODELS
+
+
+    @MODELS.register_module()
+    class MyTinyNet(BaseModule):
+        def __init__(self, channels=12, init_cfg=None):
+            super().__init__(init_cfg)
+            self.body = nn.Sequential(
+                nn.Conv2d(3, channels, 3, 2, 1), nn.BatchNorm2d(channels),
+                nn.ReLU(), nn.Conv2d(channels, channels, 3, 2, 1))
+
+        def forward(self, x):
+            return (self.body(x), )
+''')
+
+
+def test_user_registered_student_via_custom_imports(tmp_path, image_folder,
+                                                    teacher_ckpt):
+    (tmp_path / 'my_student.py').write_text(USER_MODULE)
+    cfg = tmp_path / 'user_distill.py'
+    cfg.write_text(textwrap.dedent(f'''
+        _base_ = [{CONFIG!r}]
+        custom_imports = dict(imports=['ssld_mm', 'my_student'],
+                              allow_failed_imports=False)
+        model = dict(student=dict(
+            backbone=dict(_delete_=True, type='MyTinyNet', channels=12),
+            head=dict(in_channels=12)))
+    '''))
+    work = tmp_path / 'user'
+    run_tool([TRAIN, str(cfg), '--work-dir', str(work),
+              *opts(image_folder, teacher_ckpt, 'train_cfg.max_epochs=1')],
+             env={'PYTHONPATH': f'{REPO}:{tmp_path}'})
+    keys = state(work / 'epoch_1.pth')
+    assert 'student.backbone.body.0.weight' in keys
