@@ -1,0 +1,449 @@
+"""Per-stage learning rates for fine-tuning (PaddleClas's ``lr_mult_list``).
+
+PaddleClas and PaddleDetection fine-tune SSLD backbones with one learning-rate
+multiplier per backbone stage: ``lr_mult_list=[m0, m1, m2, m3, m4]``. This
+module brings the same setting to any MMEngine optimizer through
+``paramwise_cfg``; it finds the five stage groups of the common backbones by
+itself and takes explicit ``stage_patterns`` for any other backbone.
+"""
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.optim import DefaultOptimWrapperConstructor
+
+from ssld_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+#: Number of multipliers of the automatic grouping (stem + 4 stages).
+NUM_AUTO_GROUPS = 5
+
+#: Backbone families whose groups are found automatically (for error messages).
+SUPPORTED_BACKBONES = (
+    'ResNet family with `res_layers` (mmpretrain/mmdet ResNet, ResNetV1c, '
+    'ResNetV1d, ResNeXt, Res2Net, SEResNet, ...)',
+    'mmpretrain MobileNetV3 (large/small)',
+    'ssld_mm PaddleMobileNetV3 (children `conv`, `blocks`)',
+    'mmpretrain/mmdet MobileNetV2',
+    'ssld_mm MobileNetV1 (children `conv1`, `blocks`)',
+)
+
+StagePatterns = List[List[str]]
+
+
+def match_module_path(name: str, pattern: str) -> bool:
+    """Whether parameter/module ``name`` lies under module path ``pattern``.
+
+    ``'layer1'`` matches ``'layer1'`` and ``'layer1.0.conv1.weight'`` but never
+    ``'layer10.weight'`` (the substring trap of ``custom_keys``). A pattern that
+    ends with a dot (``'layer1.'``) is a plain prefix.
+
+    Args:
+        name (str): Dotted parameter or module name.
+        pattern (str): Dotted module path or prefix.
+
+    Returns:
+        bool: True when ``name`` is ``pattern`` or lies below it.
+    """
+    if pattern.endswith('.'):
+        return name.startswith(pattern)
+    return name == pattern or name.startswith(pattern + '.')
+
+
+def _children(module: nn.Module) -> List[str]:
+    return [name for name, _ in module.named_children()]
+
+
+def _resnet_groups(backbone: nn.Module) -> Optional[StagePatterns]:
+    """Stem -> m0, ``layer1..layer4`` -> m1..m4 (PaddleClas ResNet_vd)."""
+    res_layers = getattr(backbone, 'res_layers', None)
+    if not (isinstance(res_layers, (list, tuple)) and 0 < len(res_layers) <= 4
+            and all(isinstance(r, str) for r in res_layers)):
+        return None
+    children = _children(backbone)
+    stem = [c for c in ('stem', 'conv1', 'norm1', 'bn1') if c in children]
+    stages = [[r] for r in res_layers]
+    stages += [[] for _ in range(4 - len(stages))]
+    return [stem] + stages
+
+
+def _mobilenet_v3_groups(stem: List[str], blocks: List[str],
+                         tail: List[str]) -> StagePatterns:
+    """PaddleDetection's MobileNetV3 rule.
+
+    The stem conv gets ``m0``; block ``i`` (0-based) gets
+    ``m[min(i // 3, 4)]``; the convs after the last block get the index the
+    next block would have (``m4`` for large, ``m3`` for small).
+    """
+    groups: StagePatterns = [list(stem)] + [[] for _ in range(4)]
+    for i, block in enumerate(blocks):
+        groups[min(i // 3, 4)].append(block)
+    for extra in tail:
+        groups[min(len(blocks) // 3, 4)].append(extra)
+    return groups
+
+
+def _mmpretrain_mobilenet_v3(backbone: nn.Module) -> Optional[StagePatterns]:
+    children = _children(backbone)
+    if not (len(children) >= 3
+            and children == [f'layer{i}' for i in range(len(children))]):
+        return None
+    # layer0: stem conv, layer1..layerN-1: blocks, layerN: last 1x1 conv.
+    return _mobilenet_v3_groups(children[:1], children[1:-1], children[-1:])
+
+
+def _paddle_mobilenet_v3(backbone: nn.Module) -> Optional[StagePatterns]:
+    children = _children(backbone)
+    blocks = getattr(backbone, 'blocks', None)
+    if 'conv' not in children or not isinstance(blocks,
+                                                (nn.Sequential,
+                                                 nn.ModuleList)):
+        return None
+    block_names = [f'blocks.{name}' for name, _ in blocks.named_children()]
+    tail = [
+        c for c in children if c not in ('conv', 'blocks')
+        and any(True for _ in getattr(backbone, c).parameters())
+    ]
+    return _mobilenet_v3_groups(['conv'], block_names, tail)
+
+
+def _mobilenet_v2_groups(backbone: nn.Module) -> Optional[StagePatterns]:
+    """By output stride: /2 -> m0, /4 -> m1, /8 -> m2, /16 -> m3, /32 -> m4."""
+    children = _children(backbone)
+    expected = ['conv1'] + [f'layer{i}' for i in range(1, 8)]
+    if children[:8] != expected or not set(children[8:]) <= {'conv2'}:
+        return None
+    return [['conv1', 'layer1'], ['layer2'], ['layer3'], ['layer4', 'layer5'],
+            ['layer6', 'layer7'] + (['conv2'] if 'conv2' in children else [])]
+
+
+def _mobilenet_v1_groups(backbone: nn.Module) -> Optional[StagePatterns]:
+    """ssld_mm MobileNetV1 (13 depthwise-separable blocks), by output stride.
+
+    conv1 + block 0 (/2) -> m0, blocks 1-2 (/4) -> m1, blocks 3-4 (/8) -> m2,
+    blocks 5-10 (/16) -> m3, blocks 11-12 (/32) -> m4.
+    """
+    children = _children(backbone)
+    blocks = getattr(backbone, 'blocks', None)
+    if 'conv1' not in children or not isinstance(
+            blocks, (nn.Sequential, nn.ModuleList)) or len(blocks) != 13:
+        return None
+    names = [f'blocks.{name}' for name, _ in blocks.named_children()]
+    return [['conv1'] + names[:1], names[1:3], names[3:5], names[5:11],
+            names[11:13]]
+
+
+def get_stage_patterns(backbone: nn.Module) -> Optional[StagePatterns]:
+    """Five groups of module paths (relative to the backbone) for ``lr_mult_list``.
+
+    Args:
+        backbone (nn.Module): The backbone module.
+
+    Returns:
+        list[list[str]] | None: ``[m0 paths, m1 paths, ..., m4 paths]`` (a group
+        may be empty), or None when the backbone is not one we can split.
+    """
+    name = type(backbone).__name__
+    groups = _resnet_groups(backbone)
+    if groups is None and name == 'MobileNetV3':
+        groups = _mmpretrain_mobilenet_v3(backbone)
+    if groups is None and 'MobileNetV3' in name:
+        groups = _paddle_mobilenet_v3(backbone)
+    if groups is None and name == 'MobileNetV2':
+        groups = _mobilenet_v2_groups(backbone)
+    if groups is None and name == 'MobileNetV1':
+        groups = _mobilenet_v1_groups(backbone)
+    return groups
+
+
+def _normalise_patterns(stage_patterns) -> StagePatterns:
+    if not isinstance(stage_patterns, (list, tuple)) or not stage_patterns:
+        raise TypeError('paramwise_cfg.stage_patterns must be a non-empty list '
+                        'with one entry (a module path or a list of module '
+                        f'paths) per lr_mult_list entry, got {stage_patterns!r}')
+    groups = []
+    for i, entry in enumerate(stage_patterns):
+        entry = [entry] if isinstance(entry, str) else entry
+        if not isinstance(entry, (list, tuple)) or not all(
+                isinstance(p, str) and p for p in entry):
+            raise TypeError(
+                f'paramwise_cfg.stage_patterns[{i}] must be a module path '
+                f'string or a list of them, got {stage_patterns[i]!r}')
+        groups.append(list(entry))
+    return groups
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
+    """One learning-rate multiplier per backbone stage (``lr_mult_list``).
+
+    ``paramwise_cfg`` takes everything :class:`DefaultOptimWrapperConstructor`
+    takes (``custom_keys``, ``norm_decay_mult``, ``bias_decay_mult``,
+    ``bias_lr_mult``, ``flat_decay_mult``, ...) plus:
+
+    - ``lr_mult_list`` (list[float]): required. Five multipliers for the stem
+      and the four stages of the backbone (PaddleClas's ``lr_mult_list``), or,
+      with ``stage_patterns``, one per pattern group.
+    - ``stage_patterns`` (list[str | list[str]], optional): module paths
+      relative to the backbone, one entry per multiplier, for backbones whose
+      groups are not found automatically (or to override them). ``'layer1'``
+      covers module ``layer1`` and everything below it, never ``layer10``.
+
+    The backbone is every submodule named ``backbone`` (``backbone.``,
+    ``student.backbone.``, ...) that has trainable parameters, so one setting
+    works in an MMPretrain classifier, in the SSLD distiller and in an
+    MMDetection detector. Parameters outside it (neck, head, FPN, RPN, RoI
+    heads) keep multiplier 1.0. Every trainable backbone parameter must fall in
+    a group, otherwise building fails and names the strays.
+
+    A group's lr is ``lr * m_i``, times the ``lr_mult`` of a matching
+    ``custom_keys`` entry or ``bias_lr_mult`` where those apply. Weight decay
+    coefficients are left as ``weight_decay * decay_mult``: as in Paddle, where
+    the L2 term is added to the gradient before the per-parameter lr, the decay
+    step of a parameter is then ``lr * m_i * weight_decay`` (PyTorch's SGD and
+    AdamW multiply the decay by the group's lr too).
+
+    Automatic groups (``m0`` .. ``m4``):
+
+    - ResNet family (anything with ``res_layers``: MMPretrain's and
+      MMDetection's ResNet, ResNetV1c, ResNetV1d, ResNeXt, Res2Net, ...):
+      stem (``stem`` or ``conv1``/``norm1``/``bn1``), ``layer1`` .. ``layer4``
+      (PaddleClas ResNet_vd: ``conv1_1..conv1_3``, ``res2`` .. ``res5``).
+    - MobileNetV3 (MMPretrain's ``layer0..layerN`` and ssld_mm's
+      PaddleMobileNetV3 ``conv``/``blocks``), PaddleDetection's rule: stem ->
+      m0, block ``i`` -> ``m[min(i // 3, 4)]``, the last 1x1 conv -> the next
+      index. Large (15 blocks): blocks 0-2 m0, 3-5 m1, 6-8 m2, 9-11 m3,
+      12-14 and the last conv m4. Small (11 blocks): blocks 0-2 m0, 3-5 m1,
+      6-8 m2, 9-10 and the last conv m3; m4 is unused.
+    - MobileNetV2 (MMPretrain/MMDetection) by output stride: ``conv1``,
+      ``layer1`` (/2) m0; ``layer2`` (/4) m1; ``layer3`` (/8) m2;
+      ``layer4``, ``layer5`` (/16) m3; ``layer6``, ``layer7``, ``conv2`` m4.
+    - ssld_mm MobileNetV1 by output stride: ``conv1`` + block 0 m0,
+      blocks 1-2 m1, 3-4 m2, 5-10 m3, 11-12 m4.
+
+    At build it logs one table: group, modules, number of parameter tensors
+    and elements, lr, weight decay.
+
+    Args:
+        optim_wrapper_cfg (dict): The optim wrapper config (with
+            ``optimizer``, whose ``lr`` is required).
+        paramwise_cfg (dict): Parameter-wise options, see above.
+
+    Example:
+        >>> optim_wrapper = dict(
+        >>>     optimizer=dict(type='SGD', lr=0.00375, momentum=0.9,
+        >>>                    weight_decay=1e-6),
+        >>>     constructor='LayerwiseLROptimWrapperConstructor',
+        >>>     paramwise_cfg=dict(lr_mult_list=[0.1, 0.1, 0.2, 0.2, 0.3]))
+        >>> # any other backbone: name the modules of each group
+        >>> paramwise_cfg = dict(
+        >>>     lr_mult_list=[0.1, 0.5, 1.0],
+        >>>     stage_patterns=['patch_embed', ['layers.0', 'layers.1'],
+        >>>                     ['layers.2', 'layers.3', 'ln1']])
+        >>> # an MMDetection config (default_scope='mmdet'):
+        >>> # constructor='ssld_mm.LayerwiseLROptimWrapperConstructor'
+    """
+
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
+                 paramwise_cfg: Optional[dict] = None) -> None:
+        super().__init__(optim_wrapper_cfg, paramwise_cfg)
+        cfg = self.paramwise_cfg
+        if 'lr_mult_list' not in cfg:
+            raise ValueError(
+                'LayerwiseLROptimWrapperConstructor needs '
+                'paramwise_cfg.lr_mult_list (e.g. [0.1, 0.1, 0.2, 0.2, 0.3]); '
+                f'got paramwise_cfg keys {sorted(cfg)}')
+        lr_mult_list = cfg['lr_mult_list']
+        if not isinstance(lr_mult_list, (list, tuple)) or not all(
+                isinstance(m, (int, float)) and not isinstance(m, bool)
+                for m in lr_mult_list):
+            raise TypeError('paramwise_cfg.lr_mult_list must be a list of '
+                            f'numbers, got {lr_mult_list!r}')
+        if any(m < 0 for m in lr_mult_list):
+            raise ValueError('paramwise_cfg.lr_mult_list entries must be >= 0, '
+                             f'got {list(lr_mult_list)}')
+        stage_patterns = cfg.get('stage_patterns', None)
+        self.stage_patterns: Optional[StagePatterns] = None
+        if stage_patterns is not None:
+            self.stage_patterns = _normalise_patterns(stage_patterns)
+            if len(lr_mult_list) != len(self.stage_patterns):
+                raise ValueError(
+                    f'paramwise_cfg.lr_mult_list has {len(lr_mult_list)} '
+                    f'entries but stage_patterns has '
+                    f'{len(self.stage_patterns)} groups; give one multiplier '
+                    'per group')
+        elif len(lr_mult_list) != NUM_AUTO_GROUPS:
+            raise ValueError(
+                f'paramwise_cfg.lr_mult_list must have {NUM_AUTO_GROUPS} '
+                '(stem + 4 stages) entries, got '
+                f'{len(lr_mult_list)}: {list(lr_mult_list)}; pass '
+                'stage_patterns to use another number of groups')
+        if self.base_lr is None:
+            raise ValueError('LayerwiseLROptimWrapperConstructor needs '
+                             'optimizer.lr to be set')
+        self.lr_mult_list = [float(m) for m in lr_mult_list]
+        self._frozen_skipped = 0
+
+    # ------------------------------------------------------------------ build
+    def add_params(self,
+                   params: List[dict],
+                   module: nn.Module,
+                   prefix: str = '',
+                   is_dcn_module: Optional[Union[int, float]] = None) -> None:
+        """Add the parameters of ``module`` with their stage multipliers.
+
+        The default constructor's rules (``custom_keys``, decay multipliers)
+        build the groups; the root call then multiplies each group's lr by
+        the multiplier of the stage its parameter belongs to and logs the
+        table.
+
+        Args:
+            params (list[dict]): Param groups, modified in place.
+            module (nn.Module): The module whose parameters are added.
+            prefix (str): The module's name in the model.
+            is_dcn_module (int | float | None): See the parent class.
+        """
+        if prefix:
+            # A fully frozen subtree (e.g. frozen stages, a teacher) adds
+            # nothing: count it once instead of one warning per parameter.
+            own = list(module.parameters())
+            if own and not any(p.requires_grad for p in own):
+                self._frozen_skipped += len(own)
+                return
+            super().add_params(params, module, prefix, is_dcn_module)
+            return
+
+        self._frozen_skipped = 0
+        assignment, group_paths = self._assign_stages(module)
+        start = len(params)
+        super().add_params(params, module, prefix, is_dcn_module)
+        names = {id(p): n for n, p in module.named_parameters()}
+        rows: Dict[int, dict] = {}
+        for group in params[start:]:
+            name = names[id(group['params'][0])]
+            index = assignment.get(name, -1)
+            mult = 1.0 if index < 0 else self.lr_mult_list[index]
+            group['lr'] = group.get('lr', self.base_lr) * mult
+            row = rows.setdefault(index, dict(tensors=0, numel=0, lrs=set(),
+                                              wds=set()))
+            row['tensors'] += len(group['params'])
+            row['numel'] += sum(p.numel() for p in group['params'])
+            row['lrs'].add(group['lr'])
+            row['wds'].add(group.get('weight_decay', self.base_wd))
+        self._log_table(rows, group_paths)
+
+    def _assign_stages(
+            self, model: nn.Module) -> Tuple[Dict[str, int], Dict[int, str]]:
+        """Map every trainable backbone parameter name to its group index."""
+        backbones = self._find_backbones(model)
+        assignment: Dict[str, int] = {}
+        group_paths: Dict[int, List[str]] = {}
+        for prefix, backbone in backbones:
+            patterns = self.stage_patterns
+            if patterns is None:
+                patterns = get_stage_patterns(backbone)
+                if patterns is None:
+                    raise ValueError(
+                        f'LayerwiseLROptimWrapperConstructor cannot split '
+                        f'backbone {prefix!r} of type '
+                        f'{type(backbone).__name__} into lr_mult_list groups '
+                        f'automatically (children: {_children(backbone)}). '
+                        'Pass paramwise_cfg.stage_patterns, one module path '
+                        'or list of paths (relative to the backbone) per '
+                        'multiplier. Found automatically: '
+                        + '; '.join(SUPPORTED_BACKBONES))
+            for index, paths in enumerate(patterns):
+                group_paths.setdefault(index, [])
+                for path in paths:
+                    if path not in group_paths[index]:
+                        group_paths[index].append(path)
+            strays, used = [], set()
+            for name, param in backbone.named_parameters():
+                if not param.requires_grad:
+                    continue
+                best, best_len, best_path = -1, -1, None
+                for index, paths in enumerate(patterns):
+                    for path in paths:
+                        if match_module_path(name, path) and len(path) > best_len:
+                            best, best_len, best_path = index, len(path), path
+                if best < 0:
+                    strays.append(name)
+                else:
+                    used.add(best_path)
+                    assignment[f'{prefix}.{name}'] = best
+            unused = [p for paths in patterns for p in paths if p not in used]
+            if self.stage_patterns is not None and unused:
+                print_log(
+                    f'stage_patterns {unused} match no trainable parameter of '
+                    f'backbone {prefix!r}', logger='current',
+                    level=logging.WARNING)
+            if strays:
+                raise ValueError(
+                    f'{len(strays)} trainable parameters of backbone '
+                    f'{prefix!r} ({type(backbone).__name__}) are in no '
+                    f'lr_mult_list group: {strays[:10]}'
+                    f'{" ..." if len(strays) > 10 else ""}. Add their modules '
+                    'to paramwise_cfg.stage_patterns.')
+        return assignment, {
+            i: ', '.join(p) if p else '-'
+            for i, p in group_paths.items()
+        }
+
+    @staticmethod
+    def _find_backbones(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+        found: List[Tuple[str, nn.Module]] = []
+        for name, mod in model.named_modules():
+            if not (name == 'backbone' or name.endswith('.backbone')):
+                continue
+            if any(match_module_path(name, outer) for outer, _ in found):
+                continue  # a backbone nested in a backbone
+            if any(p.requires_grad for p in mod.parameters()):
+                found.append((name, mod))
+        if not found:
+            raise ValueError(
+                'LayerwiseLROptimWrapperConstructor found no submodule named '
+                f'"backbone" with trainable parameters in '
+                f'{type(model).__name__} (top-level children: '
+                f'{_children(model)})')
+        return found
+
+    def _log_table(self, rows: Dict[int, dict],
+                   group_paths: Dict[int, str]) -> None:
+
+        def fmt(values) -> str:
+            return ', '.join(f'{v:.4g}' for v in sorted(values)) or '-'
+
+        header = ('group', 'lr_mult', 'modules', 'tensors', 'elements', 'lr',
+                  'weight_decay')
+        lines = []
+        for index in list(range(len(self.lr_mult_list))) + [-1]:
+            row = rows.get(index, dict(tensors=0, numel=0, lrs=(), wds=()))
+            if index < 0:
+                if not row['tensors']:
+                    continue
+                label, mult, paths = 'outside backbone', 1.0, 'neck/head/...'
+            else:
+                label = f'lr_mult_list[{index}]'
+                mult = self.lr_mult_list[index]
+                paths = group_paths.get(index, '-')
+            if len(paths) > 48:
+                paths = paths[:45] + '...'
+            lines.append((label, f'{mult:g}', paths, str(row['tensors']),
+                          str(row['numel']), fmt(row['lrs']),
+                          fmt(row['wds']) if self.base_wd is not None else '-'))
+        widths = [max(len(h), *(len(r[i]) for r in lines))
+                  for i, h in enumerate(header)]
+        out = ['Layer-wise lr (LayerwiseLROptimWrapperConstructor):',
+               ' | '.join(h.ljust(w) for h, w in zip(header, widths)),
+               '-+-'.join('-' * w for w in widths)]
+        out += [' | '.join(c.ljust(w) for c, w in zip(r, widths))
+                for r in lines]
+        if self._frozen_skipped:
+            out.append(f'({self._frozen_skipped} frozen parameter tensors '
+                       'with requires_grad=False are not optimized)')
+        print_log('\n'.join(out), logger='current')
+
+
+__all__: Sequence[str] = ('LayerwiseLROptimWrapperConstructor',
+                          'get_stage_patterns', 'match_module_path')
