@@ -1,1 +1,21 @@
+"""SSLD data selection: teacher top-k per class and SIFT dedup against val.
 
+Pure functions (no argparse); ``tools/data/select_topk.py`` and
+``tools/data/dedup_sift.py`` are thin command-line wrappers. See
+``docs/data_selection.md``.
+"""
+from .dedup import build_val_features, dedup_pool, format_dedup_summary
+from .resumable import parse_shard
+from .select_topk import (format_summary, merge_selection, select_topk,
+                          shard_from_launcher)
+from .sift import (DEFAULTS as SIFT_DEFAULTS, Match, SiftFeatures, SiftIndex,
+                   extract_sift, load_gray, mirror_features)
+from .topk import ClassTopK, topk_order
+
+__all__ = [
+    'select_topk', 'merge_selection', 'format_summary', 'shard_from_launcher',
+    'parse_shard', 'ClassTopK', 'topk_order', 'dedup_pool',
+    'build_val_features', 'format_dedup_summary', 'SiftIndex',
+    'SiftFeatures', 'Match', 'extract_sift', 'load_gray', 'mirror_features',
+    'SIFT_DEFAULTS'
+]

@@ -1,0 +1,443 @@
+"""Remove pool images that duplicate validation images (SIFT matching).
+
+Pipeline (resumable, parallel):
+
+1. Validation features: SIFT of every validation image, computed in chunks
+   by a worker pool and cached under a key of the validation list's contents
+   and the feature parameters, so other pools reuse them.
+2. One FLANN index over all validation descriptors
+   (:class:`~ssld_mm.data_selection.sift.SiftIndex`), built in the parent
+   process; forked workers share it copy-on-write.
+3. Pool images in chunks: each worker extracts an image's SIFT features and
+   asks the index for the best verified validation match (also of the
+   mirrored image). Each finished chunk is written atomically to the work
+   directory; a restart skips finished chunks.
+4. When all chunks exist: the kept list (pool order, PaddleClas format), the
+   removed list (pool path, matched validation path, score, mirrored), a
+   report of unreadable images and a summary, each written atomically.
+"""
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import os.path as osp
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from ssld_mm.datasets.image_list import (format_entry, iter_image_list,
+                                         resolve_image_path)
+from . import resumable as rs
+from .sift import DEFAULTS, SiftIndex, extract_sift, load_gray
+
+_FORMAT_VERSION = 1
+_TASK_SIZE = 16
+
+# Set in the parent before forking the workers (shared copy-on-write).
+_STATE: Dict[str, Any] = {}
+
+
+def _features_or_error(path: str, max_side: int, max_keypoints: int):
+    try:
+        return extract_sift(load_gray(path, max_side), max_keypoints), None
+    except Exception as e:  # noqa: BLE001 (any failure: report the image)
+        return None, ' '.join(f'{type(e).__name__}: {e}'.split())
+
+
+def _val_task(task) -> Tuple[int, bool, list]:
+    chunk_id, is_last, items = task
+    out = []
+    for idx, path in items:
+        feats, err = _features_or_error(path, _STATE['max_side'],
+                                        _STATE['max_keypoints'])
+        out.append((idx, feats, err))
+    return chunk_id, is_last, out
+
+
+def _pool_task(task) -> Tuple[int, bool, list]:
+    chunk_id, is_last, items = task
+    index: SiftIndex = _STATE['index']
+    p = _STATE
+    out = []
+    for idx, path in items:
+        feats, err = _features_or_error(path, p['max_side'], p['max_keypoints'])
+        if err is not None:
+            out.append((idx, None, err))
+            continue
+        m = index.match(feats, ratio=p['ratio'], min_inliers=p['min_inliers'],
+                        candidates=p['candidates'],
+                        ransac_thresh=p['ransac_thresh'],
+                        check_flip=p['check_flip'])
+        out.append((idx, m, None))
+    return chunk_id, is_last, out
+
+
+def _worker_init() -> None:
+    cv2.setNumThreads(1)
+
+
+def _tasks(list_file: str, prefix: str, chunk_size: int, num_entries: int,
+           pending: List[int]) -> Iterator[Tuple[int, bool, list]]:
+    """Stream ``(chunk_id, last_task_of_chunk, [(idx, path), ...])`` for the
+    pending chunks without holding the list in memory."""
+    wanted = set(pending)
+    items: list = []
+    for i, entry in enumerate(iter_image_list(list_file)):
+        c = i // chunk_size
+        if c not in wanted:
+            continue
+        items.append((i, resolve_image_path(entry.path, prefix)))
+        chunk_end = min((c + 1) * chunk_size, num_entries)
+        if len(items) == _TASK_SIZE or i == chunk_end - 1:
+            yield c, i == chunk_end - 1, items
+            items = []
+
+
+def _run_tasks(fn: Callable, tasks: Iterator, workers: int) -> Iterator:
+    if workers <= 1:
+        for t in tasks:
+            yield fn(t)
+        return
+    ctx = mp.get_context('fork')
+    with ctx.Pool(workers, initializer=_worker_init) as pool:
+        yield from pool.imap(fn, tasks, chunksize=1)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, unit='img', desc=desc, disable=not enabled,
+                dynamic_ncols=True, smoothing=0.05)
+
+
+def val_cache_key(val_list: str, val_prefix: str, max_side: int,
+                  max_keypoints: int) -> str:
+    """Cache key of validation features: list contents + feature params."""
+    h = hashlib.sha1()
+    h.update(rs.file_sha1(val_list).encode())
+    h.update(json.dumps([val_prefix, int(max_side), int(max_keypoints),
+                         _FORMAT_VERSION]).encode())
+    return h.hexdigest()[:16]
+
+
+def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
+                       max_side: int = DEFAULTS['max_side'],
+                       max_keypoints: int = DEFAULTS['max_keypoints'],
+                       workers: int = 1, chunk_size: int = 1000,
+                       progress: bool = True, load_features: bool = True,
+                       log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """SIFT features of every validation image, cached and resumable.
+
+    With ``load_features=False`` the cached chunks are only read for their
+    failures (``desc``/``xy``/``image_ids`` come back empty).
+
+    Returns:
+        dict: ``desc`` ``(M, 128)``, ``xy`` ``(M, 2)``, ``image_ids``
+        ``(M,)``, ``num_images``, ``num_descriptors``, ``failed`` (list of ``(idx, message)``),
+        ``cache_dir`` (the keyed folder used).
+    """
+    key = val_cache_key(val_list, val_prefix, max_side, max_keypoints)
+    folder = osp.join(cache_dir, f'val_{key}')
+    num = rs.count_entries(val_list)
+    total = rs.num_chunks(num, chunk_size)
+    rs.prepare_work_dir(folder, {
+        'tool': 'dedup_sift.val_features', 'format_version': _FORMAT_VERSION,
+        'val_list_sha1': rs.file_sha1(val_list), 'val_entries': num,
+        'val_prefix': val_prefix, 'max_side': int(max_side),
+        'max_keypoints': int(max_keypoints), 'chunk_size': int(chunk_size)})
+    done = set(rs.done_chunks(folder, total, 'npz'))
+    pending = [c for c in range(total) if c not in done]
+    log(f'validation features: {num} images, {total - len(pending)} of '
+        f'{total} chunks cached in {folder}')
+    if pending:
+        _STATE.update(max_side=int(max_side), max_keypoints=int(max_keypoints))
+        n_pending = sum(min((c + 1) * chunk_size, num) - c * chunk_size
+                        for c in pending)
+        bar = _progress(n_pending, 'val features', progress)
+        acc: List[tuple] = []
+        for chunk_id, is_last, out in _run_tasks(
+                _val_task, _tasks(val_list, val_prefix, chunk_size, num,
+                                  pending), workers):
+            acc.extend(out)
+            if bar is not None:
+                bar.update(len(out))
+            if is_last:
+                _save_val_chunk(folder, chunk_id, acc)
+                acc = []
+        if bar is not None:
+            bar.close()
+    descs, xys, ids, failed, num_desc = [], [], [], [], 0
+    for c in range(total):
+        with np.load(rs.chunk_path(folder, c, 'npz'), allow_pickle=False) as z:
+            num_desc += int(z['count'].sum())
+            if load_features:
+                descs.append(z['desc'])
+                xys.append(z['xy'])
+                ids.append(np.repeat(z['idx'], z['count']))
+            failed.extend(zip(z['failed_idx'].tolist(),
+                              z['failed_msg'].tolist()))
+    return dict(
+        desc=np.concatenate(descs) if descs else np.zeros((0, 128), np.float32),
+        xy=np.concatenate(xys) if xys else np.zeros((0, 2), np.float32),
+        image_ids=np.concatenate(ids) if ids else np.zeros(0, np.int64),
+        num_images=num, num_descriptors=num_desc, failed=failed,
+        cache_dir=folder)
+
+
+def _save_val_chunk(folder: str, chunk_id: int, results: List[tuple]) -> None:
+    ok = [(i, f) for i, f, e in results if e is None]
+    bad = [(i, e) for i, f, e in results if e is not None]
+    arrays = dict(
+        idx=np.array([i for i, _ in ok], np.int64),
+        count=np.array([len(f.desc) for _, f in ok], np.int64),
+        desc=np.concatenate([f.desc for _, f in ok]) if ok
+        else np.zeros((0, 128), np.float32),
+        xy=np.concatenate([f.xy for _, f in ok]) if ok
+        else np.zeros((0, 2), np.float32),
+        failed_idx=np.array([i for i, _ in bad], np.int64),
+        failed_msg=np.array([e for _, e in bad], dtype=str))
+    with rs.atomic_open(rs.chunk_path(folder, chunk_id, 'npz'), 'wb') as f:
+        np.savez(f, **arrays)
+
+
+def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
+               data_prefix: str = '', val_prefix: Optional[str] = None,
+               work_dir: Optional[str] = None, val_cache: Optional[str] = None,
+               workers: int = 1, chunk_size: int = 1000,
+               max_side: int = DEFAULTS['max_side'],
+               max_keypoints: int = DEFAULTS['max_keypoints'],
+               ratio: float = DEFAULTS['ratio'],
+               min_inliers: int = DEFAULTS['min_inliers'],
+               candidates: int = DEFAULTS['candidates'],
+               ransac_thresh: float = DEFAULTS['ransac_thresh'],
+               flann_trees: int = DEFAULTS['flann_trees'],
+               flann_checks: int = DEFAULTS['flann_checks'],
+               check_flip: bool = DEFAULTS['check_flip'],
+               drop_unreadable: bool = False, progress: bool = True,
+               unreadable_report: Optional[str] = None,
+               summary_file: Optional[str] = None,
+               on_chunk_done: Optional[Callable[[int], None]] = None,
+               log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Split a pool list into images kept and validation near-duplicates.
+
+    Args:
+        pool_list (str): Pool list (PaddleClas format; labels are kept).
+        val_list (str): Validation list.
+        out (str): Kept pool entries, in pool order.
+        removed (str): Removed entries, ``pool_path<TAB>val_path<TAB>inliers
+            <TAB>mirrored`` after a ``#`` header line.
+        data_prefix (str): Root of relative pool paths.
+        val_prefix (str, optional): Root of relative validation paths.
+            Defaults to ``data_prefix``.
+        work_dir (str, optional): Chunk results. Defaults to ``<out>.work``.
+        val_cache (str, optional): Folder of cached validation features
+            (keyed by the list's contents). Defaults to the work dir.
+        workers (int): Worker processes. Defaults to 1 (in-process).
+        chunk_size (int): Pool entries per chunk. Defaults to 1000.
+        max_side (int): Images are downscaled to this longest side. 512.
+        max_keypoints (int): Strongest keypoints kept per image. 500.
+        ratio (float): Lowe's ratio. 0.75.
+        min_inliers (int): The decision threshold: a pool image is a
+            duplicate if its best validation match has at least this many
+            RANSAC inliers. 15.
+        candidates (int): Validation images verified per pool image and
+            orientation. 3.
+        ransac_thresh (float): RANSAC reprojection threshold (pixels of the
+            resized images). 5.
+        flann_trees (int): FLANN kd-trees. 4.
+        flann_checks (int): FLANN leaves checked per query. 64.
+        check_flip (bool): Also find horizontally flipped copies. True.
+        drop_unreadable (bool): Leave unreadable pool images out of the kept
+            list (default: keep them; they are always reported).
+        progress (bool): Show progress bars.
+        unreadable_report (str, optional): Defaults to
+            ``<out>.unreadable.txt``.
+        summary_file (str, optional): Defaults to ``<out>.summary.json``.
+        on_chunk_done (callable, optional): Called with each finished chunk id.
+        log (callable): Progress messages.
+
+    Returns:
+        dict: The summary.
+
+    Example:
+        >>> dedup_pool('pool.txt', 'val.txt', 'pool_kept.txt',
+        ...            'pool_removed.txt', data_prefix='data/', workers=16)
+    """
+    for name, value, low in (('workers', workers, 0),
+                             ('chunk_size', chunk_size, 1),
+                             ('max_side', max_side, 16),
+                             ('max_keypoints', max_keypoints, 3),
+                             ('min_inliers', min_inliers, 3),
+                             ('candidates', candidates, 1),
+                             ('flann_trees', flann_trees, 1),
+                             ('flann_checks', flann_checks, 1)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
+    if not 0 < ratio < 1:
+        raise ValueError(f'ratio must be in (0, 1), got {ratio!r}')
+    if not ransac_thresh > 0:
+        raise ValueError(f'ransac_thresh must be > 0, got {ransac_thresh!r}')
+    for name, path in (('pool', pool_list), ('val', val_list)):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{name} list {path!r} does not exist')
+    val_prefix = data_prefix if val_prefix is None else val_prefix
+    work_dir = work_dir or out + '.work'
+    params = dict(max_side=int(max_side), max_keypoints=int(max_keypoints),
+                  ratio=float(ratio), min_inliers=int(min_inliers),
+                  candidates=int(candidates), ransac_thresh=float(ransac_thresh),
+                  flann_trees=int(flann_trees), flann_checks=int(flann_checks),
+                  check_flip=bool(check_flip))
+    num = rs.count_entries(pool_list)
+    total = rs.num_chunks(num, chunk_size)
+    rs.prepare_work_dir(work_dir, {
+        'tool': 'dedup_sift', 'format_version': _FORMAT_VERSION,
+        'pool_list_sha1': rs.file_sha1(pool_list), 'pool_entries': num,
+        'val_list_sha1': rs.file_sha1(val_list), 'data_prefix': data_prefix,
+        'val_prefix': val_prefix, 'chunk_size': int(chunk_size), **params})
+
+    old_threads = cv2.getNumThreads()
+    if workers > 1:
+        cv2.setNumThreads(1)  # no OpenCV thread pool across fork()
+    try:
+        done = set(rs.done_chunks(work_dir, total, 'json'))
+        pending = [c for c in range(total) if c not in done]
+        log(f'pool: {num} images, {total - len(pending)} of {total} chunks '
+            'already done')
+        val = None
+        if pending:
+            val = build_val_features(
+                val_list, val_cache or work_dir, val_prefix=val_prefix,
+                max_side=max_side, max_keypoints=max_keypoints,
+                workers=workers, progress=progress, log=log)
+            t0 = time.time()
+            index = SiftIndex(val['desc'], val['xy'], val['image_ids'],
+                              trees=flann_trees, checks=flann_checks)
+            log(f'FLANN index over {len(index)} descriptors of '
+                f'{val["num_images"]} validation images built in '
+                f'{time.time() - t0:.1f}s')
+            _STATE.clear()
+            _STATE.update(params, index=index)
+            _run_pool_chunks(pool_list, data_prefix, work_dir, chunk_size, num,
+                             pending, workers, progress, on_chunk_done)
+            _STATE.clear()
+    finally:
+        cv2.setNumThreads(old_threads)
+    if val is None:  # everything was done: only the failures are needed
+        val = build_val_features(
+            val_list, val_cache or work_dir, val_prefix=val_prefix,
+            max_side=max_side, max_keypoints=max_keypoints, workers=1,
+            progress=False, load_features=False, log=lambda s: None)
+    return _merge_dedup(pool_list, val_list, work_dir, total, out, removed,
+                        data_prefix=data_prefix, val_prefix=val_prefix,
+                        val_failed=val['failed'],
+                        val_descriptors=val['num_descriptors'],
+                        drop_unreadable=drop_unreadable, params=params,
+                        unreadable_report=unreadable_report
+                        or out + '.unreadable.txt',
+                        summary_file=summary_file or out + '.summary.json')
+
+
+def _run_pool_chunks(pool_list, data_prefix, work_dir, chunk_size, num,
+                     pending, workers, progress, on_chunk_done) -> None:
+    n_pending = sum(min((c + 1) * chunk_size, num) - c * chunk_size
+                    for c in pending)
+    bar = _progress(n_pending, 'dedup pool', progress)
+    removed_acc: list = []
+    failed_acc: list = []
+    count = 0
+    for chunk_id, is_last, out in _run_tasks(
+            _pool_task, _tasks(pool_list, data_prefix, chunk_size, num,
+                               pending), workers):
+        for idx, m, err in out:
+            count += 1
+            if err is not None:
+                failed_acc.append([idx, err])
+            elif m.inliers >= _STATE['min_inliers']:
+                removed_acc.append([idx, m.val_id, m.inliers,
+                                    bool(m.mirrored), m.good_matches])
+        if bar is not None:
+            bar.update(len(out))
+        if is_last:
+            rs.write_json_atomic(rs.chunk_path(work_dir, chunk_id, 'json'), {
+                'chunk': chunk_id, 'images': count,
+                'removed': removed_acc, 'unreadable': failed_acc})
+            removed_acc, failed_acc, count = [], [], 0
+            if on_chunk_done is not None:
+                on_chunk_done(chunk_id)
+    if bar is not None:
+        bar.close()
+
+
+def _merge_dedup(pool_list, val_list, work_dir, total, out, removed, *,
+                 data_prefix, val_prefix, val_failed, val_descriptors,
+                 drop_unreadable, params, unreadable_report,
+                 summary_file) -> Dict[str, Any]:
+    removed_of: Dict[int, list] = {}
+    unreadable_of: Dict[int, str] = {}
+    for c in range(total):
+        with open(rs.chunk_path(work_dir, c, 'json'), encoding='utf-8') as f:
+            part = json.load(f)
+        for r in part['removed']:
+            removed_of[int(r[0])] = r
+        for i, msg in part['unreadable']:
+            unreadable_of[int(i)] = msg
+    val_failed = dict(val_failed)
+    need_val = {r[1] for r in removed_of.values()} | set(val_failed)
+    val_paths: Dict[int, str] = {}
+    val_seen = 0
+    for i, entry in enumerate(iter_image_list(val_list)):
+        val_seen += 1
+        if i in need_val:
+            val_paths[i] = entry.path
+    kept_lines, removed_lines, report = [], [
+        '# pool_path\tmatched_val_path\tinliers\tmirrored'], []
+    pool_seen = 0
+    for i, entry in enumerate(iter_image_list(pool_list)):
+        pool_seen += 1
+        r = removed_of.get(i)
+        if r is not None:
+            removed_lines.append(f'{entry.path}\t{val_paths[r[1]]}\t{r[2]}\t'
+                                 f'{"flip" if r[3] else "same"}')
+            continue
+        if i in unreadable_of:
+            report.append(f'pool\t{resolve_image_path(entry.path, data_prefix)}'
+                          f'\t{unreadable_of[i]}')
+            if drop_unreadable:
+                continue
+        kept_lines.append(format_entry(entry.path, entry.label))
+    for i, msg in sorted(val_failed.items()):
+        report.append(f'val\t{resolve_image_path(val_paths[i], val_prefix)}'
+                      f'\t{msg}')
+    summary = {
+        'pool_images': pool_seen, 'kept': len(kept_lines),
+        'removed': len(removed_of),
+        'removed_mirrored': sum(1 for r in removed_of.values() if r[3]),
+        'pool_unreadable': len(unreadable_of),
+        'val_images': val_seen, 'val_unreadable': len(val_failed),
+        'val_descriptors': val_descriptors, 'params': params,
+        'out': out, 'removed_list': removed,
+    }
+    rs.write_lines_atomic(unreadable_report, report)
+    rs.write_json_atomic(summary_file, summary)
+    rs.write_lines_atomic(removed, removed_lines)
+    rs.write_lines_atomic(out, kept_lines)
+    return summary
+
+
+def format_dedup_summary(summary: Dict[str, Any]) -> str:
+    """Human-readable summary lines."""
+    return '\n'.join([
+        f"pool images: {summary['pool_images']}, kept: {summary['kept']}, "
+        f"removed as validation duplicates: {summary['removed']} "
+        f"({summary['removed_mirrored']} mirrored), unreadable: "
+        f"{summary['pool_unreadable']}",
+        f"validation images: {summary['val_images']} "
+        f"({summary['val_unreadable']} unreadable), descriptors: "
+        f"{summary['val_descriptors']}",
+        f"decision: >= {summary['params']['min_inliers']} RANSAC inliers",
+        f"wrote {summary['out']} and {summary['removed_list']}",
+    ])

@@ -1,0 +1,168 @@
+"""Chunked, resumable, shardable processing of an image list.
+
+Both data-selection tools split the pool list into fixed chunks of
+consecutive entries. Each finished chunk is written to the work directory as
+its own file, atomically (a temporary file renamed over the final name), so a
+run that is killed leaves only complete chunk files and temporary files that
+are ignored. A restart with the same work directory skips the finished chunks.
+A ``manifest.json`` records everything that determines the result (the input
+lists' checksums and the parameters); a restart with different ones is
+refused instead of silently mixing two runs. Final outputs are written once,
+atomically, after all chunks exist.
+
+Sharding assigns chunk ``c`` to shard ``c % num_shards``, so the shards of one
+run share a work directory and any of them (or a later run without sharding)
+can merge.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import re
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from ssld_mm.datasets.image_list import iter_image_list
+
+MANIFEST = 'manifest.json'
+_SHARD_RE = re.compile(r'^\s*(\d+)\s*/\s*(\d+)\s*$')
+
+
+def file_sha1(path: str, block: int = 1 << 22) -> str:
+    """SHA-1 of a file's bytes, read in blocks (fast for lists of millions)."""
+    h = hashlib.sha1()
+    with open(path, 'rb') as f:
+        for buf in iter(lambda: f.read(block), b''):
+            h.update(buf)
+    return h.hexdigest()
+
+
+def count_entries(list_file: str) -> int:
+    """Number of entries of an image list (validates every line)."""
+    return sum(1 for _ in iter_image_list(list_file))
+
+
+def parse_shard(text: str) -> Tuple[int, int]:
+    """Parse ``'i/n'`` into ``(i, n)`` with ``0 <= i < n``.
+
+    Raises:
+        ValueError: On anything else, naming the accepted form.
+    """
+    m = _SHARD_RE.match(str(text))
+    if m is None:
+        raise ValueError(f'--shard must look like "i/n" (e.g. "0/4"), got {text!r}')
+    index, num = int(m.group(1)), int(m.group(2))
+    if num < 1 or not 0 <= index < num:
+        raise ValueError(f'--shard {text!r}: need 0 <= i < n and n >= 1')
+    return index, num
+
+
+def num_chunks(num_entries: int, chunk_size: int) -> int:
+    """Number of chunks of ``chunk_size`` entries (the last may be shorter)."""
+    if chunk_size < 1:
+        raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
+    return (num_entries + chunk_size - 1) // chunk_size
+
+
+def shard_chunk_ids(total_chunks: int, shard: Tuple[int, int]) -> List[int]:
+    """Chunks of shard ``(i, n)``: ``c`` with ``c % n == i``."""
+    index, num = shard
+    return list(range(index, total_chunks, num))
+
+
+def chunk_path(work_dir: str, chunk_id: int, ext: str) -> str:
+    """Path of a chunk's result file."""
+    return osp.join(work_dir, f'chunk_{chunk_id:07d}.{ext}')
+
+
+def done_chunks(work_dir: str, total_chunks: int, ext: str) -> List[int]:
+    """Chunks whose result file exists (written atomically, so complete)."""
+    return [c for c in range(total_chunks)
+            if osp.isfile(chunk_path(work_dir, c, ext))]
+
+
+def _tmp_name(path: str) -> str:
+    # pid-unique, so shards that merge at the same time never share a file.
+    return f'{path}.tmp.{os.getpid()}'
+
+
+@contextmanager
+def atomic_open(path: str, mode: str = 'w', **kwargs) -> Iterator[Any]:
+    """Open a temporary file that replaces ``path`` only when the block ends
+    without an exception (then it is flushed and fsync'ed first).
+
+    Example:
+        >>> with atomic_open('out.txt') as f:
+        ...     f.write('complete or absent\\n')
+    """
+    d = osp.dirname(osp.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_open(path, 'w', encoding='utf-8') as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write('\n')
+
+
+def write_lines_atomic(path: str, lines: Sequence[str]) -> None:
+    """Write text lines (each gets a newline), atomically."""
+    with atomic_open(path, 'w', encoding='utf-8') as f:
+        for line in lines:
+            f.write(line)
+            f.write('\n')
+
+
+def prepare_work_dir(work_dir: str, manifest: Dict[str, Any]) -> bool:
+    """Create ``work_dir`` with ``manifest``, or check an existing one.
+
+    Args:
+        work_dir (str): Directory of the chunk results.
+        manifest (dict): JSON-serialisable description of the run (input
+            checksums, parameters that change the result).
+
+    Returns:
+        bool: True if the directory already held this run (a resume).
+
+    Raises:
+        ValueError: If the directory holds a different run; the message names
+            the differing keys.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, MANIFEST)
+    # Round-trip through JSON so tuples/lists compare equal.
+    manifest = json.loads(json.dumps(manifest, sort_keys=True))
+    if osp.isfile(path):
+        with open(path, encoding='utf-8') as f:
+            old = json.load(f)
+        if old != manifest:
+            keys = sorted(k for k in set(old) | set(manifest)
+                          if old.get(k) != manifest.get(k))
+            details = ', '.join(
+                f'{k}: {old.get(k)!r} -> {manifest.get(k)!r}' for k in keys)
+            raise ValueError(
+                f'work dir {work_dir!r} holds a different run ({details}). '
+                'Use another --work-dir, or delete this one to start over.')
+        return True
+    write_json_atomic(path, manifest)
+    return False
+
+
+def read_manifest(work_dir: str) -> Optional[Dict[str, Any]]:
+    """The manifest of ``work_dir`` or None."""
+    path = osp.join(work_dir, MANIFEST)
+    if not osp.isfile(path):
+        return None
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)

@@ -1,0 +1,485 @@
+"""Teacher top-k per class over a large unlabeled pool (SSLD's data step).
+
+The teacher predicts every pool image; each image votes only for its argmax
+class, with the softmax probability of that class as its score (PaddleClas /
+SSLD practice); per class the ``k`` highest-scoring images are kept, ties
+broken by pool line order. The pool is processed in chunks of consecutive
+entries; each finished chunk's candidates (already cut to top-k per class) are
+written atomically to the work directory, so a killed run resumes without
+redoing finished chunks, shards of one run (``shard=(i, n)`` or a distributed
+launcher) share the work directory, and whichever process finds every chunk
+done merges them into the final, identical outputs.
+"""
+import json
+import os
+import os.path as osp
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ssld_mm.datasets.image_list import (format_entry, iter_image_list,
+                                         resolve_image_path)
+from . import resumable as rs
+from .topk import ClassTopK, topk_order
+
+CHUNK_EXT = 'npz'
+_FORMAT_VERSION = 1
+
+
+def _checkpoint_fingerprint(path: str, block: int = 1 << 20) -> str:
+    """Size + SHA-1 of the first and last MiB (fast for multi-GB files)."""
+    import hashlib
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'teacher checkpoint {path!r} does not exist')
+    size = osp.getsize(path)
+    h = hashlib.sha1(str(size).encode())
+    with open(path, 'rb') as f:
+        h.update(f.read(block))
+        if size > block:
+            f.seek(max(block, size - block))
+            h.update(f.read(block))
+    return f'{size}:{h.hexdigest()}'
+
+
+def default_work_dir(out: str) -> str:
+    """Work directory used when none is given: ``<out>.work``."""
+    return out + '.work'
+
+
+def shard_from_launcher(launcher: str) -> Tuple[Tuple[int, int], int]:
+    """``((rank, world_size), local_rank)`` from a launcher's environment.
+
+    Args:
+        launcher (str): ``'none'``, ``'pytorch'`` (torchrun / dist launch:
+            ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``) or ``'slurm'``
+            (``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID``).
+    """
+    env = os.environ
+    if launcher == 'none':
+        return (0, 1), 0
+    if launcher == 'pytorch':
+        keys = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK')
+    elif launcher == 'slurm':
+        keys = ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID')
+    else:
+        raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', "
+                         f'got {launcher!r}')
+    missing = [k for k in keys if k not in env]
+    if missing:
+        raise RuntimeError(f'--launcher {launcher} needs the environment '
+                           f'variables {missing}')
+    return (int(env[keys[0]]), int(env[keys[1]])), int(env[keys[2]])
+
+
+def _save_chunk(work_dir: str, chunk_id: int, arrays: Dict[str, np.ndarray]
+                ) -> None:
+    with rs.atomic_open(rs.chunk_path(work_dir, chunk_id, CHUNK_EXT),
+                        'wb') as f:
+        np.savez(f, **arrays)
+
+
+def _load_chunk(work_dir: str, chunk_id: int) -> Dict[str, np.ndarray]:
+    with np.load(rs.chunk_path(work_dir, chunk_id, CHUNK_EXT),
+                 allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _chunk_result(idx: List[np.ndarray], cls: List[np.ndarray],
+                  score: List[np.ndarray], top_cls: List[np.ndarray],
+                  top_prob: List[np.ndarray], failed: List[Tuple[int, str]],
+                  k: int, num_classes: int, soft_topn: int
+                  ) -> Dict[str, np.ndarray]:
+    """One chunk's candidates cut to top-k per class, plus its failures."""
+    if idx:
+        idx_a, cls_a = np.concatenate(idx), np.concatenate(cls)
+        score_a = np.concatenate(score)
+        tc, tp = np.concatenate(top_cls), np.concatenate(top_prob)
+    else:
+        idx_a, cls_a = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        score_a = np.zeros(0, np.float32)
+        tc = np.zeros((0, soft_topn), np.int64)
+        tp = np.zeros((0, soft_topn), np.float32)
+    keep = topk_order(idx_a, cls_a, score_a, k)
+    failed = sorted(failed)
+    return dict(
+        idx=idx_a[keep], cls=cls_a[keep], score=score_a[keep],
+        top_cls=tc[keep], top_prob=tp[keep],
+        num_scored=np.array(len(idx_a), np.int64),
+        num_classes=np.array(num_classes, np.int64),
+        failed_idx=np.array([f[0] for f in failed], np.int64),
+        failed_msg=np.array([f[1] for f in failed], dtype=str))
+
+
+def _pending_entries(pool_list: str, data_prefix: str, chunk_size: int,
+                     pending: List[int]):
+    """Pool indices and resolved paths of the pending chunks, in order."""
+    from .teacher import PathTable
+    wanted = set(pending)
+    indices, paths = [], []
+    for i, entry in enumerate(iter_image_list(pool_list)):
+        if i // chunk_size in wanted:
+            indices.append(i)
+            paths.append(resolve_image_path(entry.path, data_prefix))
+    return np.array(indices, dtype=np.int64), PathTable(paths)
+
+
+def _batch_plan(indices: np.ndarray, chunk_size: int, batch_size: int):
+    """Batches of dataset positions that never cross a chunk boundary.
+
+    Returns:
+        list[tuple[int, list[int], bool]]: ``(chunk_id, positions,
+        last_batch_of_chunk)``; batch composition depends only on the chunk,
+        so a resumed or sharded run feeds the teacher identical batches.
+    """
+    plan = []
+    chunk_of = indices // chunk_size
+    starts = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1]]) \
+        if len(indices) else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], len(indices)]
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        for b in range(s, e, batch_size):
+            plan.append((int(chunk_of[s]), list(range(b, min(b + batch_size, e))),
+                         b + batch_size >= e))
+    return plan
+
+
+def run_selection_shard(config: str, checkpoint: str, pool_list: str,
+                        work_dir: str, *, k: int, chunk_size: int,
+                        batch_size: int, soft_topn: int, data_prefix: str,
+                        shard: Tuple[int, int], num_workers: int,
+                        device: Optional[str], fp16: bool, progress: bool,
+                        total_chunks: int,
+                        on_chunk_done: Optional[Callable[[int], None]] = None,
+                        log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Run the teacher over this shard's unfinished chunks.
+
+    Returns:
+        dict: ``chunks_skipped`` (already done), ``chunks_run``, ``images``
+        and ``seconds`` of this call.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    from .teacher import (PoolDataset, build_pipeline, build_teacher,
+                          collate_pool, load_teacher_config, resolve_device,
+                          teacher_probs)
+
+    mine = rs.shard_chunk_ids(total_chunks, shard)
+    done = set(rs.done_chunks(work_dir, total_chunks, CHUNK_EXT))
+    pending = [c for c in mine if c not in done]
+    stats = dict(chunks_skipped=len(mine) - len(pending), chunks_run=0,
+                 images=0, seconds=0.0)
+    log(f'shard {shard[0]}/{shard[1]}: {len(mine)} chunks, '
+        f'{stats["chunks_skipped"]} already done, {len(pending)} to run')
+    if not pending:
+        return stats
+
+    indices, paths = _pending_entries(pool_list, data_prefix, chunk_size,
+                                      pending)
+    cfg = load_teacher_config(config)
+    device, is_cuda = resolve_device(device)
+    model = build_teacher(cfg, checkpoint, device)
+    dataset = PoolDataset(indices, paths, build_pipeline(cfg))
+    plan = _batch_plan(indices, chunk_size, batch_size)
+    loader = DataLoader(
+        dataset, batch_sampler=[p[1] for p in plan], num_workers=num_workers,
+        collate_fn=collate_pool, pin_memory=is_cuda,
+        prefetch_factor=4 if num_workers > 0 else None)
+
+    try:
+        from tqdm import tqdm
+        bar = tqdm(total=len(dataset), unit='img', disable=not progress,
+                   desc=f'select shard {shard[0]}/{shard[1]}',
+                   dynamic_ncols=True, smoothing=0.05)
+    except ImportError:  # pragma: no cover
+        bar = None
+
+    acc: Dict[str, list] = {f: [] for f in ('idx', 'cls', 'score', 'tc', 'tp')}
+    failed: List[Tuple[int, str]] = []
+    num_classes = [0]
+    waiting = None  # (chunk_id, is_last, gpu tensors) of the previous batch
+    t0 = time.time()
+
+    def finish(item) -> None:
+        chunk_id, is_last, res, n_batch, batch_failed = item
+        failed.extend(batch_failed)
+        if res is not None:
+            idx_t, score_t, cls_t, tp_t, tc_t = (t.cpu() for t in res)
+            acc['idx'].append(idx_t.numpy())
+            acc['score'].append(score_t.numpy())
+            acc['cls'].append(cls_t.numpy().astype(np.int64))
+            acc['tp'].append(tp_t.numpy())
+            acc['tc'].append(tc_t.numpy().astype(np.int64))
+        if bar is not None:
+            bar.update(n_batch)
+        if is_last:
+            _save_chunk(work_dir, chunk_id, _chunk_result(
+                acc['idx'], acc['cls'], acc['score'], acc['tc'], acc['tp'],
+                failed, k, num_classes[0], soft_topn))
+            for v in acc.values():
+                v.clear()
+            failed.clear()
+            stats['chunks_run'] += 1
+            if on_chunk_done is not None:
+                on_chunk_done(chunk_id)
+
+    with torch.inference_mode():
+        for (chunk_id, positions, is_last), batch in zip(plan, loader):
+            res = None
+            if batch['inputs'] is not None:
+                inputs = batch['inputs']
+                if isinstance(inputs, torch.Tensor):
+                    inputs = inputs.to(device, non_blocking=True)
+                else:
+                    inputs = [x.to(device, non_blocking=True) for x in inputs]
+                probs = teacher_probs(model, inputs, fp16=fp16)
+                num_classes[0] = probs.shape[1]
+                n_top = min(soft_topn, probs.shape[1])
+                tp, tc = probs.topk(n_top, dim=1)
+                if n_top < soft_topn:  # fewer classes than soft_topn: pad
+                    pad = soft_topn - n_top
+                    tp = torch.nn.functional.pad(tp, (0, pad), value=0.0)
+                    tc = torch.nn.functional.pad(tc, (0, pad), value=-1)
+                # argmax class and its probability == top-1 of topk
+                res = (batch['idx'], tp[:, 0].contiguous(),
+                       tc[:, 0].contiguous(), tp, tc)
+            # Copy the previous batch back only now: the GPU already has this
+            # batch queued, so the device never idles on the host.
+            if waiting is not None:
+                finish(waiting)
+            waiting = (chunk_id, is_last, res, len(positions), batch['failed'])
+            stats['images'] += len(positions)
+        if waiting is not None:
+            finish(waiting)
+    if bar is not None:
+        bar.close()
+    stats['seconds'] = time.time() - t0
+    rate = stats['images'] / max(stats['seconds'], 1e-9)
+    log(f'shard {shard[0]}/{shard[1]}: {stats["images"]} images in '
+        f'{stats["seconds"]:.1f}s ({rate:.1f} img/s)')
+    return stats
+
+
+def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
+                    total_chunks: int, labeled: Optional[str] = None,
+                    soft_labels: Optional[str] = None,
+                    skipped_report: Optional[str] = None,
+                    summary_file: Optional[str] = None,
+                    data_prefix: str = '') -> Dict[str, Any]:
+    """Merge all chunk results into the final outputs (atomic writes).
+
+    Outputs, in this order (``out`` last, so its presence means complete):
+    the soft-label file (JSON lines), the skipped-images report
+    (``path<TAB>error``), the summary JSON, the selection list.
+
+    Returns:
+        dict: The summary.
+    """
+    manifest = rs.read_manifest(work_dir) or {}
+    soft_topn = int(manifest.get('soft_topn', 0))
+    topk = ClassTopK(k)
+    failed_idx, failed_msg = [], []
+    images_scored, num_classes = 0, 0
+    for c in range(total_chunks):
+        part = _load_chunk(work_dir, c)
+        topk.add(part['idx'], part['cls'], part['score'],
+                 top_cls=part['top_cls'], top_prob=part['top_prob'])
+        failed_idx.append(part['failed_idx'])
+        failed_msg.extend(part['failed_msg'].tolist())
+        images_scored += int(part['num_scored'])
+        num_classes = max(num_classes, int(part['num_classes']))
+    sel = topk.result()
+    failed_idx = np.concatenate(failed_idx) if failed_idx else np.zeros(0, int)
+
+    # One pass over the pool for the paths of selected and failed images.
+    pos_of = {int(i): p for p, i in enumerate(sel['idx'].tolist())}
+    fail_of = {int(i): m for i, m in zip(failed_idx.tolist(), failed_msg)}
+    sel_paths: List[Optional[str]] = [None] * len(pos_of)
+    skipped_lines = []
+    images_seen = 0
+    for i, entry in enumerate(iter_image_list(pool_list)):
+        images_seen += 1
+        p = pos_of.get(i)
+        if p is not None:
+            sel_paths[p] = entry.path
+        if i in fail_of:
+            skipped_lines.append(
+                f'{resolve_image_path(entry.path, data_prefix)}\t'
+                f'{" ".join(fail_of[i].split())}')
+
+    labeled_lines: List[str] = []
+    labeled_paths = set()
+    if labeled is not None:
+        for entry in iter_image_list(labeled, allow_unlabeled=False):
+            labeled_lines.append(format_entry(entry.path, entry.label))
+            labeled_paths.add(entry.path)
+    selected_lines, soft_lines, dup_labeled = [], [], 0
+    for p, path in enumerate(sel_paths):
+        if path in labeled_paths:
+            dup_labeled += 1
+            continue
+        cls = int(sel['cls'][p])
+        selected_lines.append(format_entry(path, cls))
+        if soft_labels is not None:
+            tc, tp = sel['top_cls'][p], sel['top_prob'][p]
+            valid = tc >= 0
+            soft_lines.append(json.dumps(
+                {'path': path, 'label': cls,
+                 'score': round(float(sel['score'][p]), 6),
+                 'topk_classes': tc[valid].tolist(),
+                 'topk_probs': [round(float(x), 6) for x in tp[valid]]}))
+
+    counts = np.bincount(sel['cls'], minlength=num_classes) \
+        if len(sel['cls']) else np.zeros(num_classes, np.int64)
+    summary = {
+        'images_seen': images_seen,
+        'images_scored': images_scored,
+        'images_skipped': len(skipped_lines),
+        'k': k,
+        'num_classes': num_classes,
+        'selected': int(len(sel['idx'])),
+        'per_class_counts': counts.tolist(),
+        'classes_below_k': [c for c in range(num_classes) if counts[c] < k],
+        'labeled_entries': len(labeled_lines),
+        'selected_already_labeled': dup_labeled,
+        'written_entries': len(labeled_lines) + len(selected_lines),
+        'soft_topn': soft_topn if soft_labels is not None else None,
+        'out': out,
+    }
+    if soft_labels is not None:
+        rs.write_lines_atomic(soft_labels, soft_lines)
+    if skipped_report is not None:
+        rs.write_lines_atomic(skipped_report, skipped_lines)
+    if summary_file is not None:
+        rs.write_json_atomic(summary_file, summary)
+    rs.write_lines_atomic(out, labeled_lines + selected_lines)
+    return summary
+
+
+def select_topk(config: str, checkpoint: str, pool_list: str, k: int,
+                out: str, *, labeled: Optional[str] = None,
+                soft_labels: Optional[str] = None, soft_topn: int = 5,
+                data_prefix: str = '', work_dir: Optional[str] = None,
+                chunk_size: int = 10000, batch_size: int = 64,
+                num_workers: int = 4, device: Optional[str] = None,
+                shard: Tuple[int, int] = (0, 1), fp16: bool = False,
+                progress: bool = True, skipped_report: Optional[str] = None,
+                summary_file: Optional[str] = None,
+                on_chunk_done: Optional[Callable[[int], None]] = None,
+                log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Select the teacher's top-k pool images per class (resumable, sharded).
+
+    Args:
+        config (str): Teacher config (any MMPretrain classifier).
+        checkpoint (str): Teacher checkpoint.
+        pool_list (str): Pool image list (PaddleClas format; labels ignored).
+        k (int): Images kept per class.
+        out (str): Output list ``path teacher_label``, labeled entries first
+            when ``labeled`` is given.
+        labeled (str, optional): Labeled training list to merge with.
+            Selected images whose path equals a labeled path are dropped.
+        soft_labels (str, optional): Also write the top-``soft_topn``
+            probabilities of each selected image here (JSON lines).
+        soft_topn (int): Probabilities kept per candidate. Defaults to 5.
+        data_prefix (str): Root of relative pool paths. Defaults to ''.
+        work_dir (str, optional): Chunk results and manifest. Defaults to
+            ``<out>.work``.
+        chunk_size (int): Pool entries per chunk (the unit of resuming and
+            sharding). Defaults to 10000.
+        batch_size (int): Teacher batch size. Defaults to 64.
+        num_workers (int): DataLoader workers (decode + test pipeline).
+        device (str, optional): Defaults to ``cuda`` if available, else cpu.
+        shard (tuple[int, int]): ``(i, n)``: process chunks ``c % n == i``.
+        fp16 (bool): Autocast the teacher (fp16 on CUDA, bf16 on CPU).
+        progress (bool): Show a progress bar. Defaults to True.
+        skipped_report (str, optional): Defaults to ``<out>.skipped.txt``.
+        summary_file (str, optional): Defaults to ``<out>.summary.json``.
+        on_chunk_done (callable, optional): Called with each finished chunk id.
+        log (callable): Progress messages. Defaults to :func:`print`.
+
+    Returns:
+        dict: ``merged`` (bool), ``summary`` (dict or None: None when other
+        shards still have chunks to run), ``shard_stats``.
+
+    Example:
+        >>> select_topk('configs/teacher.py', 'teacher.pth', 'pool.txt',
+        ...             k=1300, out='selected.txt', labeled='train.txt')
+    """
+    for name, value, low in (('k', k, 1), ('chunk_size', chunk_size, 1),
+                             ('batch_size', batch_size, 1),
+                             ('soft_topn', soft_topn, 1),
+                             ('num_workers', num_workers, 0)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
+    if not osp.isfile(pool_list):
+        raise FileNotFoundError(f'pool list {pool_list!r} does not exist')
+    if labeled is not None and not osp.isfile(labeled):
+        raise FileNotFoundError(f'labeled list {labeled!r} does not exist')
+    if not (isinstance(shard, tuple) and len(shard) == 2
+            and 0 <= shard[0] < shard[1]):
+        raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
+
+    from .teacher import load_teacher_config
+    cfg = load_teacher_config(config)
+    work_dir = work_dir or default_work_dir(out)
+    num_entries = rs.count_entries(pool_list)
+    total = rs.num_chunks(num_entries, chunk_size)
+    import hashlib
+    manifest = {
+        'tool': 'select_topk', 'format_version': _FORMAT_VERSION,
+        'pool_list_sha1': rs.file_sha1(pool_list),
+        'pool_entries': num_entries, 'data_prefix': data_prefix,
+        'teacher_config_sha1': hashlib.sha1(
+            cfg.pretty_text.encode('utf-8')).hexdigest(),
+        'teacher_checkpoint': _checkpoint_fingerprint(checkpoint),
+        'k': int(k), 'chunk_size': int(chunk_size),
+        'batch_size': int(batch_size), 'soft_topn': int(soft_topn),
+        'fp16': bool(fp16),
+    }
+    rs.prepare_work_dir(work_dir, manifest)
+    stats = run_selection_shard(
+        config, checkpoint, pool_list, work_dir, k=int(k),
+        chunk_size=int(chunk_size), batch_size=int(batch_size),
+        soft_topn=int(soft_topn), data_prefix=data_prefix, shard=shard,
+        num_workers=int(num_workers), device=device, fp16=fp16,
+        progress=progress, total_chunks=total, on_chunk_done=on_chunk_done,
+        log=log)
+    done = rs.done_chunks(work_dir, total, CHUNK_EXT)
+    if len(done) < total:
+        log(f'{total - len(done)} of {total} chunks are still to run by other '
+            'shards; the last shard to finish writes the outputs')
+        return {'merged': False, 'summary': None, 'shard_stats': stats}
+    summary = merge_selection(
+        pool_list, work_dir, out, k=int(k), total_chunks=total,
+        labeled=labeled, soft_labels=soft_labels,
+        skipped_report=skipped_report or out + '.skipped.txt',
+        summary_file=summary_file or out + '.summary.json',
+        data_prefix=data_prefix)
+    return {'merged': True, 'summary': summary, 'shard_stats': stats}
+
+
+def format_summary(summary: Dict[str, Any], max_classes: int = 20) -> str:
+    """Human-readable summary lines for the end of a run."""
+    below = summary['classes_below_k']
+    lines = [
+        f"images seen: {summary['images_seen']}, scored: "
+        f"{summary['images_scored']}, skipped (unreadable): "
+        f"{summary['images_skipped']}",
+        f"selected: {summary['selected']} over {summary['num_classes']} "
+        f"classes (k={summary['k']})",
+        f"classes with fewer than k: {len(below)}"
+        + (f" {below[:max_classes]}{' ...' if len(below) > max_classes else ''}"
+           if below else ''),
+    ]
+    counts = summary['per_class_counts']
+    if counts:
+        lines.append(f'per-class counts: min {min(counts)}, max {max(counts)}'
+                     + (f': {counts}' if len(counts) <= max_classes else ''))
+    if summary['labeled_entries']:
+        lines.append(f"merged with {summary['labeled_entries']} labeled "
+                     f"entries ({summary['selected_already_labeled']} selected "
+                     f"images were already labeled and dropped): "
+                     f"{summary['written_entries']} lines")
+    lines.append(f"wrote {summary['out']}")
+    return '\n'.join(lines)

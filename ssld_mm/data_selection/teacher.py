@@ -1,0 +1,228 @@
+"""The teacher side of top-k selection: model, test pipeline, pool loader.
+
+Any MMPretrain classifier config + checkpoint works as the teacher: the model
+is built under the config's ``default_scope`` (``mmpretrain`` when unset, so
+plain upstream configs work; ``ssld_mm`` configs resolve our own types too),
+the weights are loaded from the checkpoint, and images go through the config's
+*test* pipeline.
+"""
+import os.path as osp
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from torch.utils.data import Dataset
+
+
+def load_teacher_config(config: str) -> Config:
+    """Load a teacher config file (clear error for a missing path)."""
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'teacher config {config!r} does not exist')
+    return Config.fromfile(config)
+
+
+def build_teacher(cfg: Config, checkpoint: str,
+                  device: str = 'cpu') -> torch.nn.Module:
+    """Build the classifier of ``cfg``, load ``checkpoint``, eval mode.
+
+    Args:
+        cfg (Config): A classifier config (``cfg.model``).
+        checkpoint (str): Checkpoint with the classifier's ``state_dict``
+            (MMEngine/MMPretrain checkpoints, or a bare state dict).
+        device (str): Device to move the model to. Defaults to ``'cpu'``.
+
+    Returns:
+        torch.nn.Module: The model in eval mode, parameters without grad.
+
+    Raises:
+        ValueError: If the checkpoint lacks weights of the model (a teacher
+            with random weights would select garbage silently). Extra keys in
+            the checkpoint only warn.
+    """
+    from mmengine.registry import MODELS, DefaultScope
+
+    import mmpretrain.registry  # noqa: F401  (creates the mmpretrain node)
+    import ssld_mm.registry  # noqa: F401  (creates the ssld_mm node)
+    from ssld_mm.utils import load_local_checkpoint, register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    if 'model' not in cfg:
+        raise ValueError('the teacher config has no `model` field')
+    scope = cfg.get('default_scope', None) or 'mmpretrain'
+    with DefaultScope.overwrite_default_scope(scope):
+        model = MODELS.build(cfg.model)
+
+    ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{checkpoint!r} holds no state dict')
+    state = {(k[7:] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys:
+        raise ValueError(
+            f'checkpoint {checkpoint!r} lacks {len(result.missing_keys)} '
+            f'weights of the teacher model, e.g. {result.missing_keys[:5]}; '
+            'is it a checkpoint of this config?')
+    if result.unexpected_keys:
+        warnings.warn(f'checkpoint {checkpoint!r} has '
+                      f'{len(result.unexpected_keys)} keys the teacher does '
+                      f'not use, e.g. {result.unexpected_keys[:5]}')
+    model.to(device)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def teacher_test_pipeline(cfg: Config) -> List[dict]:
+    """The config's test pipeline (test, then val dataloader, then
+    ``test_pipeline``), starting with an image-loading transform.
+
+    Raises:
+        ValueError: If the config defines none.
+    """
+    for field in ('test_dataloader', 'val_dataloader'):
+        loader = cfg.get(field, None)
+        if loader and loader.get('dataset', None) and \
+                loader.dataset.get('pipeline', None):
+            return list(loader.dataset.pipeline)
+    if cfg.get('test_pipeline', None):
+        return list(cfg.test_pipeline)
+    raise ValueError('the teacher config defines no test pipeline '
+                     '(test_dataloader.dataset.pipeline, '
+                     'val_dataloader.dataset.pipeline or test_pipeline)')
+
+
+def build_pipeline(cfg: Config, pipeline: Optional[Sequence[dict]] = None):
+    """Build ``pipeline`` (default: the test pipeline) under the config's
+    default scope; returns an :class:`mmengine.dataset.Compose`."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+
+    import mmpretrain.registry  # noqa: F401
+    import ssld_mm.registry  # noqa: F401
+    from ssld_mm.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    if pipeline is None:
+        pipeline = teacher_test_pipeline(cfg)
+    scope = cfg.get('default_scope', None) or 'mmpretrain'
+    with DefaultScope.overwrite_default_scope(scope):
+        return Compose([dict(t) for t in pipeline])
+
+
+class PathTable:
+    """Many paths in two flat arrays (UTF-8 bytes + offsets).
+
+    A Python list of millions of strings costs about 100 bytes per path and
+    its reference counts are touched by forked DataLoader workers, which then
+    copy the pages; two numpy arrays are compact and shared.
+
+    Args:
+        paths (Sequence[str]): The paths.
+    """
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        encoded = [p.encode('utf-8') for p in paths]
+        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        if encoded:
+            np.cumsum([len(e) for e in encoded], out=self._offsets[1:])
+        self._blob = np.frombuffer(b''.join(encoded), dtype=np.uint8) \
+            if encoded else np.zeros(0, np.uint8)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        a, b = self._offsets[i], self._offsets[i + 1]
+        return self._blob[a:b].tobytes().decode('utf-8')
+
+
+class PoolDataset(Dataset):
+    """Pool images through the teacher's pipeline; failures become records.
+
+    An image that cannot be read or transformed yields
+    ``{'idx': i, 'error': message}`` instead of raising, so one corrupt file
+    neither stops a run over millions of images nor shifts its batches.
+
+    Args:
+        indices (np.ndarray): Pool indices (positions in the pool list).
+        paths (PathTable): Resolved image paths, aligned with ``indices``.
+        pipeline (callable): The built test pipeline.
+    """
+
+    def __init__(self, indices: np.ndarray, paths: PathTable,
+                 pipeline: Any) -> None:
+        if len(indices) != len(paths):
+            raise ValueError(f'{len(indices)} indices for {len(paths)} paths')
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.paths = paths
+        self.pipeline = pipeline
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Dict[str, Any]:
+        idx = int(self.indices[i])
+        path = self.paths[i]
+        try:
+            out = self.pipeline({'img_path': path, 'sample_idx': idx})
+            if out is None:
+                raise ValueError('the pipeline returned None')
+            inputs = out['inputs']
+            if not isinstance(inputs, torch.Tensor):
+                raise TypeError(f'pipeline gave inputs of type {type(inputs)}')
+        except Exception as e:  # noqa: BLE001 (any failure: skip the image)
+            return {'idx': idx, 'error': f'{type(e).__name__}: {e}'.strip()}
+        return {'idx': idx, 'inputs': inputs}
+
+
+def collate_pool(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Split loaded images from failures; stack images of equal shape.
+
+    Returns:
+        dict: ``idx`` (int64 tensor of the loaded images), ``inputs`` (a
+        stacked tensor, or a list if shapes differ, or None if none loaded),
+        ``failed`` (list of ``(idx, message)``).
+    """
+    ok = [b for b in batch if 'error' not in b]
+    failed = [(b['idx'], b['error']) for b in batch if 'error' in b]
+    idx = torch.tensor([b['idx'] for b in ok], dtype=torch.int64)
+    inputs = [b['inputs'] for b in ok]
+    if inputs and all(x.shape == inputs[0].shape for x in inputs):
+        inputs = torch.stack(inputs)
+    return {'idx': idx, 'inputs': inputs if ok else None, 'failed': failed}
+
+
+def teacher_probs(model: torch.nn.Module, inputs: Any,
+                  fp16: bool = False) -> torch.Tensor:
+    """Softmax probabilities of the teacher for a batch of raw inputs.
+
+    Runs the model's data preprocessor (normalisation, BGR->RGB on the
+    device) and the model in ``'tensor'`` mode (logits), then a softmax in
+    float32.
+    """
+    data = model.data_preprocessor({'inputs': inputs}, False)
+    device_type = data['inputs'].device.type
+    with torch.autocast(device_type=device_type, dtype=torch.float16
+                        if device_type == 'cuda' else torch.bfloat16,
+                        enabled=fp16):
+        logits = model(data['inputs'], mode='tensor')
+    if isinstance(logits, (tuple, list)):
+        logits = logits[-1]
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        raise TypeError('the teacher must return (batch, classes) logits in '
+                        f"mode='tensor', got {type(logits)}")
+    return logits.float().softmax(dim=-1)
+
+
+def resolve_device(device: Optional[str] = None,
+                   local_rank: int = 0) -> Tuple[str, bool]:
+    """``(device, is_cuda)``: the given device, else ``cuda:<local_rank>`` if
+    CUDA is available, else ``cpu``."""
+    if device is None:
+        device = f'cuda:{local_rank}' if torch.cuda.is_available() else 'cpu'
+    return device, str(device).startswith('cuda')
