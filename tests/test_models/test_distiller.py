@@ -223,3 +223,28 @@ def test_mismatched_class_counts_is_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r'teacher logits \(4, 5\) and student '
                        r'logits \(4, 3\) differ'):
         model(**data, mode='loss')
+
+
+def test_teacher_accuracy_hook_counts_topk(teacher_ckpt):
+    from ssld_mm.engine.hooks.teacher_accuracy_hook import TeacherAccuracyHook
+    model = build(teacher_ckpt[0])
+    model.eval()
+    batches = [batch(labels=(0, 1, None, 2), seed=s) for s in range(3)]
+    hook = TeacherAccuracyHook(topk=(1, 2))
+    acc = hook.evaluate(model, batches)
+    correct = {1: 0, 2: 0}
+    total = 0
+    for b in batches:
+        data = model.data_preprocessor(b, False)
+        logits = model.teacher_logits(data['inputs'])
+        for j, s in enumerate(data['data_samples']):
+            if 'gt_label' not in s:
+                continue
+            total += 1
+            order = logits[j].argsort(descending=True).tolist()
+            for k in (1, 2):
+                correct[k] += int(int(s.gt_label) in order[:k])
+    assert total == 9
+    assert acc == {k: pytest.approx(100 * correct[k] / total) for k in (1, 2)}
+    with pytest.raises(ValueError, match='topk must be positive integers'):
+        TeacherAccuracyHook(topk=(0, ))
