@@ -1,1 +1,3 @@
+from .fix_res_hook import FixResHook
 
+__all__ = ['FixResHook']
