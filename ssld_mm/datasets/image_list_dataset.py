@@ -227,7 +227,7 @@ class ImageListDataset(BaseDataset):
 
     @property
     def num_labeled(self) -> int:
-        """Number of samples with a ``gt_label``."""
+        """Number of samples with a ``gt_label`` (reads every data info)."""
         return sum(self.is_labeled(i) for i in range(len(self)))
 
     def get_cat_ids(self, idx: int) -> List[int]:
@@ -249,6 +249,4 @@ class ImageListDataset(BaseDataset):
     def extra_repr(self) -> List[str]:
         body = super().extra_repr()
         body.append(f'Labels: \t{self.labeled!r}')
-        if self._fully_initialized:
-            body.append(f'Labeled samples: \t{self.num_labeled}')
         return body
