@@ -17,8 +17,18 @@ def parse_args() -> argparse.Namespace:
         '--out', help='dump the predictions to this pickle file')
     parser.add_argument(
         '--amp', action='store_true', help='test with mixed precision')
+    parser.add_argument(
+        '--test-size',
+        nargs='+',
+        type=int,
+        metavar=('CROP', 'RESIZE'),
+        help='evaluate at another resolution: center crop CROP after resizing '
+        'the short edge to RESIZE (default int(CROP*256/224)), e.g. '
+        '`--test-size 320` for a FixRes model, `--test-size 256 320`')
     cli.add_common_args(parser)
     args = parser.parse_args()
+    if args.test_size is not None and len(args.test_size) > 2:
+        parser.error(f'--test-size takes CROP [RESIZE], got {args.test_size}')
     cli.set_local_rank_env(args)
     return args
 
@@ -32,6 +42,10 @@ def main() -> None:
         cfg.test_cfg = cfg.get('test_cfg') or dict()
         cfg.test_cfg.fp16 = True
     cli.set_dataloader_defaults(cfg)
+    if args.test_size is not None:
+        from ssld_mm.engine.resolution import set_test_resolution
+        changes = set_test_resolution(cfg, *args.test_size)
+        print(f'--test-size: {", ".join(changes)}')
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cli.setup_launcher(cfg, args.launcher)
