@@ -14,9 +14,10 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
+from mmengine.config import Config
 
 from ssld_mm.datasets.image_list import (format_entry, iter_image_list,
                                          resolve_image_path)
@@ -144,7 +145,7 @@ def _batch_plan(indices: np.ndarray, chunk_size: int, batch_size: int):
     return plan
 
 
-def run_selection_shard(config: str, checkpoint: str, pool_list: str,
+def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: str,
                         work_dir: str, *, k: int, chunk_size: int,
                         batch_size: int, soft_topn: int, data_prefix: str,
                         shard: Tuple[int, int], num_workers: int,
@@ -344,7 +345,8 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
         'labeled_entries': len(labeled_lines),
         'selected_already_labeled': dup_labeled,
         'written_entries': len(labeled_lines) + len(selected_lines),
-        'soft_topn': soft_topn if soft_labels is not None else None,
+        'soft_topn': min(soft_topn, num_classes)
+        if soft_labels is not None else None,
         'out': out,
     }
     if soft_labels is not None:
@@ -357,7 +359,7 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
     return summary
 
 
-def select_topk(config: str, checkpoint: str, pool_list: str, k: int,
+def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: int,
                 out: str, *, labeled: Optional[str] = None,
                 soft_labels: Optional[str] = None, soft_topn: int = 5,
                 data_prefix: str = '', work_dir: Optional[str] = None,
@@ -371,7 +373,7 @@ def select_topk(config: str, checkpoint: str, pool_list: str, k: int,
     """Select the teacher's top-k pool images per class (resumable, sharded).
 
     Args:
-        config (str): Teacher config (any MMPretrain classifier).
+        config (str | Config): Teacher config (any MMPretrain classifier).
         checkpoint (str): Teacher checkpoint.
         pool_list (str): Pool image list (PaddleClas format; labels ignored).
         k (int): Images kept per class.
@@ -439,7 +441,7 @@ def select_topk(config: str, checkpoint: str, pool_list: str, k: int,
     }
     rs.prepare_work_dir(work_dir, manifest)
     stats = run_selection_shard(
-        config, checkpoint, pool_list, work_dir, k=int(k),
+        cfg, checkpoint, pool_list, work_dir, k=int(k),
         chunk_size=int(chunk_size), batch_size=int(batch_size),
         soft_topn=int(soft_topn), data_prefix=data_prefix, shard=shard,
         num_workers=int(num_workers), device=device, fp16=fp16,

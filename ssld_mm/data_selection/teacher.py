@@ -8,7 +8,7 @@ the weights are loaded from the checkpoint, and images go through the config's
 """
 import os.path as osp
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -16,8 +16,11 @@ from mmengine.config import Config
 from torch.utils.data import Dataset
 
 
-def load_teacher_config(config: str) -> Config:
-    """Load a teacher config file (clear error for a missing path)."""
+def load_teacher_config(config: Union[str, Config]) -> Config:
+    """Load a teacher config file (clear error for a missing path); a
+    :class:`Config` is returned as is."""
+    if isinstance(config, Config):
+        return config
     if not osp.isfile(config):
         raise FileNotFoundError(f'teacher config {config!r} does not exist')
     return Config.fromfile(config)
