@@ -14,7 +14,7 @@ RESIZE_RATIO = 256 / 224
 
 
 def default_resize_size(crop_size: int) -> int:
-    """The short edge used before a ``crop_size`` center crop: ``int(crop * 256 / 224)``.
+    """Short edge before a ``crop_size`` center crop: ``int(crop * 256 / 224)``.
 
     224 -> 256, 256 -> 292, 288 -> 329, 320 -> 365 (FixRes's rule).
     """

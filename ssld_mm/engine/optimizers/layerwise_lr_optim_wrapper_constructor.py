@@ -23,9 +23,9 @@ SUPPORTED_BACKBONES = (
     'ResNet family with `res_layers` (mmpretrain/mmdet ResNet, ResNetV1c, '
     'ResNetV1d, ResNeXt, Res2Net, SEResNet, ...)',
     'mmpretrain MobileNetV3 (large/small)',
-    'ssld_mm PaddleMobileNetV3 (children `conv`, `blocks`)',
-    'mmpretrain/mmdet MobileNetV2',
-    'ssld_mm MobileNetV1 (children `conv1`, `blocks`)',
+    'ssld_mm PaddleMobileNetV3 (children `stem`, `blocks`)',
+    'mmpretrain/mmdet MobileNetV2, ssld_mm PaddleMobileNetV2',
+    'ssld_mm MobileNetV1 (children `stem`, 13 `blocks`)',
 )
 
 StagePatterns = List[List[str]]
@@ -93,43 +93,56 @@ def _mmpretrain_mobilenet_v3(backbone: nn.Module) -> Optional[StagePatterns]:
 
 
 def _paddle_mobilenet_v3(backbone: nn.Module) -> Optional[StagePatterns]:
+    """ssld_mm PaddleMobileNetV3: ``stem`` (or ``conv``), ``blocks``, tail."""
     children = _children(backbone)
+    stem = [c for c in ('stem', 'conv') if c in children][:1]
     blocks = getattr(backbone, 'blocks', None)
-    if 'conv' not in children or not isinstance(blocks,
-                                                (nn.Sequential,
-                                                 nn.ModuleList)):
+    if not stem or not isinstance(blocks, (nn.Sequential, nn.ModuleList)):
         return None
     block_names = [f'blocks.{name}' for name, _ in blocks.named_children()]
     tail = [
-        c for c in children if c not in ('conv', 'blocks')
+        c for c in children if c not in (stem[0], 'blocks')
         and any(True for _ in getattr(backbone, c).parameters())
     ]
-    return _mobilenet_v3_groups(['conv'], block_names, tail)
+    return _mobilenet_v3_groups(stem, block_names, tail)
 
 
 def _mobilenet_v2_groups(backbone: nn.Module) -> Optional[StagePatterns]:
-    """By output stride: /2 -> m0, /4 -> m1, /8 -> m2, /16 -> m3, /32 -> m4."""
+    """By output stride: /2 -> m0, /4 -> m1, /8 -> m2, /16 -> m3, /32 -> m4.
+
+    MMPretrain/MMDetection ``conv1, layer1..layer7, conv2`` or ssld_mm
+    PaddleMobileNetV2 ``stem, stages.0..6, final_conv``.
+    """
     children = _children(backbone)
     expected = ['conv1'] + [f'layer{i}' for i in range(1, 8)]
-    if children[:8] != expected or not set(children[8:]) <= {'conv2'}:
-        return None
-    return [['conv1', 'layer1'], ['layer2'], ['layer3'], ['layer4', 'layer5'],
-            ['layer6', 'layer7'] + (['conv2'] if 'conv2' in children else [])]
+    if children[:8] == expected and set(children[8:]) <= {'conv2'}:
+        return [['conv1', 'layer1'], ['layer2'], ['layer3'],
+                ['layer4', 'layer5'], ['layer6', 'layer7'] +
+                (['conv2'] if 'conv2' in children else [])]
+    stages = getattr(backbone, 'stages', None)
+    if (children[:2] == ['stem', 'stages']
+            and isinstance(stages, (nn.Sequential, nn.ModuleList))
+            and len(stages) == 7 and set(children[2:]) <= {'final_conv'}):
+        return [['stem', 'stages.0'], ['stages.1'], ['stages.2'],
+                ['stages.3', 'stages.4'], ['stages.5', 'stages.6'] +
+                (['final_conv'] if 'final_conv' in children else [])]
+    return None
 
 
 def _mobilenet_v1_groups(backbone: nn.Module) -> Optional[StagePatterns]:
-    """ssld_mm MobileNetV1 (13 depthwise-separable blocks), by output stride.
+    """ssld_mm MobileNetV1 (stem + 13 depthwise-separable blocks), by stride.
 
-    conv1 + block 0 (/2) -> m0, blocks 1-2 (/4) -> m1, blocks 3-4 (/8) -> m2,
+    stem + block 0 (/2) -> m0, blocks 1-2 (/4) -> m1, blocks 3-4 (/8) -> m2,
     blocks 5-10 (/16) -> m3, blocks 11-12 (/32) -> m4.
     """
     children = _children(backbone)
+    stem = [c for c in ('stem', 'conv1') if c in children][:1]
     blocks = getattr(backbone, 'blocks', None)
-    if 'conv1' not in children or not isinstance(
+    if not stem or not isinstance(
             blocks, (nn.Sequential, nn.ModuleList)) or len(blocks) != 13:
         return None
     names = [f'blocks.{name}' for name, _ in blocks.named_children()]
-    return [['conv1'] + names[:1], names[1:3], names[3:5], names[5:11],
+    return [stem + names[:1], names[1:3], names[3:5], names[5:11],
             names[11:13]]
 
 
@@ -149,9 +162,9 @@ def get_stage_patterns(backbone: nn.Module) -> Optional[StagePatterns]:
         groups = _mmpretrain_mobilenet_v3(backbone)
     if groups is None and 'MobileNetV3' in name:
         groups = _paddle_mobilenet_v3(backbone)
-    if groups is None and name == 'MobileNetV2':
+    if groups is None and 'MobileNetV2' in name:
         groups = _mobilenet_v2_groups(backbone)
-    if groups is None and name == 'MobileNetV1':
+    if groups is None and 'MobileNetV1' in name:
         groups = _mobilenet_v1_groups(backbone)
     return groups
 
@@ -210,15 +223,16 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
       stem (``stem`` or ``conv1``/``norm1``/``bn1``), ``layer1`` .. ``layer4``
       (PaddleClas ResNet_vd: ``conv1_1..conv1_3``, ``res2`` .. ``res5``).
     - MobileNetV3 (MMPretrain's ``layer0..layerN`` and ssld_mm's
-      PaddleMobileNetV3 ``conv``/``blocks``), PaddleDetection's rule: stem ->
+      PaddleMobileNetV3 ``stem``/``blocks``), PaddleDetection's rule: stem ->
       m0, block ``i`` -> ``m[min(i // 3, 4)]``, the last 1x1 conv -> the next
       index. Large (15 blocks): blocks 0-2 m0, 3-5 m1, 6-8 m2, 9-11 m3,
       12-14 and the last conv m4. Small (11 blocks): blocks 0-2 m0, 3-5 m1,
       6-8 m2, 9-10 and the last conv m3; m4 is unused.
-    - MobileNetV2 (MMPretrain/MMDetection) by output stride: ``conv1``,
-      ``layer1`` (/2) m0; ``layer2`` (/4) m1; ``layer3`` (/8) m2;
+    - MobileNetV2 by output stride (MMPretrain/MMDetection names; ssld_mm's
+      PaddleMobileNetV2 ``stem``, ``stages.0..6``, ``final_conv`` alike):
+      ``conv1``, ``layer1`` (/2) m0; ``layer2`` (/4) m1; ``layer3`` (/8) m2;
       ``layer4``, ``layer5`` (/16) m3; ``layer6``, ``layer7``, ``conv2`` m4.
-    - ssld_mm MobileNetV1 by output stride: ``conv1`` + block 0 m0,
+    - ssld_mm MobileNetV1 by output stride: ``stem`` + block 0 m0,
       blocks 1-2 m1, 3-4 m2, 5-10 m3, 11-12 m4.
 
     At build it logs one table: group, modules, number of parameter tensors

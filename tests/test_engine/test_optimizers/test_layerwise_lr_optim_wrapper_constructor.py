@@ -1,6 +1,5 @@
 """LayerwiseLROptimWrapperConstructor: exact lr / weight decay of named params."""
 import copy
-import os
 import os.path as osp
 
 import pytest
@@ -212,35 +211,75 @@ def test_mobilenet_v3_small_and_v2_groups():
 
 
 def test_paddle_style_mobilenets_by_structure():
-    """Paddle-compatible backbones, recognised by their module layout."""
+    """Paddle-compatible backbones are recognised by their module layout."""
 
     class PaddleMobileNetV3(nn.Module):
 
         def __init__(self):
             super().__init__()
-            self.conv = nn.Conv2d(3, 4, 1)
-            self.blocks = nn.Sequential(*[nn.Conv2d(4, 4, 1)
-                                          for _ in range(15)])
+            self.stem = nn.Conv2d(3, 4, 1)
+            self.blocks = nn.ModuleList(nn.Conv2d(4, 4, 1) for _ in range(15))
             self.last_second_conv = nn.Conv2d(4, 8, 1)
 
     class MobileNetV1(nn.Module):
 
         def __init__(self):
             super().__init__()
-            self.conv1 = nn.Conv2d(3, 4, 1)
-            self.blocks = nn.Sequential(*[nn.Conv2d(4, 4, 1)
-                                          for _ in range(13)])
+            self.stem = nn.Conv2d(3, 4, 1)
+            self.blocks = nn.ModuleList(nn.Conv2d(4, 4, 1) for _ in range(13))
+
+    class PaddleMobileNetV2(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 4, 1)
+            self.stages = nn.ModuleList(nn.Conv2d(4, 4, 1) for _ in range(7))
+            self.final_conv = nn.Conv2d(4, 8, 1)
 
     groups = get_stage_patterns(PaddleMobileNetV3())
-    assert groups[0] == ['conv', 'blocks.0', 'blocks.1', 'blocks.2']
+    assert groups[0] == ['stem', 'blocks.0', 'blocks.1', 'blocks.2']
     assert groups[3] == ['blocks.9', 'blocks.10', 'blocks.11']
     assert groups[4] == ['blocks.12', 'blocks.13', 'blocks.14',
                          'last_second_conv']
-    groups = get_stage_patterns(MobileNetV1())
-    assert groups == [['conv1', 'blocks.0'], ['blocks.1', 'blocks.2'],
-                      ['blocks.3', 'blocks.4'],
-                      [f'blocks.{i}' for i in range(5, 11)],
-                      ['blocks.11', 'blocks.12']]
+    assert get_stage_patterns(MobileNetV1()) == [
+        ['stem', 'blocks.0'], ['blocks.1', 'blocks.2'], ['blocks.3', 'blocks.4'],
+        [f'blocks.{i}' for i in range(5, 11)], ['blocks.11', 'blocks.12']]
+    assert get_stage_patterns(PaddleMobileNetV2()) == [
+        ['stem', 'stages.0'], ['stages.1'], ['stages.2'],
+        ['stages.3', 'stages.4'], ['stages.5', 'stages.6', 'final_conv']]
+
+
+@pytest.mark.parametrize('backbone, num_classes_in, expected', [
+    (dict(type='PaddleMobileNetV3', arch='large'), 1280, {
+        'backbone.stem.conv.weight': 0, 'backbone.blocks.2.linear_conv.conv.weight': 0,
+        'backbone.blocks.3.expand_conv.conv.weight': 1,
+        'backbone.blocks.10.expand_conv.conv.weight': 3,
+        'backbone.blocks.14.linear_conv.conv.weight': 4,
+        'backbone.last_second_conv.conv.weight': 4}),
+    (dict(type='PaddleMobileNetV3', arch='small'), 1280, {
+        'backbone.blocks.10.expand_conv.conv.weight': 3,
+        'backbone.last_second_conv.conv.weight': 3}),
+    (dict(type='MobileNetV1'), 1024, {
+        'backbone.stem.conv.weight': 0, 'backbone.blocks.0.pointwise_conv.conv.weight': 0,
+        'backbone.blocks.2.pointwise_conv.conv.weight': 1,
+        'backbone.blocks.10.pointwise_conv.conv.weight': 3,
+        'backbone.blocks.12.pointwise_conv.conv.weight': 4}),
+    (dict(type='PaddleMobileNetV2'), 1280, {
+        'backbone.stem.conv.weight': 0, 'backbone.stages.1.0.expand_conv.conv.weight': 1,
+        'backbone.stages.4.2.linear_conv.conv.weight': 3,
+        'backbone.final_conv.conv.weight': 4}),
+])
+def test_ssld_mm_backbones_when_registered(backbone, num_classes_in, expected):
+    if MODELS.get(backbone['type']) is None:
+        pytest.skip(f"{backbone['type']} is not registered in this checkout")
+    model = MODELS.build(dict(
+        type='mmpretrain.ImageClassifier', backbone=backbone,
+        neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
+                  in_channels=num_classes_in)))
+    by_name = groups_by_name(model, build(model, dict(lr_mult_list=MULTS)))
+    for name, index in expected.items():
+        assert by_name[name]['lr'] == pytest.approx(BASE_LR * MULTS[index]), name
 
 
 def test_mmdet_faster_rcnn_resnet_backbone():
