@@ -106,8 +106,12 @@ class FixResHook(Hook):
                 f'epoch-based train loop, got {type(runner.train_loop).__name__}'
                 '; use begin_epoch=0 with iteration-based training')
         if runner.epoch >= self.begin_epoch:
-            reason = (f'resumed at epoch {runner.epoch}'
-                      if runner.epoch > 0 else 'from the first iteration')
+            if runner.epoch > 0:
+                reason = f'resumed at epoch {runner.epoch}'
+            elif getattr(runner, 'iter', 0) > 0:
+                reason = f'resumed at iteration {runner.iter}'
+            else:
+                reason = 'from the first iteration'
             self._apply(runner, reason)
 
     def before_train_epoch(self, runner) -> None:
