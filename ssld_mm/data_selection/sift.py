@@ -127,7 +127,9 @@ _MIRROR_PERM = np.arange(128).reshape(4, 4, 8)[::-1, :, (-np.arange(8)) % 8] \
 def mirror_features(feats: SiftFeatures) -> SiftFeatures:
     """The features of the horizontally mirrored image (no re-extraction)."""
     xy = feats.xy.copy()
-    xy[:, 0] = feats.width - 1 - xy[:, 0]
+    # OpenCV's SIFT positions (found on the 2x upsampled base image) mirror
+    # to ``width - 0.5 - x``, measured on flipped images.
+    xy[:, 0] = feats.width - 0.5 - xy[:, 0]
     return SiftFeatures(xy, np.ascontiguousarray(feats.desc[:, _MIRROR_PERM]),
                         feats.width)
 
@@ -174,6 +176,8 @@ class SiftIndex:
         image_ids (np.ndarray): ``(M,)`` validation image of each descriptor.
         trees (int): Randomised kd-trees. Defaults to 4.
         checks (int): Leaves visited per query (speed/recall). Defaults to 64.
+        seed (int): Seed of the randomised trees (OpenCV's RNG is seeded
+            with it before building). Defaults to 0.
 
     Example:
         >>> index = SiftIndex(desc, xy, image_ids)
@@ -181,7 +185,7 @@ class SiftIndex:
     """
 
     def __init__(self, desc: np.ndarray, xy: np.ndarray, image_ids: np.ndarray,
-                 trees: int = 4, checks: int = 64) -> None:
+                 trees: int = 4, checks: int = 64, seed: int = 0) -> None:
         if not len(desc) == len(xy) == len(image_ids):
             raise ValueError(f'desc, xy and image_ids differ in length: '
                              f'{len(desc)}, {len(xy)}, {len(image_ids)}')
@@ -193,6 +197,10 @@ class SiftIndex:
         self.checks = int(checks)
         self._index = None
         if len(self.desc) >= 2:
+            # The kd-trees are randomised with OpenCV's RNG: a fixed seed
+            # makes the index, hence every decision, reproducible (a resumed
+            # run must equal an uninterrupted one).
+            cv2.setRNGSeed(seed)
             self._index = cv2.flann_Index(
                 self.desc, dict(algorithm=1, trees=int(trees)))  # KDTREE
 
