@@ -46,6 +46,7 @@ def test_distill_train_resume_and_export(tmp_path, image_folder, teacher_ckpt):
                      *opts(image_folder, teacher_ckpt)])
     out = proc.stdout + proc.stderr
     assert 'loss_distill' in out and 'accuracy/top1' in out
+    assert 'Teacher accuracy on the validation set: top-1' in out
     final = state(full / 'epoch_2.pth')
     assert all(k.startswith('student.') for k in final), list(final)[:5]
 

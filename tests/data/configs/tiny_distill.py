@@ -26,3 +26,5 @@ model = dict(
     gt_loss_weight=0.0,
     data_preprocessor=dict(num_classes=3, mean=[127.5] * 3, std=[127.5] * 3,
                            to_rgb=True))
+
+custom_hooks = [dict(type='TeacherAccuracyHook', topk=(1, ))]
