@@ -1,1 +1,9 @@
+from .paddle_archs import PADDLE_ARCHS, PaddleArch, get_arch, model_cfg
+from .paddle_to_mm import (PaddleConversionError, convert_paddle_state,
+                           convert_pdparams)
+from .pdparams import load_pdparams
 
+__all__ = [
+    'PADDLE_ARCHS', 'PaddleArch', 'get_arch', 'model_cfg', 'load_pdparams',
+    'convert_paddle_state', 'convert_pdparams', 'PaddleConversionError'
+]

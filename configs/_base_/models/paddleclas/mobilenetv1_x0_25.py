@@ -1,0 +1,17 @@
+# PaddleClas MobileNetV1_x0_25: 1000-class ImageNet classifier, model only.
+# Computes what PaddleClas's MobileNetV1_x0_25 computes; weights converted with
+#   python tools/model_converters/paddle_to_mm.py MobileNetV1_x0_25_pretrained.pdparams \
+#       checkpoints/mobilenetv1_x0_25.pth --arch MobileNetV1_x0_25
+# load strictly. Published top-1: 51.43.
+model = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(type='ssld_mm.MobileNetV1', scale=0.25),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(
+        type='mmpretrain.LinearClsHead',
+        num_classes=1000,
+        in_channels=256,
+        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ),
+)

@@ -1,0 +1,17 @@
+# PaddleClas MobileNetV2_x1_5: 1000-class ImageNet classifier, model only.
+# Computes what PaddleClas's MobileNetV2_x1_5 computes; weights converted with
+#   python tools/model_converters/paddle_to_mm.py MobileNetV2_x1_5_pretrained.pdparams \
+#       checkpoints/mobilenetv2_x1_5.pth --arch MobileNetV2_x1_5
+# load strictly. Published top-1: 74.12.
+model = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(type='ssld_mm.PaddleMobileNetV2', scale=1.5),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(
+        type='mmpretrain.LinearClsHead',
+        num_classes=1000,
+        in_channels=1920,
+        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ),
+)

@@ -1,0 +1,17 @@
+# PaddleClas MobileNetV2_x2_0: 1000-class ImageNet classifier, model only.
+# Computes what PaddleClas's MobileNetV2_x2_0 computes; weights converted with
+#   python tools/model_converters/paddle_to_mm.py MobileNetV2_x2_0_pretrained.pdparams \
+#       checkpoints/mobilenetv2_x2_0.pth --arch MobileNetV2_x2_0
+# load strictly. Published top-1: 75.23.
+model = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(type='ssld_mm.PaddleMobileNetV2', scale=2.0),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(
+        type='mmpretrain.LinearClsHead',
+        num_classes=1000,
+        in_channels=2560,
+        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ),
+)

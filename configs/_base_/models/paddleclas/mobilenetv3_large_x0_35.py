@@ -1,0 +1,23 @@
+# PaddleClas MobileNetV3_large_x0_35: 1000-class ImageNet classifier, model only.
+# Computes what PaddleClas's MobileNetV3_large_x0_35 computes; weights converted with
+#   python tools/model_converters/paddle_to_mm.py MobileNetV3_large_x0_35_pretrained.pdparams \
+#       checkpoints/mobilenetv3_large_x0_35.pth --arch MobileNetV3_large_x0_35
+# load strictly. Published top-1: 64.32.
+model = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(
+        type='ssld_mm.PaddleMobileNetV3',
+        arch='large',
+        scale=0.35,
+    ),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(
+        type='ssld_mm.PaddleMobileNetV3Head',
+        num_classes=1000,
+        in_channels=336,
+        mid_channels=1280,
+        dropout_rate=0.2,
+        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ),
+)

@@ -1,0 +1,23 @@
+# PaddleClas MobileNetV3_large_x0_75: 1000-class ImageNet classifier, model only.
+# Computes what PaddleClas's MobileNetV3_large_x0_75 computes; weights converted with
+#   python tools/model_converters/paddle_to_mm.py MobileNetV3_large_x0_75_pretrained.pdparams \
+#       checkpoints/mobilenetv3_large_x0_75.pth --arch MobileNetV3_large_x0_75
+# load strictly. Published top-1: 73.14.
+model = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(
+        type='ssld_mm.PaddleMobileNetV3',
+        arch='large',
+        scale=0.75,
+    ),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(
+        type='ssld_mm.PaddleMobileNetV3Head',
+        num_classes=1000,
+        in_channels=720,
+        mid_channels=1280,
+        dropout_rate=0.2,
+        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ),
+)

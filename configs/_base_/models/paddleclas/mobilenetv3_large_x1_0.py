@@ -1,0 +1,23 @@
+# PaddleClas MobileNetV3_large_x1_0: 1000-class ImageNet classifier, model only.
+# Computes what PaddleClas's MobileNetV3_large_x1_0 computes; weights converted with
+#   python tools/model_converters/paddle_to_mm.py MobileNetV3_large_x1_0_pretrained.pdparams \
+#       checkpoints/mobilenetv3_large_x1_0.pth --arch MobileNetV3_large_x1_0
+# load strictly. Published top-1: 75.32; MobileNetV3_large_x1_0_ssld 78.96.
+model = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(
+        type='ssld_mm.PaddleMobileNetV3',
+        arch='large',
+        scale=1.0,
+    ),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(
+        type='ssld_mm.PaddleMobileNetV3Head',
+        num_classes=1000,
+        in_channels=960,
+        mid_channels=1280,
+        dropout_rate=0.2,
+        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ),
+)

@@ -1,0 +1,23 @@
+# PaddleClas Res2Net50_vd_26w_4s: 1000-class ImageNet classifier, model only.
+# Computes what PaddleClas's Res2Net50_vd_26w_4s computes; weights converted with
+#   python tools/model_converters/paddle_to_mm.py Res2Net50_vd_26w_4s_pretrained.pdparams \
+#       checkpoints/res2net50_vd_26w_4s.pth --arch Res2Net50_vd_26w_4s
+# load strictly. Published top-1: 79.75; Res2Net50_vd_26w_4s_ssld 83.1.
+model = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(
+        type='ssld_mm.PaddleRes2Net',
+        depth=50,
+        scales=4,
+        base_width=26,
+        out_indices=(3, ),
+    ),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(
+        type='mmpretrain.LinearClsHead',
+        num_classes=1000,
+        in_channels=2048,
+        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ),
+)

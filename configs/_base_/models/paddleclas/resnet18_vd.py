@@ -1,0 +1,23 @@
+# PaddleClas ResNet18_vd: 1000-class ImageNet classifier, model only.
+# Computes what PaddleClas's ResNet18_vd computes; weights converted with
+#   python tools/model_converters/paddle_to_mm.py ResNet18_vd_pretrained.pdparams \
+#       checkpoints/resnet18_vd.pth --arch ResNet18_vd
+# load strictly. Published top-1: 72.26.
+model = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(
+        type='ssld_mm.PaddleResNetV1d',
+        depth=18,
+        num_stages=4,
+        out_indices=(3, ),
+        style='pytorch',
+    ),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(
+        type='mmpretrain.LinearClsHead',
+        num_classes=1000,
+        in_channels=512,
+        loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ),
+)

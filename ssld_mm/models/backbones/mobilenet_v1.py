@@ -1,0 +1,97 @@
+"""MobileNetV1 (PaddleClas's layout; MMPretrain has none)."""
+from typing import List, Optional, Sequence, Union
+
+import torch
+from mmcv.cnn import ConvModule
+from torch import nn
+
+from ssld_mm.registry import MODELS
+from ._indexed_backbone import IndexedBackbone, check_scale
+
+
+class DepthwiseSeparable(nn.Module):
+    """3x3 depthwise ConvModule then 1x1 pointwise ConvModule (BN, ReLU)."""
+
+    def __init__(self, in_channels: int, mid_channels: int, out_channels: int,
+                 groups: int, stride: int, norm_cfg: dict) -> None:
+        super().__init__()
+        self.depthwise_conv = ConvModule(
+            in_channels, mid_channels, 3, stride=stride, padding=1,
+            groups=groups, norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
+        self.pointwise_conv = ConvModule(
+            mid_channels, out_channels, 1, norm_cfg=norm_cfg,
+            act_cfg=dict(type='ReLU'))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise_conv(self.depthwise_conv(x))
+
+
+@MODELS.register_module()
+class MobileNetV1(IndexedBackbone):
+    """MobileNetV1 (Howard et al. 2017) as PaddleClas builds it.
+
+    Widths are ``int(c * scale)`` (PaddleClas truncates, no rounding to 8),
+    so ``scale`` in {0.25, 0.5, 0.75, 1.0} matches ``MobileNetV1_x0_25`` ..
+    ``MobileNetV1``. BN eps 1e-5, ReLU after every BN.
+
+    Module names (for layer-wise learning rates): ``stem.`` (3x3 conv,
+    stride 2), ``blocks.0.`` .. ``blocks.12.`` (depthwise-separable blocks,
+    each ``depthwise_conv`` + ``pointwise_conv``). Output indices: 0 = stem,
+    ``i`` = ``blocks[i-1]`` (1..13); the default is 13 (1024 * scale
+    channels, stride 32). PaddleClas's detection stages (``blocks[0]``,
+    ``blocks[2]``, ``blocks[4]``, ``blocks[10]``) are indices 1, 3, 5, 11.
+
+    Args:
+        scale (float): Width multiplier. Defaults to 1.0.
+        out_indices (int | Sequence[int]): Outputs to return. Defaults to
+            ``(13, )``.
+        frozen_stages (int): Freeze outputs ``0..frozen_stages``; -1 freezes
+            nothing. Defaults to -1.
+        norm_cfg (dict): Norm layer config. Defaults to BN (eps 1e-5).
+        norm_eval (bool): Keep BN layers in eval mode while training.
+            Defaults to False.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Defaults to Kaiming for convs and constant 1 for BN.
+
+    Example:
+        >>> model = dict(
+        ...     type='mmpretrain.ImageClassifier',
+        ...     backbone=dict(type='ssld_mm.MobileNetV1', scale=1.0),
+        ...     neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        ...     head=dict(type='mmpretrain.LinearClsHead', num_classes=1000,
+        ...               in_channels=1024))
+    """
+    # depthwise channels, pointwise out channels, stride (before scaling)
+    arch_settings = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2),
+                     (256, 256, 1), (256, 512, 2), (512, 512, 1), (512, 512, 1),
+                     (512, 512, 1), (512, 512, 1), (512, 512, 1),
+                     (512, 1024, 2), (1024, 1024, 1)]
+
+    def __init__(self,
+                 scale: float = 1.0,
+                 out_indices: Union[int, Sequence[int]] = (13, ),
+                 frozen_stages: int = -1,
+                 norm_cfg: dict = dict(type='BN', eps=1e-5),
+                 norm_eval: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = [
+                     dict(type='Kaiming', layer=['Conv2d']),
+                     dict(type='Constant', val=1, layer=['_BatchNorm'])
+                 ]) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.scale = scale = check_scale(scale, 'MobileNetV1')
+        in_channels = int(32 * scale)
+        self.stem = ConvModule(3, in_channels, 3, stride=2, padding=1,
+                               norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
+        blocks = []
+        for mid, out, stride in self.arch_settings:
+            blocks.append(
+                DepthwiseSeparable(in_channels, int(mid * scale),
+                                   int(out * scale), int(mid * scale), stride,
+                                   norm_cfg))
+            in_channels = int(out * scale)
+        self.blocks = nn.ModuleList(blocks)
+        self.out_channels = in_channels
+        self._setup_indices(out_indices, frozen_stages, norm_eval)
+
+    def indexed_layers(self) -> List[nn.Module]:
+        return [self.stem, *self.blocks]

@@ -1,0 +1,112 @@
+"""MobileNetV2 exactly as PaddleClas builds it, so its weights load as they are."""
+from typing import List, Optional, Sequence, Union
+
+import torch
+from mmcv.cnn import ConvModule
+from torch import nn
+
+from ssld_mm.registry import MODELS
+from ._indexed_backbone import IndexedBackbone, check_scale
+
+
+class PaddleInvertedResidual(nn.Module):
+    """Expand 1x1 (always, also for expansion 1) -> depthwise 3x3 -> linear
+    1x1; ReLU6 after the first two; identity shortcut unless ``first``."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int,
+                 expand_ratio: int, with_shortcut: bool, norm_cfg: dict) -> None:
+        super().__init__()
+        mid_channels = int(round(in_channels * expand_ratio))
+        act_cfg = dict(type='ReLU6')
+        self.with_shortcut = with_shortcut
+        self.expand_conv = ConvModule(in_channels, mid_channels, 1,
+                                      norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.bottleneck_conv = ConvModule(
+            mid_channels, mid_channels, 3, stride=stride, padding=1,
+            groups=mid_channels, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.linear_conv = ConvModule(mid_channels, out_channels, 1,
+                                      norm_cfg=norm_cfg, act_cfg=None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.linear_conv(self.bottleneck_conv(self.expand_conv(x)))
+        return x + out if self.with_shortcut else out
+
+
+@MODELS.register_module()
+class PaddleMobileNetV2(IndexedBackbone):
+    """MobileNetV2 as PaddleClas builds it (``MobileNetV2``, ``MobileNetV2_x*``).
+
+    Why not MMPretrain's ``MobileNetV2``: PaddleClas's first block (expansion
+    1) still has a 1x1 expand conv, which MMPretrain's omits, so the weights
+    do not fit; and PaddleClas scales widths with ``int(c * scale)`` where
+    MMPretrain uses ``make_divisible(c * scale, 8)`` (different channels for
+    x0.25/x0.75). Every first block of a stage has no shortcut, the others
+    have an identity shortcut; the last 1x1 conv has
+    ``int(1280 * scale)`` channels for ``scale > 1`` and 1280 otherwise.
+
+    Module names (for layer-wise learning rates): ``stem.`` (3x3 conv,
+    stride 2), ``stages.0.`` .. ``stages.6.`` (the seven bottleneck stages
+    t,c,n,s = (1,16,1,1) (6,24,2,2) (6,32,3,2) (6,64,4,2) (6,96,3,1)
+    (6,160,3,2) (6,320,1,1); ``stages.S.J.`` is block J of stage S, with
+    ``expand_conv``, ``bottleneck_conv``, ``linear_conv``), ``final_conv.``
+    (the 1x1 conv to 1280 channels). Output indices: 0 = stem, ``i`` =
+    ``stages[i-1]`` (1..7), 8 = ``final_conv`` (the default).
+
+    Args:
+        scale (float): Width multiplier. Defaults to 1.0.
+        out_indices (int | Sequence[int]): Outputs to return. Defaults to
+            ``(8, )``.
+        frozen_stages (int): Freeze outputs ``0..frozen_stages``; -1 freezes
+            nothing. Defaults to -1.
+        norm_cfg (dict): Norm layer config. Defaults to BN (eps 1e-5).
+        norm_eval (bool): Keep BN layers in eval mode while training.
+            Defaults to False.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Defaults to Kaiming for convs and constant 1 for BN.
+
+    Example:
+        >>> model = dict(
+        ...     type='mmpretrain.ImageClassifier',
+        ...     backbone=dict(type='ssld_mm.PaddleMobileNetV2', scale=1.0),
+        ...     neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        ...     head=dict(type='mmpretrain.LinearClsHead', num_classes=1000,
+        ...               in_channels=1280))
+    """
+    # expansion t, channels c, blocks n, stride s
+    arch_settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                     (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+    def __init__(self,
+                 scale: float = 1.0,
+                 out_indices: Union[int, Sequence[int]] = (8, ),
+                 frozen_stages: int = -1,
+                 norm_cfg: dict = dict(type='BN', eps=1e-5),
+                 norm_eval: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = [
+                     dict(type='Kaiming', layer=['Conv2d']),
+                     dict(type='Constant', val=1, layer=['_BatchNorm'])
+                 ]) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.scale = scale = check_scale(scale, 'PaddleMobileNetV2')
+        in_channels = int(32 * scale)
+        self.stem = ConvModule(3, in_channels, 3, stride=2, padding=1,
+                               norm_cfg=norm_cfg, act_cfg=dict(type='ReLU6'))
+        stages = []
+        for t, c, n, s in self.arch_settings:
+            out_channels = int(c * scale)
+            blocks = [PaddleInvertedResidual(in_channels, out_channels, s, t,
+                                             False, norm_cfg)]
+            blocks += [
+                PaddleInvertedResidual(out_channels, out_channels, 1, t, True,
+                                       norm_cfg) for _ in range(1, n)
+            ]
+            stages.append(nn.Sequential(*blocks))
+            in_channels = out_channels
+        self.stages = nn.ModuleList(stages)
+        self.out_channels = int(1280 * scale) if scale > 1.0 else 1280
+        self.final_conv = ConvModule(in_channels, self.out_channels, 1,
+                                     norm_cfg=norm_cfg, act_cfg=dict(type='ReLU6'))
+        self._setup_indices(out_indices, frozen_stages, norm_eval)
+
+    def indexed_layers(self) -> List[nn.Module]:
+        return [self.stem, *self.stages, self.final_conv]
