@@ -6,6 +6,7 @@ plain upstream configs work; ``ssld_mm`` configs resolve our own types too),
 the weights are loaded from the checkpoint, and images go through the config's
 *test* pipeline.
 """
+import copy
 import os.path as osp
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -54,8 +55,14 @@ def build_teacher(cfg: Config, checkpoint: str,
     if 'model' not in cfg:
         raise ValueError('the teacher config has no `model` field')
     scope = cfg.get('default_scope', None) or 'mmpretrain'
+    model_cfg = copy.deepcopy(cfg.model)
+    # MMPretrain's configs keep the normalisation at the top level
+    # (``data_preprocessor = dict(mean=..., std=...)``), as get_model reads it.
+    if model_cfg.get('data_preprocessor', None) is None and \
+            cfg.get('data_preprocessor', None) is not None:
+        model_cfg['data_preprocessor'] = copy.deepcopy(cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_cfg)
 
     ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
@@ -183,6 +190,13 @@ class PoolDataset(Dataset):
         return {'idx': idx, 'inputs': inputs}
 
 
+def worker_init(worker_id: int) -> None:
+    """DataLoader worker setup: one OpenCV thread per worker (the workers
+    are the parallelism; OpenCV's own pool would oversubscribe the CPUs)."""
+    import cv2
+    cv2.setNumThreads(1)
+
+
 def collate_pool(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
     """Split loaded images from failures; stack images of equal shape.
 
@@ -228,4 +242,11 @@ def resolve_device(device: Optional[str] = None,
     CUDA is available, else ``cpu``."""
     if device is None:
         device = f'cuda:{local_rank}' if torch.cuda.is_available() else 'cpu'
-    return device, str(device).startswith('cuda')
+    is_cuda = str(device).startswith('cuda')
+    if is_cuda:
+        index = torch.device(device).index or 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f'device {device!r} does not exist: {torch.cuda.device_count()}'
+                ' CUDA device(s) visible (more processes than GPUs?)')
+    return device, is_cuda

@@ -243,3 +243,18 @@ def test_checkpoint_of_another_model_is_rejected(setup, tmp_path):
     cfg = load_teacher_config(TINY_CLS_CONFIG)
     with pytest.raises(ValueError, match='lacks .* weights of the teacher'):
         build_teacher(cfg, bad)
+
+
+def test_top_level_data_preprocessor_of_mmpretrain_configs(setup, tmp_path):
+    """MMPretrain's own configs keep mean/std in a top-level
+    ``data_preprocessor``; the teacher must normalise with it."""
+    cfg_file = tmp_path / 'teacher_top_level.py'
+    cfg_file.write_text(
+        f"_base_ = [{TINY_CLS_CONFIG!r}]\n"
+        "data_preprocessor = dict(num_classes=3, mean=[10., 20., 30.],\n"
+        "                         std=[2., 4., 8.], to_rgb=False)\n"
+        "model = dict(data_preprocessor=None)\n")
+    _, ckpt, _ = setup
+    model = build_teacher(load_teacher_config(str(cfg_file)), ckpt)
+    assert model.data_preprocessor.mean.flatten().tolist() == [10., 20., 30.]
+    assert model.data_preprocessor.std.flatten().tolist() == [2., 4., 8.]
