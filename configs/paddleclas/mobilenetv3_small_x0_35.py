@@ -1,8 +1,11 @@
-# PaddleClas MobileNetV3_small_x0_35 with PaddleClas's preprocessing (resize short side 256,
-# center crop 224, ImageNet mean/std on RGB), for evaluating converted weights:
-#   python tools/model_converters/paddle_to_mm.py MobileNetV3_small_x0_35_pretrained.pdparams \
+# PaddleClas MobileNetV3_small_x0_35 with PaddleClas preprocessing
+# (short side 256, center crop 224, ImageNet mean/std on RGB),
+# to evaluate converted weights:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV3_small_x0_35_pretrained.pdparams \
 #       checkpoints/mobilenetv3_small_x0_35.pth --arch MobileNetV3_small_x0_35
-#   python tools/test.py configs/paddleclas/mobilenetv3_small_x0_35.py checkpoints/mobilenetv3_small_x0_35.pth
+#   python tools/test.py configs/paddleclas/mobilenetv3_small_x0_35.py \
+#       checkpoints/mobilenetv3_small_x0_35.pth
 # Published top-1 (PaddleClas): 53.03; MobileNetV3_small_x0_35_ssld 55.55.
 _base_ = [
     '../_base_/models/paddleclas/mobilenetv3_small_x0_35.py',
@@ -10,5 +13,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# Evaluation only (tools/test.py); the SSLD / fine-tuning configs train.
+train_dataloader = None
 val_cfg = dict()
 test_cfg = dict()

@@ -1,8 +1,11 @@
-# PaddleClas Res2Net200_vd_26w_4s with PaddleClas's preprocessing (resize short side 256,
-# center crop 224, ImageNet mean/std on RGB), for evaluating converted weights:
-#   python tools/model_converters/paddle_to_mm.py Res2Net200_vd_26w_4s_pretrained.pdparams \
+# PaddleClas Res2Net200_vd_26w_4s with PaddleClas preprocessing
+# (short side 256, center crop 224, ImageNet mean/std on RGB),
+# to evaluate converted weights:
+#   python tools/model_converters/paddle_to_mm.py \
+#       Res2Net200_vd_26w_4s_pretrained.pdparams \
 #       checkpoints/res2net200_vd_26w_4s.pth --arch Res2Net200_vd_26w_4s
-#   python tools/test.py configs/paddleclas/res2net200_vd_26w_4s.py checkpoints/res2net200_vd_26w_4s.pth
+#   python tools/test.py configs/paddleclas/res2net200_vd_26w_4s.py \
+#       checkpoints/res2net200_vd_26w_4s.pth
 # Published top-1 (PaddleClas): 81.21; Res2Net200_vd_26w_4s_ssld 85.13.
 _base_ = [
     '../_base_/models/paddleclas/res2net200_vd_26w_4s.py',
@@ -10,5 +13,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# Evaluation only (tools/test.py); the SSLD / fine-tuning configs train.
+train_dataloader = None
 val_cfg = dict()
 test_cfg = dict()

@@ -1,8 +1,11 @@
-# PaddleClas ResNet101_vd with PaddleClas's preprocessing (resize short side 256,
-# center crop 224, ImageNet mean/std on RGB), for evaluating converted weights:
-#   python tools/model_converters/paddle_to_mm.py ResNet101_vd_pretrained.pdparams \
+# PaddleClas ResNet101_vd with PaddleClas preprocessing
+# (short side 256, center crop 224, ImageNet mean/std on RGB),
+# to evaluate converted weights:
+#   python tools/model_converters/paddle_to_mm.py \
+#       ResNet101_vd_pretrained.pdparams \
 #       checkpoints/resnet101_vd.pth --arch ResNet101_vd
-#   python tools/test.py configs/paddleclas/resnet101_vd.py checkpoints/resnet101_vd.pth
+#   python tools/test.py configs/paddleclas/resnet101_vd.py \
+#       checkpoints/resnet101_vd.pth
 # Published top-1 (PaddleClas): 80.17; ResNet101_vd_ssld 83.73.
 _base_ = [
     '../_base_/models/paddleclas/resnet101_vd.py',
@@ -10,5 +13,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# Evaluation only (tools/test.py); the SSLD / fine-tuning configs train.
+train_dataloader = None
 val_cfg = dict()
 test_cfg = dict()

@@ -1,10 +1,11 @@
 """Convert PaddleClas ``.pdparams`` weights to MMPretrain / MMDetection.
 
 The converter knows the target model: it builds the MM model of the arch
-(:func:`ssld_mm.converters.paddle_archs.model_cfg`) and checks every tensor against it. Every Paddle tensor
-must map to a parameter or buffer of that model with the same shape, and
-every parameter/buffer must be covered (BN ``num_batches_tracked`` counters,
-which Paddle has no equivalent of, are set to 0). Anything else is a
+(:func:`ssld_mm.converters.paddle_archs.model_cfg`) and checks every tensor
+against it. Every Paddle tensor must map to a parameter or buffer of that
+model with the same shape, and every parameter/buffer must be covered (BN
+``num_batches_tracked`` counters, which Paddle has no equivalent of, are set
+to 0). Anything else is a
 :class:`PaddleConversionError` naming the key and the expected and found
 shapes, raised before anything is written.
 """

@@ -324,3 +324,22 @@ def test_cli_reports_errors_and_writes_nothing(tmp_path):
     assert not dst.exists()
     with pytest.raises(AssertionError, match='unknown PaddleClas arch'):
         run_tool([TOOL, src, str(dst), '--arch', 'MobileNetV9'])
+
+
+def test_tools_test_evaluates_a_converted_checkpoint(tmp_path, image_folder):
+    src = save_pdparams(random_state('MobileNetV3_small_x0_35'),
+                        str(tmp_path / 'mbv3.pdparams'))
+    ckpt = str(tmp_path / 'mbv3.pth')
+    run_tool([TOOL, src, ckpt, '--arch', 'MobileNetV3_small_x0_35'])
+    config = tmp_path / 'eval_on_folder.py'
+    config.write_text(
+        f"_base_ = [{leaf_config('MobileNetV3_small_x0_35')!r}]\n"
+        "test_dataloader = dict(batch_size=6, num_workers=0, dataset=dict(\n"
+        "    _delete_=True, type='mmpretrain.CustomDataset',\n"
+        f"    data_root={image_folder!r},\n"
+        "    pipeline={{_base_.test_pipeline}}))\n")
+    out = run_tool([osp.join(REPO, 'tools', 'test.py'), str(config), ckpt,
+                    '--work-dir', str(tmp_path / 'work')])
+    log = out.stdout + out.stderr
+    assert 'accuracy/top1' in log
+    assert 'unexpected key' not in log and 'missing keys' not in log

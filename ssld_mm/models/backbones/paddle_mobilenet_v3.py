@@ -7,6 +7,9 @@ from mmpretrain.models.utils import make_divisible
 from torch import nn
 
 from ssld_mm.registry import MODELS
+# The head that completes PaddleClas's MobileNetV3; imported here so that it is
+# registered wherever the backbone is.
+from ..heads.paddle_mobilenet_v3_head import PaddleMobileNetV3Head  # noqa: F401
 from ._indexed_backbone import IndexedBackbone, check_scale
 
 _ACTS = {'relu': dict(type='ReLU'), 'hardswish': dict(type='HSwish')}

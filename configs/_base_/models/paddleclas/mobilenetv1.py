@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV1: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV1 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV1_pretrained.pdparams \
+# PaddleClas MobileNetV1 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV1 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV1_pretrained.pdparams \
 #       checkpoints/mobilenetv1.pth --arch MobileNetV1
-# load strictly. Published top-1: 70.99; MobileNetV1_ssld 77.89.
+# Published top-1 (PaddleClas): 70.99; MobileNetV1_ssld 77.89.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(type='ssld_mm.MobileNetV1', scale=1.0),

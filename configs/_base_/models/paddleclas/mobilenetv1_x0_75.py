@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV1_x0_75: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV1_x0_75 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV1_x0_75_pretrained.pdparams \
+# PaddleClas MobileNetV1_x0_75 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV1_x0_75 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV1_x0_75_pretrained.pdparams \
 #       checkpoints/mobilenetv1_x0_75.pth --arch MobileNetV1_x0_75
-# load strictly. Published top-1: 68.81.
+# Published top-1 (PaddleClas): 68.81.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(type='ssld_mm.MobileNetV1', scale=0.75),

@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV2: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV2 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV2_pretrained.pdparams \
+# PaddleClas MobileNetV2 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV2 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV2_pretrained.pdparams \
 #       checkpoints/mobilenetv2.pth --arch MobileNetV2
-# load strictly. Published top-1: 72.15; MobileNetV2_ssld 76.74.
+# Published top-1 (PaddleClas): 72.15; MobileNetV2_ssld 76.74.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(type='ssld_mm.PaddleMobileNetV2', scale=1.0),

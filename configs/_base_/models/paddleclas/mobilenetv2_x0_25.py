@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV2_x0_25: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV2_x0_25 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV2_x0_25_pretrained.pdparams \
+# PaddleClas MobileNetV2_x0_25 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV2_x0_25 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV2_x0_25_pretrained.pdparams \
 #       checkpoints/mobilenetv2_x0_25.pth --arch MobileNetV2_x0_25
-# load strictly. Published top-1: 53.21.
+# Published top-1 (PaddleClas): 53.21.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(type='ssld_mm.PaddleMobileNetV2', scale=0.25),

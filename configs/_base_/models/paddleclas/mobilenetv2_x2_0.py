@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV2_x2_0: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV2_x2_0 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV2_x2_0_pretrained.pdparams \
+# PaddleClas MobileNetV2_x2_0 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV2_x2_0 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV2_x2_0_pretrained.pdparams \
 #       checkpoints/mobilenetv2_x2_0.pth --arch MobileNetV2_x2_0
-# load strictly. Published top-1: 75.23.
+# Published top-1 (PaddleClas): 75.23.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(type='ssld_mm.PaddleMobileNetV2', scale=2.0),

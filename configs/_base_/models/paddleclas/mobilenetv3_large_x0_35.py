@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV3_large_x0_35: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV3_large_x0_35 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV3_large_x0_35_pretrained.pdparams \
+# PaddleClas MobileNetV3_large_x0_35 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV3_large_x0_35 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV3_large_x0_35_pretrained.pdparams \
 #       checkpoints/mobilenetv3_large_x0_35.pth --arch MobileNetV3_large_x0_35
-# load strictly. Published top-1: 64.32.
+# Published top-1 (PaddleClas): 64.32.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV3_large_x1_0: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV3_large_x1_0 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV3_large_x1_0_pretrained.pdparams \
+# PaddleClas MobileNetV3_large_x1_0 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV3_large_x1_0 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV3_large_x1_0_pretrained.pdparams \
 #       checkpoints/mobilenetv3_large_x1_0.pth --arch MobileNetV3_large_x1_0
-# load strictly. Published top-1: 75.32; MobileNetV3_large_x1_0_ssld 78.96.
+# Published top-1 (PaddleClas): 75.32; MobileNetV3_large_x1_0_ssld 78.96.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV3_small_x0_35: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV3_small_x0_35 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV3_small_x0_35_pretrained.pdparams \
+# PaddleClas MobileNetV3_small_x0_35 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV3_small_x0_35 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV3_small_x0_35_pretrained.pdparams \
 #       checkpoints/mobilenetv3_small_x0_35.pth --arch MobileNetV3_small_x0_35
-# load strictly. Published top-1: 53.03; MobileNetV3_small_x0_35_ssld 55.55.
+# Published top-1 (PaddleClas): 53.03; MobileNetV3_small_x0_35_ssld 55.55.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

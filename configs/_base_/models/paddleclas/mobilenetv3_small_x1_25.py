@@ -1,8 +1,10 @@
-# PaddleClas MobileNetV3_small_x1_25: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's MobileNetV3_small_x1_25 computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py MobileNetV3_small_x1_25_pretrained.pdparams \
+# PaddleClas MobileNetV3_small_x1_25 (model only, 1000 classes): computes what
+# PaddleClas's MobileNetV3_small_x1_25 computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       MobileNetV3_small_x1_25_pretrained.pdparams \
 #       checkpoints/mobilenetv3_small_x1_25.pth --arch MobileNetV3_small_x1_25
-# load strictly. Published top-1: 70.67.
+# Published top-1 (PaddleClas): 70.67.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas Res2Net101_vd_26w_4s: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's Res2Net101_vd_26w_4s computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py Res2Net101_vd_26w_4s_pretrained.pdparams \
+# PaddleClas Res2Net101_vd_26w_4s (model only, 1000 classes): computes what
+# PaddleClas's Res2Net101_vd_26w_4s computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       Res2Net101_vd_26w_4s_pretrained.pdparams \
 #       checkpoints/res2net101_vd_26w_4s.pth --arch Res2Net101_vd_26w_4s
-# load strictly. Published top-1: 80.64; Res2Net101_vd_26w_4s_ssld 83.9.
+# Published top-1 (PaddleClas): 80.64; Res2Net101_vd_26w_4s_ssld 83.9.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas Res2Net200_vd_26w_4s: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's Res2Net200_vd_26w_4s computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py Res2Net200_vd_26w_4s_pretrained.pdparams \
+# PaddleClas Res2Net200_vd_26w_4s (model only, 1000 classes): computes what
+# PaddleClas's Res2Net200_vd_26w_4s computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       Res2Net200_vd_26w_4s_pretrained.pdparams \
 #       checkpoints/res2net200_vd_26w_4s.pth --arch Res2Net200_vd_26w_4s
-# load strictly. Published top-1: 81.21; Res2Net200_vd_26w_4s_ssld 85.13.
+# Published top-1 (PaddleClas): 81.21; Res2Net200_vd_26w_4s_ssld 85.13.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas ResNet101_vd: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's ResNet101_vd computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py ResNet101_vd_pretrained.pdparams \
+# PaddleClas ResNet101_vd (model only, 1000 classes): computes what
+# PaddleClas's ResNet101_vd computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       ResNet101_vd_pretrained.pdparams \
 #       checkpoints/resnet101_vd.pth --arch ResNet101_vd
-# load strictly. Published top-1: 80.17; ResNet101_vd_ssld 83.73.
+# Published top-1 (PaddleClas): 80.17; ResNet101_vd_ssld 83.73.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas ResNet152_vd: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's ResNet152_vd computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py ResNet152_vd_pretrained.pdparams \
+# PaddleClas ResNet152_vd (model only, 1000 classes): computes what
+# PaddleClas's ResNet152_vd computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       ResNet152_vd_pretrained.pdparams \
 #       checkpoints/resnet152_vd.pth --arch ResNet152_vd
-# load strictly. Published top-1: 80.59.
+# Published top-1 (PaddleClas): 80.59.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas ResNet18_vd: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's ResNet18_vd computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py ResNet18_vd_pretrained.pdparams \
+# PaddleClas ResNet18_vd (model only, 1000 classes): computes what
+# PaddleClas's ResNet18_vd computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       ResNet18_vd_pretrained.pdparams \
 #       checkpoints/resnet18_vd.pth --arch ResNet18_vd
-# load strictly. Published top-1: 72.26.
+# Published top-1 (PaddleClas): 72.26.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas ResNet200_vd: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's ResNet200_vd computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py ResNet200_vd_pretrained.pdparams \
+# PaddleClas ResNet200_vd (model only, 1000 classes): computes what
+# PaddleClas's ResNet200_vd computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       ResNet200_vd_pretrained.pdparams \
 #       checkpoints/resnet200_vd.pth --arch ResNet200_vd
-# load strictly. Published top-1: 80.93.
+# Published top-1 (PaddleClas): 80.93.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

@@ -1,8 +1,10 @@
-# PaddleClas ResNet34_vd: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's ResNet34_vd computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py ResNet34_vd_pretrained.pdparams \
+# PaddleClas ResNet34_vd (model only, 1000 classes): computes what
+# PaddleClas's ResNet34_vd computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       ResNet34_vd_pretrained.pdparams \
 #       checkpoints/resnet34_vd.pth --arch ResNet34_vd
-# load strictly. Published top-1: 75.98; ResNet34_vd_ssld 79.72.
+# Published top-1 (PaddleClas): 75.98; ResNet34_vd_ssld 79.72.
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(

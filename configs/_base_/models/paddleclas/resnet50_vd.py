@@ -1,8 +1,11 @@
-# PaddleClas ResNet50_vd: 1000-class ImageNet classifier, model only.
-# Computes what PaddleClas's ResNet50_vd computes; weights converted with
-#   python tools/model_converters/paddle_to_mm.py ResNet50_vd_pretrained.pdparams \
+# PaddleClas ResNet50_vd (model only, 1000 classes): computes what
+# PaddleClas's ResNet50_vd computes. Converted weights load
+# strictly:
+#   python tools/model_converters/paddle_to_mm.py \
+#       ResNet50_vd_pretrained.pdparams \
 #       checkpoints/resnet50_vd.pth --arch ResNet50_vd
-# load strictly. Published top-1: 79.12; ResNet50_vd_ssld 82.4 (2.0 release) / 83.0 (v2, current).
+# Published top-1 (PaddleClas): 79.12; ResNet50_vd_ssld 82.4 (2.0) / 83.0
+# (v2, current).
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(
