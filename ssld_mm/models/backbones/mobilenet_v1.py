@@ -38,8 +38,8 @@ class MobileNetV1(IndexedBackbone):
     stride 2), ``blocks.0.`` .. ``blocks.12.`` (depthwise-separable blocks,
     each ``depthwise_conv`` + ``pointwise_conv``). Output indices: 0 = stem,
     ``i`` = ``blocks[i-1]`` (1..13); the default is 13 (1024 * scale
-    channels, stride 32). PaddleClas's detection stages (``blocks[0]``,
-    ``blocks[2]``, ``blocks[4]``, ``blocks[10]``) are indices 1, 3, 5, 11.
+    channels, stride 32). PaddleClas's stage outputs (``blocks[0, 2, 4,
+    10]``) are indices (1, 3, 5, 11).
 
     Args:
         scale (float): Width multiplier. Defaults to 1.0.

@@ -100,9 +100,9 @@ class PaddleMobileNetV3(IndexedBackbone):
     ``linear_conv``; ``last_second_conv.`` (1x1 conv to 960/576 channels,
     BN, hardswish). Output indices: 0 = stem, ``i`` = ``blocks[i-1]``,
     ``len(blocks)+1`` = ``last_second_conv`` (16 for large, 12 for small;
-    the default). PaddleClas's detection stages (``blocks[2]``,
-    ``blocks[5]``, ``blocks[11]``, ``blocks[14]`` for large) are output
-    indices 3, 6, 12, 15.
+    the default). PaddleClas's stage outputs (``MODEL_STAGES_PATTERN``:
+    ``blocks[0, 2, 5, 11, 14]`` for large, ``blocks[0, 2, 7, 10]`` for small)
+    are output indices (1, 3, 6, 12, 15) and (1, 3, 8, 11).
 
     Args:
         arch (str): ``'large'`` or ``'small'``. Defaults to ``'large'``.
