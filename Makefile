@@ -6,16 +6,20 @@ PY := $(VENV)/bin/python
 SSLD_MM_WHEELHOUSE ?=
 export SSLD_MM_WHEELHOUSE
 
-.PHONY: setup test demo clean-venv
+.PHONY: setup setup-paddle test demo clean-venv
 
 setup:
 	@bash tools/setup_env.sh
 
-test: setup
+# A separate venv with PaddlePaddle + PaddleClas (CPU) for the converter parity tests.
+setup-paddle:
+	@bash tools/setup_paddle_env.sh
+
+test: setup setup-paddle
 	$(PY) -m pytest tests
 
 demo: setup
 	$(PY) tools/demo/run_demo.py
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-paddle

@@ -215,10 +215,10 @@ class SSLDDistiller(BaseModel):
         teacher_model = MODELS.build(_model_cfg_from(teacher))
         if teacher_ckpt is None:
             print_log(
-                'SSLDDistiller: teacher_ckpt is None, the teacher keeps its '
-                'random initialisation (only useful for tests and benchmarks).',
+                'SSLDDistiller: teacher_ckpt is None, the teacher keeps the '
+                'random weights its layers were built with (only useful for '
+                'tests and benchmarks).',
                 logger='current', level=30)
-            teacher_model.init_weights()
         else:
             load_teacher_weights(teacher_model, teacher_ckpt)
             print_log(f'SSLDDistiller: loaded teacher weights from {teacher_ckpt}',
