@@ -49,6 +49,14 @@ def run_tool(args: List[str], cwd: str = REPO, timeout: int = 600,
     return proc
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for torchrun's master)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def image_folder(tmp_path):
     return write_image_folder(str(tmp_path / 'images'))

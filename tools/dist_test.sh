@@ -1,29 +1,8 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT (same on every node), e.g.
-#   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 tools/dist_test.sh CONFIG CKPT 8  # node 0
-#   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 tools/dist_test.sh CONFIG CKPT 8  # node 1
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT as in tools/dist_train.sh.
 # Without CUDA the processes use gloo on the CPU by themselves.
 set -euo pipefail
-if [ $# -lt 3 ]; then
-    echo "usage: $0 CONFIG CHECKPOINT GPUS [test.py args]" >&2
-    exit 2
-fi
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=${3}
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-source "$(dirname "$0")/_python.sh"
-
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
-    "$CONFIG" "$CHECKPOINT" \
-    --launcher pytorch "${@:4}"
+source "$(dirname "$0")/_launch.sh"
+need_args 3 "$0 CONFIG CHECKPOINT GPUS [test.py args]" "$@"
+dist_launch "$(dirname "$0")/test.py" "$3" "$1" "$2" "${@:4}"

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import torch
 
-from conftest import REPO, run_tool
+from conftest import REPO, free_port, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 EXTRACT = osp.join(REPO, 'tools', 'model_converters', 'extract_student.py')
@@ -108,7 +108,7 @@ def test_distill_ddp_two_cpu_processes(tmp_path, image_folder, teacher_ckpt):
     proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), CONFIG, '2',
                      '--work-dir', str(work),
                      *opts(image_folder, teacher_ckpt, 'train_cfg.max_epochs=1')],
-                    env={'PORT': '29527'})
+                    env={'PORT': str(free_port())})
     out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out
     assert 'find_unused_parameters' not in out.lower() or 'unused' not in out

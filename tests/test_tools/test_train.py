@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from conftest import REPO, TINY_CLS_CONFIG, run_tool
+from conftest import REPO, TINY_CLS_CONFIG, free_port, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 TEST = osp.join(REPO, 'tools', 'test.py')
@@ -84,7 +84,7 @@ def test_dist_train_two_cpu_processes(tmp_path, image_folder):
                      TINY_CLS_CONFIG, '2', '--work-dir', str(work),
                      '--cfg-options', 'train_cfg.max_epochs=1',
                      *data_opts(image_folder)],
-                    env={'PORT': '29517'})
+                    env={'PORT': str(free_port())})
     out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out
     assert 'gloo' in out or 'CPUAwareDistributedDataParallel' in out or 'Epoch(train)' in out
@@ -93,3 +93,32 @@ def test_dist_train_two_cpu_processes(tmp_path, image_folder):
     logs = glob.glob(str(work / '*' / '*.log'))
     assert len(logs) == 1, logs
     assert len(glob.glob(str(work / '*' / 'vis_data'))) == 1
+
+
+def test_launchers_check_arguments_and_build_srun_command(tmp_path):
+    import os
+    import subprocess
+    for script, usage in (('dist_train.sh', 'CONFIG GPUS'),
+                          ('dist_test.sh', 'CONFIG CHECKPOINT GPUS'),
+                          ('slurm_train.sh', 'PARTITION JOB_NAME CONFIG WORK_DIR'),
+                          ('slurm_test.sh', 'PARTITION JOB_NAME CONFIG CHECKPOINT')):
+        proc = subprocess.run(['bash', osp.join(REPO, 'tools', script), 'only-one'],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2 and usage in proc.stderr, (script, proc.stderr)
+    # a fake srun records how slurm_train.sh calls it
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'srun').write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
+    (fake / 'srun').chmod(0o755)
+    env = dict(os.environ, PATH=f'{fake}:{os.environ["PATH"]}', GPUS='16',
+               GPUS_PER_NODE='8', CPUS_PER_TASK='4', SRUN_ARGS='--quotatype=auto')
+    proc = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'slurm_train.sh'), 'part', 'job', 'cfg.py',
+         'work', '--amp'], capture_output=True, text=True, env=env, check=True)
+    args = proc.stdout.split('\n')
+    assert args[:8] == ['-p', 'part', '--job-name=job', '--gres=gpu:8', '--ntasks=16',
+                        '--ntasks-per-node=8', '--cpus-per-task=4', '--kill-on-bad-exit=1']
+    assert args[8] == '--quotatype=auto'
+    assert args[9].endswith('python') and args[10] == '-u'
+    assert args[11:] == [osp.join(REPO, 'tools', 'train.py'), 'cfg.py', '--work-dir=work',
+                         '--amp', '--launcher=slurm', '']
