@@ -2,12 +2,12 @@
 # labels and a small lr (PaddleClas fine-tunes its SSLD students the same way).
 # Start from the student exported from stage 1:
 #   python tools/model_converters/extract_student.py \
-#       work_dirs/demo/student_ssld_unlabeled/epoch_2.pth work_dirs/demo/student_ssld_unlabeled/student.pth
-#   python tools/train.py configs/demo/lenet5_fmnist_finetune.py \
-#       --cfg-options load_from=work_dirs/demo/student_ssld_unlabeled/student.pth
+#       work_dirs/ssld_lenet5_fmnist_unlabeled/epoch_3.pth \
+#       work_dirs/ssld_lenet5_fmnist_unlabeled/student.pth
+#   python tools/train.py configs/demo/lenet5_fmnist_finetune.py
 _base_ = ['./lenet5_fmnist_label_only.py']
 
-load_from = 'work_dirs/demo/student_ssld_unlabeled/student.pth'
+load_from = 'work_dirs/ssld_lenet5_fmnist_unlabeled/student.pth'
 
 optim_wrapper = dict(optimizer=dict(lr=0.005))
 param_scheduler = [

@@ -15,7 +15,7 @@ LABELS = {
     'teacher': 'teacher (ResNet-18, L labels)',
     'student_label_only': 'student LeNet-5, L labels',
     'student_ssld': 'student SSLD on L (no labels)',
-    'student_ssld_unlabeled': 'student SSLD on L+U, fine-tuned on L',
+    'student_ssld_unlabeled': 'student SSLD on L+U (no labels), then fine-tuned on L',
 }
 
 
@@ -26,6 +26,8 @@ def run_demo(work_root: str = 'work_dirs/demo',
              max_parallel: int = 2,
              threads: Optional[int] = None,
              source: Optional[str] = None,
+             distill_loss: Optional[str] = None,
+             fast_teacher: bool = True,
              echo: Callable[[str], None] = print) -> Dict[str, float]:
     """Prepare the data, train every run, print and save the comparison.
 
@@ -42,6 +44,11 @@ def run_demo(work_root: str = 'work_dirs/demo',
             ``cpu_count // max_parallel`` (at least 1).
         source (str, optional): Where to take the Fashion-MNIST files from
             (default: ``$FASHION_MNIST_DIR``, then Debian's package folder).
+        distill_loss (str, optional): Loss type of the distillation runs
+            instead of the configs' (``SymmetricKLLoss``), e.g. ``'JSDivLoss'``.
+        fast_teacher (bool): Run the frozen teacher of the distillation runs
+            in channels-last under bfloat16 (CPUs with native bf16) or
+            float16 (CUDA) autocast. Defaults to True.
 
     Returns:
         dict: The content of ``results.json`` (mean test top-1 per run, %).
@@ -54,6 +61,8 @@ def run_demo(work_root: str = 'work_dirs/demo',
         if not seeds:
             raise ValueError('seeds must not be empty')
         settings['seeds'] = tuple(seeds)
+    settings['distill_loss'] = distill_loss
+    settings['fast_teacher'] = fast_teacher
     if threads is None:
         threads = max(1, (os.cpu_count() or 1) // max_parallel)
     work_root = osp.abspath(work_root)
@@ -94,10 +103,14 @@ def run_demo(work_root: str = 'work_dirs/demo',
         rows.append(dict(name=key, accs=results[key]['accs'],
                          seconds=seconds.get(key, 0.0), note=note))
     plot_png = plot_curves(
-        {f'{key}: {LABELS[key]}': results[key]['curves'] for key in RESULT_KEYS},
+        {LABELS[key]: results[key]['curves'] for key in RESULT_KEYS},
         osp.join(work_root, 'test_accuracy.png'),
         title=f'Fashion-MNIST test top-1 (L = {n_l} labeled, U = {n_u} '
-        'unlabeled)')
+        'unlabeled)',
+        curves_by_images={
+            LABELS[key]: [_images_seen(c, key, results[key]['stage_epochs'],
+                                       n_l, n_u) for c in results[key]['curves']]
+            for key in RESULT_KEYS})
     results_json = write_json(osp.join(work_root, 'results.json'), summary)
     write_json(osp.join(work_root, 'results_detail.json'), dict(
         profile=profile, num_labeled=n_l, num_unlabeled=n_u,
@@ -127,6 +140,20 @@ def run_demo(work_root: str = 'work_dirs/demo',
     echo(f'[demo] total wall time {total:.0f} s ({total / 60:.1f} min); '
          f'wrote {results_json}, {plot_png} and results.md')
     return summary
+
+
+def _images_seen(curve, key: str, stage_epochs: int, n_l: int, n_u: int):
+    """Epochs -> thousands of training images seen (two-stage run: L + U
+    per epoch for the distillation stage, L per fine-tuning epoch)."""
+    out = []
+    for epoch, acc in curve:
+        if key == 'student_ssld_unlabeled':
+            first = min(epoch, stage_epochs)
+            seen = first * (n_l + n_u) + (epoch - first) * n_l
+        else:
+            seen = epoch * n_l
+        out.append((seen / 1000, acc))
+    return out
 
 
 def _count_lines(path: str) -> int:

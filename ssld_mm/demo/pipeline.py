@@ -42,8 +42,8 @@ PROFILES: Dict[str, dict] = {
     'full': dict(num_labeled=2000, num_unlabeled=-1, seeds=(0, 1, 2),
                  epochs=None, batch_size=None, val_batch_size=None),
     # A scaled-down pipeline check (tests): tiny schedules and batches.
-    'smoke': dict(num_labeled=64, num_unlabeled=192, seeds=(0, 1),
-                  epochs=dict(teacher=2, student_label_only=2, student_ssld=2,
+    'smoke': dict(num_labeled=160, num_unlabeled=240, seeds=(0, 1),
+                  epochs=dict(teacher=3, student_label_only=2, student_ssld=2,
                               distill_unlabeled=1, finetune=1),
                   batch_size=16, val_batch_size=50),
 }
@@ -259,6 +259,8 @@ def build_jobs(work_root: str, data_root: str, labeled_idx: str,
                 log_file=osp.join(logs, 'teacher.log'), result='teacher')]
 
     fast = fast_teacher_options() if profile.get('fast_teacher', True) else {}
+    if profile.get('distill_loss'):
+        fast['model.distill_loss.type'] = profile['distill_loss']
 
     def teacher_opts() -> Dict[str, str]:
         return {'model.teacher_ckpt': last_checkpoint(teacher_dir), **fast}

@@ -109,15 +109,16 @@ def write_json(path: str, data: Dict) -> str:
 
 def plot_curves(curves: Dict[str, List[Curve]], out_png: str,
                 title: str = 'Fashion-MNIST test top-1',
-                offsets: Optional[Dict[str, int]] = None) -> str:
+                curves_by_images: Optional[Dict[str, List[Curve]]] = None
+                ) -> str:
     """Plot test accuracy against epoch, one colour per run, one line per seed.
 
     Args:
-        curves: run name -> list of curves (one per seed).
+        curves: run name -> list of curves (one per seed), x = epoch.
         out_png (str): Output file.
         title (str): Figure title.
-        offsets: run name -> epochs added to its x values (e.g. a fine-tune
-            stage drawn after its distillation stage).
+        curves_by_images: The same runs with x = thousands of training
+            images seen; drawn as a second panel when given.
 
     Returns:
         str: ``out_png``.
@@ -126,22 +127,24 @@ def plot_curves(curves: Dict[str, List[Curve]], out_png: str,
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    offsets = offsets or {}
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    panels = [('epoch', curves)]
+    if curves_by_images:
+        panels.append(('training images seen (thousands)', curves_by_images))
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5),
+                             dpi=100, squeeze=False)
     colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    for i, (name, seeds) in enumerate(curves.items()):
-        color = colors[i % len(colors)]
-        shift = offsets.get(name, 0)
-        for j, curve in enumerate(seeds):
-            xs = [e + shift for e, _ in curve]
-            ys = [v for _, v in curve]
-            ax.plot(xs, ys, color=color, alpha=0.85, marker='.', markersize=4,
-                    linewidth=1.2, label=name if j == 0 else None)
-    ax.set_xlabel('epoch')
-    ax.set_ylabel('test top-1 (%)')
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc='lower right', fontsize=8)
+    for ax, (xlabel, runs) in zip(axes[0], panels):
+        for i, (name, seeds) in enumerate(runs.items()):
+            for j, curve in enumerate(seeds):
+                ax.plot([x for x, _ in curve], [v for _, v in curve],
+                        color=colors[i % len(colors)], alpha=0.85, marker='.',
+                        markersize=4, linewidth=1.2,
+                        label=name if j == 0 else None)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel('test top-1 (%)')
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc='lower right', fontsize=8)
+    fig.suptitle(title)
     fig.tight_layout()
     if osp.dirname(out_png):
         os.makedirs(osp.dirname(out_png), exist_ok=True)

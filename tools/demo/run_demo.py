@@ -37,6 +37,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='runs trained at the same time (default: 2)')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch threads per run (default: CPUs / jobs)')
+    parser.add_argument('--distill-loss', default=None,
+                        help='loss type of the distillation runs instead of '
+                        "the configs' SymmetricKLLoss, e.g. JSDivLoss")
+    parser.add_argument('--no-fast-teacher', action='store_true',
+                        help='keep the frozen teacher in float32 (default: '
+                        'bf16/fp16 autocast + channels-last where supported)')
     return parser.parse_args(argv)
 
 
@@ -44,7 +50,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         run_demo(args.work_dir, args.data_root, args.profile, args.seeds,
-                 args.jobs, args.threads, args.source)
+                 args.jobs, args.threads, args.source, args.distill_loss,
+                 not args.no_fast_teacher)
     except DataNotFoundError as e:
         print(f'[demo] error: {e}', file=sys.stderr)
         return 2
