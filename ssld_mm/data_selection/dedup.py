@@ -74,10 +74,6 @@ def _pool_task(task) -> Tuple[int, bool, list]:
     return chunk_id, is_last, out
 
 
-def _worker_init() -> None:
-    cv2.setNumThreads(1)
-
-
 def _tasks(list_file: str, prefix: str, chunk_size: int, num_entries: int,
            pending: List[int]) -> Iterator[Tuple[int, bool, list]]:
     """Stream ``(chunk_id, last_task_of_chunk, [(idx, path), ...])`` for the
@@ -100,8 +96,11 @@ def _run_tasks(fn: Callable, tasks: Iterator, workers: int) -> Iterator:
         for t in tasks:
             yield fn(t)
         return
+    # OpenCV is single-threaded in the parent (set by dedup_pool) before the
+    # fork: the workers inherit that. Never call cv2.setNumThreads in a
+    # forked child after the parent's OpenCV thread pool ran: it deadlocks.
     ctx = mp.get_context('fork')
-    with ctx.Pool(workers, initializer=_worker_init) as pool:
+    with ctx.Pool(workers) as pool:
         yield from pool.imap(fn, tasks, chunksize=1)
 
 
@@ -301,7 +300,7 @@ def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
 
     old_threads = cv2.getNumThreads()
     if workers > 1:
-        cv2.setNumThreads(1)  # no OpenCV thread pool across fork()
+        cv2.setNumThreads(0)  # no OpenCV thread pool across fork()
     try:
         done = set(rs.done_chunks(work_dir, total, 'json'))
         pending = [c for c in range(total) if c not in done]

@@ -164,7 +164,7 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
 
     from .teacher import (PoolDataset, build_pipeline, build_teacher,
                           collate_pool, load_teacher_config, resolve_device,
-                          teacher_probs, worker_init)
+                          single_threaded_opencv, teacher_probs)
 
     mine = rs.shard_chunk_ids(total_chunks, shard)
     done = set(rs.done_chunks(work_dir, total_chunks, CHUNK_EXT))
@@ -186,7 +186,6 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
     loader = DataLoader(
         dataset, batch_sampler=[p[1] for p in plan], num_workers=num_workers,
         collate_fn=collate_pool, pin_memory=is_cuda,
-        worker_init_fn=worker_init if num_workers > 0 else None,
         prefetch_factor=4 if num_workers > 0 else None)
 
     try:
@@ -226,7 +225,7 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
             if on_chunk_done is not None:
                 on_chunk_done(chunk_id)
 
-    with torch.inference_mode():
+    with torch.inference_mode(), single_threaded_opencv():
         for (chunk_id, positions, is_last), batch in zip(plan, loader):
             res = None
             if batch['inputs'] is not None:

@@ -9,6 +9,7 @@ the weights are loaded from the checkpoint, and images go through the config's
 import copy
 import os.path as osp
 import warnings
+from contextlib import contextmanager
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -190,11 +191,23 @@ class PoolDataset(Dataset):
         return {'idx': idx, 'inputs': inputs}
 
 
-def worker_init(worker_id: int) -> None:
-    """DataLoader worker setup: one OpenCV thread per worker (the workers
-    are the parallelism; OpenCV's own pool would oversubscribe the CPUs)."""
+@contextmanager
+def single_threaded_opencv():
+    """Run OpenCV single-threaded while DataLoader workers are forked.
+
+    The workers are the parallelism; OpenCV's own thread pool in each of them
+    would oversubscribe the CPUs. It must be switched off in the *parent*
+    before the fork (as MMEngine does): calling ``cv2.setNumThreads`` inside a
+    forked worker after the parent started OpenCV's thread pool deadlocks.
+    The parent's setting is restored afterwards.
+    """
     import cv2
-    cv2.setNumThreads(1)
+    old = cv2.getNumThreads()
+    cv2.setNumThreads(0)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(old)
 
 
 def collate_pool(batch: List[Dict[str, Any]]) -> Dict[str, Any]:

@@ -111,3 +111,32 @@ def test_dedup_cli(tmp_path):
     row = read(osp.join(root, 'removed.txt')).splitlines()[1].split('\t')
     assert row[:2] == ['p_dup.jpg', 'v2.png'] and int(row[2]) >= 15
     assert row[3] == 'flip'
+
+
+def test_no_fork_deadlock_after_opencv_threads_ran(pool, tmp_path):
+    """OpenCV's thread pool running in the parent, then DataLoader workers
+    (select_topk) and a worker pool (dedup) forked from it: calling
+    cv2.setNumThreads inside a forked child deadlocks, so neither may."""
+    script = tmp_path / 'warm_then_fork.py'
+    script.write_text(f'''
+import cv2, numpy as np
+cv2.setNumThreads(4)
+img = np.random.default_rng(0).integers(0, 255, (1024, 1024, 3), np.uint8)
+for _ in range(3):
+    cv2.GaussianBlur(img, (0, 0), 3.0); cv2.resize(img, (700, 700))
+from ssld_mm.data_selection import select_topk, dedup_pool
+r = select_topk({TINY_CLS_CONFIG!r}, {osp.join(pool, 'tiny.pth')!r},
+                {osp.join(pool, 'pool.txt')!r}, 3, {str(tmp_path / 'o.txt')!r},
+                data_prefix={pool!r}, num_workers=2, batch_size=4,
+                progress=False)
+assert r['summary']['images_scored'] == 30
+assert cv2.getNumThreads() == 4  # the parent's setting is restored
+s = dedup_pool({osp.join(pool, 'pool.txt')!r}, {osp.join(pool, 'pool.txt')!r},
+               {str(tmp_path / 'k.txt')!r}, {str(tmp_path / 'r.txt')!r},
+               data_prefix={pool!r}, workers=2, max_keypoints=50,
+               progress=False)
+assert s['pool_images'] == 31
+print('no deadlock')
+''')
+    proc = run_tool([str(script)], timeout=240)
+    assert 'no deadlock' in proc.stdout

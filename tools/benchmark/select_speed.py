@@ -102,17 +102,17 @@ def decode_only(cfg, pool, root, batch_size, num_workers) -> float:
 
     from ssld_mm.data_selection.teacher import (PathTable, PoolDataset,
                                                 build_pipeline, collate_pool,
-                                                worker_init)
+                                                single_threaded_opencv)
     with open(pool) as f:
         paths = [osp.join(root, ln.strip()) for ln in f if ln.strip()]
     ds = PoolDataset(np.arange(len(paths)), PathTable(paths),
                      build_pipeline(cfg))
     loader = DataLoader(ds, batch_size=batch_size, num_workers=num_workers,
                         collate_fn=collate_pool,
-                        worker_init_fn=worker_init if num_workers else None,
                         prefetch_factor=4 if num_workers else None)
     t0 = time.perf_counter()
-    n = sum(len(b['idx']) for b in loader)
+    with single_threaded_opencv():
+        n = sum(len(b['idx']) for b in loader)
     return n / (time.perf_counter() - t0)
 
 
