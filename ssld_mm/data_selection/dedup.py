@@ -19,7 +19,6 @@ Pipeline (resumable, parallel):
 import hashlib
 import json
 import multiprocessing as mp
-import os
 import os.path as osp
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -136,8 +135,8 @@ def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
 
     Returns:
         dict: ``desc`` ``(M, 128)``, ``xy`` ``(M, 2)``, ``image_ids``
-        ``(M,)``, ``num_images``, ``num_descriptors``, ``failed`` (list of ``(idx, message)``),
-        ``cache_dir`` (the keyed folder used).
+        ``(M,)``, ``num_images``, ``num_descriptors``, ``failed`` (list of
+        ``(idx, message)``), ``cache_dir`` (the keyed folder used).
     """
     key = val_cache_key(val_list, val_prefix, max_side, max_keypoints)
     folder = osp.join(cache_dir, f'val_{key}')

@@ -267,7 +267,8 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
                     soft_labels: Optional[str] = None,
                     skipped_report: Optional[str] = None,
                     summary_file: Optional[str] = None,
-                    data_prefix: str = '') -> Dict[str, Any]:
+                    data_prefix: str = '',
+                    pseudo_labels: bool = False) -> Dict[str, Any]:
     """Merge all chunk results into the final outputs (atomic writes).
 
     Outputs, in this order (``out`` last, so its presence means complete):
@@ -321,7 +322,7 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
             dup_labeled += 1
             continue
         cls = int(sel['cls'][p])
-        selected_lines.append(format_entry(path, cls))
+        selected_lines.append(format_entry(path, cls if pseudo_labels else None))
         if soft_labels is not None:
             tc, tp = sel['top_cls'][p], sel['top_prob'][p]
             valid = tc >= 0
@@ -345,6 +346,7 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
         'labeled_entries': len(labeled_lines),
         'selected_already_labeled': dup_labeled,
         'written_entries': len(labeled_lines) + len(selected_lines),
+        'pseudo_labels': bool(pseudo_labels),
         'soft_topn': min(soft_topn, num_classes)
         if soft_labels is not None else None,
         'out': out,
@@ -367,7 +369,7 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
                 num_workers: int = 4, device: Optional[str] = None,
                 shard: Tuple[int, int] = (0, 1), fp16: bool = False,
                 progress: bool = True, skipped_report: Optional[str] = None,
-                summary_file: Optional[str] = None,
+                summary_file: Optional[str] = None, pseudo_labels: bool = False,
                 on_chunk_done: Optional[Callable[[int], None]] = None,
                 log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Select the teacher's top-k pool images per class (resumable, sharded).
@@ -377,8 +379,10 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
         checkpoint (str): Teacher checkpoint.
         pool_list (str): Pool image list (PaddleClas format; labels ignored).
         k (int): Images kept per class.
-        out (str): Output list ``path teacher_label``, labeled entries first
-            when ``labeled`` is given.
+        out (str): Output list: the labeled entries first (when ``labeled``
+            is given), then the selected pool images, per class by rank, as
+            unlabeled lines ``path`` (or ``path teacher_label`` with
+            ``pseudo_labels``).
         labeled (str, optional): Labeled training list to merge with.
             Selected images whose path equals a labeled path are dropped.
         soft_labels (str, optional): Also write the top-``soft_topn``
@@ -397,6 +401,10 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
         progress (bool): Show a progress bar. Defaults to True.
         skipped_report (str, optional): Defaults to ``<out>.skipped.txt``.
         summary_file (str, optional): Defaults to ``<out>.summary.json``.
+        pseudo_labels (bool): Write the teacher's class after each selected
+            path. Off by default: a labeled line is ground truth to
+            ``ImageListDataset`` (and to an optional GT loss), while SSLD's
+            distillation needs no label; the class is in the soft-label file.
         on_chunk_done (callable, optional): Called with each finished chunk id.
         log (callable): Progress messages. Defaults to :func:`print`.
 
@@ -457,7 +465,7 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
         labeled=labeled, soft_labels=soft_labels,
         skipped_report=skipped_report or out + '.skipped.txt',
         summary_file=summary_file or out + '.summary.json',
-        data_prefix=data_prefix)
+        data_prefix=data_prefix, pseudo_labels=pseudo_labels)
     return {'merged': True, 'summary': summary, 'shard_stats': stats}
 
 

@@ -25,7 +25,7 @@ fixed permutation of the original ones: spatial rows reversed, orientation
 bins negated), with mirrored keypoint x coordinates; no second feature
 extraction is needed.
 """
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Tuple
 
 import cv2
 import numpy as np

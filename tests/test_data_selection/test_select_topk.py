@@ -123,7 +123,7 @@ def test_equals_brute_force_topk(setup):
     # on the CPU, as the reference: GPUs compute convolutions in TF32 by
     # default (see test_cuda_selection_matches_cpu_up_to_tf32)
     res, out = run(setup, 'sel.txt', soft_labels=osp.join(root, 'soft.jsonl'),
-                   soft_topn=2, device='cpu')
+                   soft_topn=2, device='cpu', pseudo_labels=True)
     got = [tuple(line.rsplit(' ', 1)) for line in read(out).splitlines()]
     assert got == [(p, str(c)) for p, c, _ in expected]
     soft = [json.loads(line) for line in read(osp.join(root, 'soft.jsonl'))
@@ -211,9 +211,11 @@ def test_merge_with_labeled_list(setup, tmp_path):
     root, _, _ = setup
     _, ref = run(setup, 'ref2.txt')
     selected = read(ref).splitlines()
+    # selected pool images are unlabeled lines by default (no pseudo label)
+    assert all(' ' not in ln and ln.startswith('pool/') for ln in selected)
     labeled = tmp_path / 'train.txt'
     # one labeled path is also selected from the pool: it is not duplicated
-    dup_path = selected[0].rsplit(' ', 1)[0]
+    dup_path = selected[0]
     labeled.write_text(f'train/a.jpg 0\n{dup_path} 2\ntrain/b.jpg 1\n')
     res, out = run(setup, str(tmp_path / 'merged.txt'), labeled=str(labeled))
     lines = read(out).splitlines()

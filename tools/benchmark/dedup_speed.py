@@ -114,8 +114,9 @@ def main(argv=None) -> int:
         a, b = res['sizes'][0], res['sizes'][-1]
         grow = b['val_images'] / a['val_images']
         res['val_growth'] = grow
-        res['match_time_growth'] = b['match_ms_per_pool_image'] / a['match_ms_per_pool_image']
-        res['total_time_growth'] = b['total_ms_per_pool_image'] / a['total_ms_per_pool_image']
+        for key in ('match', 'total'):
+            res[f'{key}_time_growth'] = (b[f'{key}_ms_per_pool_image']
+                                         / a[f'{key}_ms_per_pool_image'])
         print(f'validation set x{grow:.0f}: matching time per pool image '
               f'x{res["match_time_growth"]:.2f}, total (with extraction) '
               f'x{res["total_time_growth"]:.2f}')

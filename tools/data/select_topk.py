@@ -2,7 +2,8 @@
 
 Every pool image votes for the teacher's argmax class with its softmax
 probability; per class the k best are kept (ties: earlier pool line first) and
-written as a PaddleClas list ``path teacher_label``, merged with --labeled.
+written as a PaddleClas list after the --labeled entries: unlabeled lines
+``path`` (``path teacher_label`` with --pseudo-labels).
 Resumable (same command again), shardable (--shard i/n or a launcher).
 
 Examples:
@@ -37,6 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--labeled', help='labeled training list to merge with')
     p.add_argument('--soft-labels', help='also write top-N probabilities of '
                    'each selected image (JSON lines)')
+    p.add_argument('--pseudo-labels', action='store_true',
+                   help='write "path teacher_label" for selected images '
+                   '(default: "path", i.e. unlabeled for ImageListDataset)')
     p.add_argument('--soft-topn', type=int, default=5,
                    help='probabilities per image in --soft-labels')
     p.add_argument('--data-prefix', default='',
@@ -96,7 +100,7 @@ def main(argv=None) -> int:
         # with a launcher only rank 0 draws a bar (its rate x ranks = total)
         progress=not args.no_progress and shard[0] == 0,
         skipped_report=args.skipped_report,
-        summary_file=args.summary)
+        summary_file=args.summary, pseudo_labels=args.pseudo_labels)
     if result['merged']:
         print(format_summary(result['summary']))
     return 0
