@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, TINY_CLS_CONFIG, run_tool
+from conftest import REPO, TINY_CLS_CONFIG, free_port, run_tool
 from ssld_mm.data_selection.synthetic import make_scene, near_duplicate
 
 SELECT = osp.join(REPO, 'tools', 'data', 'select_topk.py')
@@ -84,7 +84,7 @@ def test_select_topk_cli_shards_and_launcher(pool, tmp_path):
     run_tool([osp.join(REPO, 'tools', 'data', 'dist_select_topk.sh'),
               TINY_CLS_CONFIG, osp.join(pool, 'tiny.pth'), '2',
               *select_args(pool, out)[3:]],
-             env={'PORT': '29655', 'PYTHON': sys.executable})
+             env={'PORT': str(free_port()), 'PYTHON': sys.executable})
     assert read(out) == read(ref)
 
 
