@@ -11,6 +11,12 @@ from .pipeline import (CONFIGS, PROFILES, REPO, RESULT_KEYS, build_jobs,
 from .results import (format_markdown_table, format_table, mean_std,
                       plot_curves, write_json)
 
+#: glibc malloc settings for CPU training (see docs/demo.md, "Speed").
+CPU_MALLOC_ENV = {
+    'MALLOC_MMAP_THRESHOLD_': str(32 * 1024 * 1024),
+    'MALLOC_TRIM_THRESHOLD_': str(1024 * 1024 * 1024),
+}
+
 LABELS = {
     'teacher': 'teacher (ResNet-18, L labels)',
     'student_label_only': 'student LeNet-5, L labels',
@@ -85,6 +91,11 @@ def run_demo(work_root: str = 'work_dirs/demo',
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         env[var] = str(threads)
+    # glibc malloc: keep freed activation memory instead of unmapping it and
+    # faulting fresh pages in at every step (about 20-25% faster CPU training
+    # here, see docs/demo.md). No effect with other allocators / platforms.
+    for var, value in CPU_MALLOC_ENV.items():
+        env.setdefault(var, value)
     jobs = build_jobs(work_root, data_root, labeled_idx, unlabeled_idx,
                       settings)
     run_jobs(jobs, max_parallel=max_parallel, env=env, echo=echo)
