@@ -10,6 +10,7 @@ export SSLD_MM_WHEELHOUSE
 
 setup:
 	@bash tools/setup_env.sh
+	@bash tools/demo/install_data.sh
 
 # A separate venv with PaddlePaddle + PaddleClas (CPU) for the converter parity tests.
 setup-paddle:
