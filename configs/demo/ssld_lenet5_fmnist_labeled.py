@@ -10,7 +10,7 @@ model = dict(
     type='SSLDDistiller',
     student={{_base_.model}},
     teacher='{{ fileDirname }}/teacher_resnet18_fmnist.py',
-    teacher_ckpt='work_dirs/teacher_resnet18_fmnist/epoch_30.pth',
+    teacher_ckpt='work_dirs/teacher_resnet18_fmnist/epoch_40.pth',
     # PaddleClas's SSLD loss (it calls it "JSDivLoss"): the symmetric KL
     # divergence. The true Jensen-Shannon divergence (ssld_mm's JSDivLoss) has
     # about 4x smaller gradients near agreement and, at this schedule, leaves
