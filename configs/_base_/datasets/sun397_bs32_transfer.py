@@ -1,54 +1,12 @@
 # SUN397 (partition 01): data/SUN397/{SUN397/, Partitions/Training_01.txt, Partitions/Testing_01.txt}
 # (MMPretrain's `mmpretrain.SUN397` reads this layout; see its docstring.)
-# Transfer preprocessing as PaddleClas's fine-tune configs: train RandCrop 224 +
-# flip, test resize short 256 + center crop 224, ImageNet mean/std (the
-# pretrained backbone's normalisation). Total batch 32.
-dataset_type = 'mmpretrain.SUN397'
-data_root = 'data/SUN397'
-num_classes = 397
-data_preprocessor = dict(
-    num_classes=num_classes,
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True,
-)
+_base_ = ['./transfer_bs32.py']
 
-train_pipeline = [
-    dict(type='mmpretrain.LoadImageFromFile'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=224, backend='cv2'),
-    dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmpretrain.PackInputs'),
-]
-
-test_pipeline = [
-    dict(type='mmpretrain.LoadImageFromFile'),
-    dict(type='mmpretrain.ResizeEdge', scale=256, edge='short', backend='cv2'),
-    dict(type='mmpretrain.CenterCrop', crop_size=224),
-    dict(type='mmpretrain.PackInputs'),
-]
-
+data_preprocessor = dict(num_classes=397)
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=4,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-)
-
+    dataset=dict(type='mmpretrain.SUN397', data_root='data/SUN397',
+                 split='train'))
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
-val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, 5))
-
+    dataset=dict(type='mmpretrain.SUN397', data_root='data/SUN397',
+                 split='test'))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
