@@ -21,6 +21,7 @@ import json
 import multiprocessing as mp
 import os.path as osp
 import time
+import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import cv2
@@ -63,13 +64,13 @@ def _pool_task(task) -> Tuple[int, bool, list]:
     for idx, path in items:
         feats, err = _features_or_error(path, p['max_side'], p['max_keypoints'])
         if err is not None:
-            out.append((idx, None, err))
+            out.append((idx, None, err, 0))
             continue
         m = index.match(feats, ratio=p['ratio'], min_inliers=p['min_inliers'],
                         candidates=p['candidates'],
                         ransac_thresh=p['ransac_thresh'],
                         check_flip=p['check_flip'])
-        out.append((idx, m, None))
+        out.append((idx, m, None, len(feats.desc)))
     return chunk_id, is_last, out
 
 
@@ -112,6 +113,45 @@ def _progress(total: int, desc: str, enabled: bool):
                 dynamic_ncols=True, smoothing=0.05)
 
 
+def min_useful_keypoints(min_inliers: int) -> int:
+    """Fewest SIFT keypoints an image needs to be matched at all.
+
+    A pool image is a duplicate when it has at least ``min_inliers`` RANSAC
+    inliers with one validation image, each inlier a distinct keypoint on
+    both sides (and never fewer than 3, the minimum of an affine fit), so an
+    image (pool or validation) with fewer keypoints can never be flagged.
+    """
+    return max(int(min_inliers), 3)
+
+
+def few_keypoints_message(summary: Dict[str, Any]) -> Optional[str]:
+    """The warning about images too small or flat to be matched, or None.
+
+    Args:
+        summary (dict): A :func:`dedup_pool` summary (``pool_few_keypoints``,
+            ``val_few_keypoints``, ``min_useful_keypoints``, ...).
+    """
+    pool_few = summary.get('pool_few_keypoints')
+    val_few = summary.get('val_few_keypoints')
+    if not pool_few and not val_few:
+        return None
+    need = summary['min_useful_keypoints']
+    parts = []
+    if pool_few:
+        readable = summary['pool_images'] - summary['pool_unreadable']
+        parts.append(f'{pool_few} of {readable} pool images')
+    if val_few:
+        readable = summary['val_images'] - summary['val_unreadable']
+        parts.append(f'{val_few} of {readable} validation images')
+    return (f'{" and ".join(parts)} have fewer than {need} SIFT keypoints '
+            f'(--min-inliers {summary["params"]["min_inliers"]}): they can '
+            'never be flagged as duplicates, not even exact copies. Small or '
+            'flat images give few keypoints (median 3 on 28x28 Fashion-MNIST '
+            'images, 13 on textured 32x32 scenes, 55 at 64x64); SIFT dedup is '
+            'useful from about 64 px on the short side (or upscale small '
+            'images first). See "Image size" in docs/data_selection.md.')
+
+
 def val_cache_key(val_list: str, val_prefix: str, max_side: int,
                   max_keypoints: int) -> str:
     """Cache key of validation features: list contents + feature params."""
@@ -136,7 +176,8 @@ def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
     Returns:
         dict: ``desc`` ``(M, 128)``, ``xy`` ``(M, 2)``, ``image_ids``
         ``(M,)``, ``num_images``, ``num_descriptors``, ``failed`` (list of
-        ``(idx, message)``), ``cache_dir`` (the keyed folder used).
+        ``(idx, message)``), ``keypoint_counts`` (keypoints of each readable
+        image, list order), ``cache_dir`` (the keyed folder used).
     """
     key = val_cache_key(val_list, val_prefix, max_side, max_keypoints)
     folder = osp.join(cache_dir, f'val_{key}')
@@ -168,10 +209,11 @@ def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
                 acc = []
         if bar is not None:
             bar.close()
-    descs, xys, ids, failed, num_desc = [], [], [], [], 0
+    descs, xys, ids, failed, num_desc, counts = [], [], [], [], 0, []
     for c in range(total):
         with np.load(rs.chunk_path(folder, c, 'npz'), allow_pickle=False) as z:
             num_desc += int(z['count'].sum())
+            counts.append(z['count'])
             if load_features:
                 descs.append(z['desc'])
                 xys.append(z['xy'])
@@ -183,6 +225,8 @@ def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
         xy=np.concatenate(xys) if xys else np.zeros((0, 2), np.float32),
         image_ids=np.concatenate(ids) if ids else np.zeros(0, np.int64),
         num_images=num, num_descriptors=num_desc, failed=failed,
+        keypoint_counts=np.concatenate(counts) if counts
+        else np.zeros(0, np.int64),
         cache_dir=folder)
 
 
@@ -259,7 +303,11 @@ def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
         log (callable): Progress messages.
 
     Returns:
-        dict: The summary.
+        dict: The summary. ``pool_few_keypoints`` / ``val_few_keypoints``
+        count readable images with fewer than ``min_useful_keypoints``
+        (``max(min_inliers, 3)``) SIFT keypoints: such images can never be
+        flagged (small or flat images, e.g. 32x32 px); a :class:`UserWarning`
+        says so when any exist.
 
     Example:
         >>> dedup_pool('pool.txt', 'val.txt', 'pool_kept.txt',
@@ -329,14 +377,21 @@ def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
             val_list, val_cache or work_dir, val_prefix=val_prefix,
             max_side=max_side, max_keypoints=max_keypoints, workers=1,
             progress=False, load_features=False, log=lambda s: None)
-    return _merge_dedup(pool_list, val_list, work_dir, total, out, removed,
-                        data_prefix=data_prefix, val_prefix=val_prefix,
-                        val_failed=val['failed'],
-                        val_descriptors=val['num_descriptors'],
-                        drop_unreadable=drop_unreadable, params=params,
-                        unreadable_report=unreadable_report
-                        or out + '.unreadable.txt',
-                        summary_file=summary_file or out + '.summary.json')
+    need = min_useful_keypoints(min_inliers)
+    summary = _merge_dedup(pool_list, val_list, work_dir, total, out, removed,
+                           data_prefix=data_prefix, val_prefix=val_prefix,
+                           val_failed=val['failed'],
+                           val_descriptors=val['num_descriptors'],
+                           val_few_keypoints=int(
+                               (val['keypoint_counts'] < need).sum()),
+                           drop_unreadable=drop_unreadable, params=params,
+                           unreadable_report=unreadable_report
+                           or out + '.unreadable.txt',
+                           summary_file=summary_file or out + '.summary.json')
+    message = few_keypoints_message(summary)
+    if message is not None:
+        warnings.warn(message, UserWarning, stacklevel=2)
+    return summary
 
 
 def _run_pool_chunks(pool_list, data_prefix, work_dir, chunk_size, num,
@@ -346,24 +401,27 @@ def _run_pool_chunks(pool_list, data_prefix, work_dir, chunk_size, num,
     bar = _progress(n_pending, 'dedup pool', progress)
     removed_acc: list = []
     failed_acc: list = []
-    count = 0
+    count = few = 0
+    need = min_useful_keypoints(_STATE['min_inliers'])
     for chunk_id, is_last, out in _run_tasks(
             _pool_task, _tasks(pool_list, data_prefix, chunk_size, num,
                                pending), workers):
-        for idx, m, err in out:
+        for idx, m, err, num_kp in out:
             count += 1
             if err is not None:
                 failed_acc.append([idx, err])
-            elif m.inliers >= _STATE['min_inliers']:
+                continue
+            few += num_kp < need
+            if m.inliers >= _STATE['min_inliers']:
                 removed_acc.append([idx, m.val_id, m.inliers,
                                     bool(m.mirrored), m.good_matches])
         if bar is not None:
             bar.update(len(out))
         if is_last:
             rs.write_json_atomic(rs.chunk_path(work_dir, chunk_id, 'json'), {
-                'chunk': chunk_id, 'images': count,
+                'chunk': chunk_id, 'images': count, 'few_keypoints': few,
                 'removed': removed_acc, 'unreadable': failed_acc})
-            removed_acc, failed_acc, count = [], [], 0
+            removed_acc, failed_acc, count, few = [], [], 0, 0
             if on_chunk_done is not None:
                 on_chunk_done(chunk_id)
     if bar is not None:
@@ -372,13 +430,16 @@ def _run_pool_chunks(pool_list, data_prefix, work_dir, chunk_size, num,
 
 def _merge_dedup(pool_list, val_list, work_dir, total, out, removed, *,
                  data_prefix, val_prefix, val_failed, val_descriptors,
-                 drop_unreadable, params, unreadable_report,
+                 val_few_keypoints, drop_unreadable, params, unreadable_report,
                  summary_file) -> Dict[str, Any]:
     removed_of: Dict[int, list] = {}
     unreadable_of: Dict[int, str] = {}
+    pool_few = 0
     for c in range(total):
         with open(rs.chunk_path(work_dir, c, 'json'), encoding='utf-8') as f:
             part = json.load(f)
+        # chunks written before the count existed: unknown, count as 0
+        pool_few += int(part.get('few_keypoints', 0))
         for r in part['removed']:
             removed_of[int(r[0])] = r
         for i, msg in part['unreadable']:
@@ -416,7 +477,10 @@ def _merge_dedup(pool_list, val_list, work_dir, total, out, removed, *,
         'removed_mirrored': sum(1 for r in removed_of.values() if r[3]),
         'pool_unreadable': len(unreadable_of),
         'val_images': val_seen, 'val_unreadable': len(val_failed),
-        'val_descriptors': val_descriptors, 'params': params,
+        'val_descriptors': val_descriptors,
+        'min_useful_keypoints': min_useful_keypoints(params['min_inliers']),
+        'pool_few_keypoints': pool_few, 'val_few_keypoints': val_few_keypoints,
+        'params': params,
         'out': out, 'removed_list': removed,
     }
     rs.write_lines_atomic(unreadable_report, report)
@@ -427,7 +491,9 @@ def _merge_dedup(pool_list, val_list, work_dir, total, out, removed, *,
 
 
 def format_dedup_summary(summary: Dict[str, Any]) -> str:
-    """Human-readable summary lines."""
+    """Human-readable summary lines (a ``WARNING:`` line when images have
+    too few keypoints to be matched, see :func:`few_keypoints_message`)."""
+    message = few_keypoints_message(summary)
     return '\n'.join([
         f"pool images: {summary['pool_images']}, kept: {summary['kept']}, "
         f"removed as validation duplicates: {summary['removed']} "
@@ -438,4 +504,4 @@ def format_dedup_summary(summary: Dict[str, Any]) -> str:
         f"{summary['val_descriptors']}",
         f"decision: >= {summary['params']['min_inliers']} RANSAC inliers",
         f"wrote {summary['out']} and {summary['removed_list']}",
-    ])
+    ] + ([f'WARNING: {message}'] if message else []))

@@ -14,6 +14,7 @@ Example:
 import argparse
 import os
 import sys
+import warnings
 
 from ssld_mm.data_selection import SIFT_DEFAULTS as D
 from ssld_mm.data_selection import dedup_pool, format_dedup_summary
@@ -67,7 +68,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    summary = dedup_pool(
+    with warnings.catch_warnings():
+        # the few-keypoints warning is the last line of the summary below
+        warnings.filterwarnings('ignore', message='.* SIFT keypoints')
+        summary = run(args)
+    print(format_dedup_summary(summary))
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run :func:`dedup_pool` with the command-line arguments."""
+    return dedup_pool(
         args.pool, args.val, args.out, args.removed,
         data_prefix=args.data_prefix, val_prefix=args.val_prefix,
         work_dir=args.work_dir, val_cache=args.val_cache,
@@ -79,8 +90,6 @@ def main(argv=None) -> int:
         check_flip=not args.no_flip, drop_unreadable=args.drop_unreadable,
         progress=not args.no_progress,
         unreadable_report=args.unreadable_report, summary_file=args.summary)
-    print(format_dedup_summary(summary))
-    return 0
 
 
 if __name__ == '__main__':
