@@ -1,5 +1,5 @@
 """MobileNetV3 exactly as PaddleClas builds it, so its weights load as they are."""
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import ConvModule
@@ -72,11 +72,22 @@ class PaddleResidualUnit(nn.Module):
             mid_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.bottleneck_conv(self.expand_conv(x))
+        return self.forward_expanded(x, self.expand_conv(x))
+
+    def forward_expanded(self, x: torch.Tensor,
+                         expanded: torch.Tensor) -> torch.Tensor:
+        """The rest of the block, given its input ``x`` and the output of
+        ``expand_conv(x)`` (the detection taps read the latter)."""
+        out = self.bottleneck_conv(expanded)
         if self.mid_se is not None:
             out = self.mid_se(out)
         out = self.linear_conv(out)
         return x + out if self.with_shortcut else out
+
+    def tail_modules(self) -> List[nn.Module]:
+        """Everything after ``expand_conv``."""
+        return [m for m in (self.bottleneck_conv, self.mid_se,
+                             self.linear_conv) if m is not None]
 
 
 @MODELS.register_module()
@@ -104,12 +115,38 @@ class PaddleMobileNetV3(IndexedBackbone):
     ``blocks[0, 2, 5, 11, 14]`` for large, ``blocks[0, 2, 7, 10]`` for small)
     are output indices (1, 3, 6, 12, 15) and (1, 3, 8, 11).
 
+    Detection mode (``feature_maps``, PaddleDetection's ``MobileNetV3RCNN``
+    with its ``feature_maps``): the outputs are not block outputs but, for
+    each feature level ``l`` in ``feature_maps``, the output of the 1x1
+    expansion conv (``expand_conv``, after BN and activation) of the
+    stride-2 block whose input has stride ``2**l``; level 5 is
+    ``last_second_conv`` (Paddle's ``conv_last``). Large x1.0 with
+    ``feature_maps=[2, 3, 4]`` (the Cascade R-CNN FPN recipes) returns
+    ``blocks.3.expand_conv`` (72 channels, stride 4), ``blocks.6.expand_conv``
+    (240, stride 8) and ``blocks.12.expand_conv`` (672, stride 16);
+    ``feature_channels`` lists the widths. The layers after the last tap
+    (the rest of that block, the later blocks, ``last_second_conv``) stay in
+    the model, so classifier checkpoints (converted PaddleClas weights or a
+    distilled student) load with no missing or unexpected key, but they are
+    not run and their parameters are frozen (``requires_grad=False``), so
+    optimizers and DDP leave them alone. The classifier head (``last_conv``
+    960 -> 1280, fc) is not part of the backbone: load with
+    ``prefix='backbone.'``.
+
+    Paddle's ``freeze_norm: true`` is ``norm_cfg=dict(type='BN', eps=1e-5,
+    requires_grad=False)`` with ``norm_eval=True``. ``MobileNetV3RCNN`` has
+    no frozen stages (``frozen_stages=-1``, the default, matches it).
+
     Args:
         arch (str): ``'large'`` or ``'small'``. Defaults to ``'large'``.
         scale (float): Width multiplier; PaddleClas publishes 0.35, 0.5,
             0.75, 1.0 and 1.25. Defaults to 1.0.
         out_indices (int | Sequence[int], optional): Outputs to return (see
             above). Defaults to None: the last one.
+        feature_maps (Sequence[int], optional): Detection mode: the feature
+            levels (strictly increasing, each in 1..5) whose taps are
+            returned, see above. Cannot be combined with ``out_indices``.
+            Defaults to None (classification mode).
         frozen_stages (int): Freeze outputs ``0..frozen_stages`` (stem
             first); -1 freezes nothing. Defaults to -1.
         norm_cfg (dict): Norm layer config. Defaults to BN with eps 1e-5.
@@ -167,6 +204,7 @@ class PaddleMobileNetV3(IndexedBackbone):
                  arch: str = 'large',
                  scale: float = 1.0,
                  out_indices: Optional[Union[int, Sequence[int]]] = None,
+                 feature_maps: Optional[Sequence[int]] = None,
                  frozen_stages: int = -1,
                  norm_cfg: dict = dict(type='BN', eps=1e-5),
                  norm_eval: bool = False,
@@ -200,9 +238,85 @@ class PaddleMobileNetV3(IndexedBackbone):
             in_channels, self.out_channels, 1, norm_cfg=norm_cfg,
             act_cfg=_ACTS['hardswish'])
 
+        self.feature_maps, self.tap_layers = self._detection_taps(
+            feature_maps, out_indices, [row[-1] for row in cfg])
         if out_indices is None:
-            out_indices = (len(self.blocks) + 1, )
+            out_indices = self.tap_layers or (len(self.blocks) + 1, )
+        layers = self.indexed_layers()
+        self.feature_channels = [
+            layers[i].conv.out_channels if i == len(self.blocks) + 1 else
+            layers[i].expand_conv.conv.out_channels for i in self.tap_layers
+        ]
         self._setup_indices(out_indices, frozen_stages, norm_eval)
 
     def indexed_layers(self) -> List[nn.Module]:
         return [self.stem, *self.blocks, self.last_second_conv]
+
+    @staticmethod
+    def _detection_taps(feature_maps: Optional[Sequence[int]],
+                        out_indices, strides: List[int]
+                        ) -> Tuple[Optional[Tuple[int, ...]], Tuple[int, ...]]:
+        """Validate ``feature_maps``; return it and the tapped layer indices.
+
+        As in Paddle, the level of a block is ``log2`` of the product of the
+        block strides up to and including it (the stem is not counted), and
+        a stride-2 block of level ``l`` is tapped at its expansion conv.
+        """
+        if feature_maps is None:
+            return None, ()
+        if out_indices is not None:
+            raise ValueError(
+                'PaddleMobileNetV3: give either out_indices (classification '
+                'outputs) or feature_maps (detection taps), not both; got '
+                f'out_indices={out_indices!r}, feature_maps={feature_maps!r}')
+        if (not isinstance(feature_maps, Sequence) or not feature_maps
+                or not all(isinstance(l, int) and not isinstance(l, bool)
+                           for l in feature_maps)
+                or any(not 1 <= l <= 5 for l in feature_maps)
+                or list(feature_maps) != sorted(set(feature_maps))):
+            raise ValueError(
+                'PaddleMobileNetV3: feature_maps must be a non-empty, strictly '
+                'increasing list of feature levels in 1..5 (e.g. [2, 3, 4]), '
+                f'got {feature_maps!r}')
+        level_of = {}
+        stride = 1
+        for i, block_stride in enumerate(strides):
+            stride *= block_stride
+            if block_stride == 2:
+                level_of[stride.bit_length() - 1] = i + 1
+        level_of[5] = len(strides) + 1  # last_second_conv (Paddle conv_last)
+        return tuple(feature_maps), tuple(level_of[l] for l in feature_maps)
+
+    def _unused_modules(self) -> List[nn.Module]:
+        """Detection mode: the modules after the last tap (never run)."""
+        if not self.tap_layers:
+            return []
+        last = self.tap_layers[-1]
+        if last == len(self.blocks) + 1:
+            return []
+        return (self.blocks[last - 1].tail_modules() +
+                list(self.blocks[last:]) + [self.last_second_conv])
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if self.feature_maps is None:
+            return super().forward(x)
+        outs = []
+        x = self.stem(x)
+        for index, block in enumerate(self.blocks, start=1):
+            if index in self.tap_layers:
+                expanded = block.expand_conv(x)
+                outs.append(expanded)
+                if len(outs) == len(self.tap_layers):
+                    return tuple(outs)
+                x = block.forward_expanded(x, expanded)
+            else:
+                x = block(x)
+        outs.append(self.last_second_conv(x))
+        return tuple(outs)
+
+    def _freeze_stages(self) -> None:
+        super()._freeze_stages()
+        for module in self._unused_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
