@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import nn
 
+from ssld_mm.models.heads.soft_label_head_mixin import soft_label_losses
 from ssld_mm.registry import MODELS
 from ssld_mm.utils.checkpoint import load_local_checkpoint
 from .teacher_renormalize import TeacherRenormalize
@@ -304,25 +305,20 @@ class SSLDDistiller(BaseModel):
                 f'teacher logits {tuple(teacher_logits.shape)} and student '
                 f'logits {tuple(student_logits.shape)} differ: teacher and '
                 'student must predict the same classes')
-        losses = {'loss_distill': self.distill_loss(student_logits, teacher_logits)}
-        if self.gt_loss_weight > 0:
-            losses['loss_gt'] = self._gt_loss(student_logits, data_samples)
-        return losses
-
-    def _gt_loss(self, student_logits: torch.Tensor,
-                 data_samples: Optional[Sequence]) -> torch.Tensor:
-        """The student head's loss on the samples that carry a gt_label."""
         labeled = [
             i for i, s in enumerate(data_samples or [])
             if 'gt_label' in s and s.gt_label.numel() > 0
-        ]
-        if not labeled:
-            # Keep the graph identical across DDP ranks: a zero that depends on
-            # the student's output.
-            return student_logits.sum() * 0.0
-        head = self.student.head
-        idx = torch.as_tensor(labeled, device=student_logits.device)
-        samples = [data_samples[i] for i in labeled]
-        head_losses = head._get_loss(student_logits.index_select(0, idx), samples)
-        loss = sum(v for k, v in head_losses.items() if 'loss' in k)
-        return loss * self.gt_loss_weight
+        ] if self.gt_loss_weight > 0 else []
+        # The one implementation shared with the soft-label heads.
+        return soft_label_losses(
+            student_logits, teacher_logits, self.distill_loss,
+            labeled_idx=labeled,
+            gt_loss=lambda logits, idx: self._gt_loss(logits, [
+                data_samples[i] for i in idx]),
+            gt_loss_weight=self.gt_loss_weight)
+
+    def _gt_loss(self, logits: torch.Tensor,
+                 samples: Sequence) -> torch.Tensor:
+        """The student head's own loss (unweighted) on labeled samples."""
+        head_losses = self.student.head._get_loss(logits, samples)
+        return sum(v for k, v in head_losses.items() if 'loss' in k)
