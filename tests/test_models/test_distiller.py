@@ -118,18 +118,49 @@ def test_teacher_from_config_file_and_from_distiller_checkpoint(tmp_path, teache
     assert torch.allclose(model.teacher_logits(x), ref(x, mode='tensor'))
 
 
-def test_loss_is_label_free_and_matches_loss_module(teacher_ckpt):
-    model = build(teacher_ckpt[0])
+def kl_teacher_student(student_logits, teacher_logits):
+    """KL(p_t || p_s), batch mean, computed with torch's own F.kl_div."""
+    return F.kl_div(F.log_softmax(student_logits, 1),
+                    F.log_softmax(teacher_logits, 1),
+                    log_target=True, reduction='batchmean')
+
+
+def test_loss_is_label_free_and_matches_kl_div(teacher_ckpt):
+    """An asymmetric loss (KLDivLoss): swapping student and teacher inside the
+    distiller changes the value, and the gradient must reach the student."""
+    path, ref = teacher_ckpt
+    model = build(path, distill_loss=dict(type='KLDivLoss'), gt_loss_weight=0)
     model.train()
-    data = model.data_preprocessor(batch(), True)
+    student_copy = copy.deepcopy(model.student)  # same weights, same BN state
+    data = model.data_preprocessor(batch(labels=(None, ) * 4), True)
     losses = model(**data, mode='loss')
     assert set(losses) == {'loss_distill'}
+
+    s = student_copy(data['inputs'], mode='tensor')
     with torch.no_grad():
-        s = model.student(data['inputs'], mode='tensor')
-        t = model.teacher(data['inputs'], mode='tensor')
-    expected = model.distill_loss(s, t)
-    assert torch.allclose(losses['loss_distill'], expected)
-    assert losses['loss_distill'] > 0
+        t = ref.eval()(data['inputs'], mode='tensor')
+    expected = kl_teacher_student(s, t)
+    swapped = kl_teacher_student(t, s.detach())
+    # the reference can tell the two directions apart ...
+    assert not torch.allclose(expected, swapped, rtol=1e-2)
+    # ... and the distiller computes KL(teacher || student)
+    assert torch.allclose(losses['loss_distill'], expected, rtol=1e-5, atol=1e-7)
+
+    losses['loss_distill'].backward()
+    expected.backward()
+    ref_grads = dict(student_copy.named_parameters())
+    for name, p in model.student.named_parameters():
+        assert p.grad is not None, f'no distillation gradient reached {name}'
+        g = ref_grads[name].grad
+        assert torch.allclose(p.grad, g, rtol=1e-4, atol=1e-7 * g.abs().max() + 1e-12), name
+    assert model.student.head.fc.weight.grad.abs().max() > 0
+
+    # labels change nothing when gt_loss_weight=0 (same batch, labels added)
+    labeled = model.data_preprocessor(batch(labels=(0, 1, 2, 0)), True)
+    with torch.no_grad():
+        again = model(**labeled, mode='loss')
+    assert set(again) == {'loss_distill'}
+    assert torch.allclose(again['loss_distill'], losses['loss_distill'], rtol=1e-5)
 
 
 def test_gt_loss_only_on_labeled_samples(teacher_ckpt):
@@ -148,7 +179,8 @@ def test_gt_loss_only_on_labeled_samples(teacher_ckpt):
 
 
 def test_training_changes_student_only(teacher_ckpt):
-    model = build(teacher_ckpt[0], gt_loss_weight=1.0)
+    # gt_loss_weight=0: only the distillation loss can move the student
+    model = build(teacher_ckpt[0], gt_loss_weight=0)
     teacher_before = copy.deepcopy(model.teacher.state_dict())
     student_before = copy.deepcopy(model.student.state_dict())
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
@@ -161,6 +193,10 @@ def test_training_changes_student_only(teacher_ckpt):
                if not torch.equal(v, student_before[k])]
     assert any(k.startswith('backbone.') for k in changed)
     assert any('running_mean' in k for k in changed)
+    # every learnable parameter of the student moved (BN buffers alone would
+    # also change with a loss that has no gradient)
+    params = [n for n, _ in model.student.named_parameters()]
+    assert set(params) <= set(changed), sorted(set(params) - set(changed))[:5]
     assert all(p.grad is None for p in model.teacher.parameters())
 
 
@@ -203,15 +239,46 @@ def test_teacher_options_validated_and_autocast_runs(teacher_ckpt):
         build(teacher_ckpt[0], teacher_autocast='int8')
     with pytest.raises(ValueError, match='gt_loss_weight must be a number >= 0'):
         build(teacher_ckpt[0], gt_loss_weight=-1)
-    model = build(teacher_ckpt[0], teacher_autocast='bfloat16',
-                  teacher_channels_last=True)
+
+    def run_with_hooks(model, x):
+        """Teacher logits, plus what the teacher's convolutions saw and made."""
+        convs = [m for m in model.teacher.modules() if isinstance(m, torch.nn.Conv2d)]
+        seen = []
+        hooks = [c.register_forward_hook(
+            lambda m, args, out: seen.append((args[0], out.dtype))) for c in convs]
+        try:
+            out = model.teacher_logits(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        assert len(seen) == len(convs) > 0
+        return out, seen
+
     x = torch.randn(2, 3, 32, 32)
-    out = model.teacher_logits(x)
-    assert out.dtype == torch.float32
-    ref = teacher_ckpt[1].eval()
+    ref = copy.deepcopy(teacher_ckpt[1]).eval()
     with torch.no_grad():
         exact = ref(x, mode='tensor')
-    assert torch.allclose(out, exact, atol=0.1 * exact.abs().max().item() + 1e-2)
+
+    # default: float32 activations, NCHW input, exact logits
+    out, seen = run_with_hooks(build(teacher_ckpt[0]), x)
+    assert all(dtype == torch.float32 for _, dtype in seen)
+    assert not seen[0][0].is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(out, exact)
+
+    model = build(teacher_ckpt[0], teacher_autocast='bfloat16',
+                  teacher_channels_last=True)
+    out, seen = run_with_hooks(model, x)
+    # every conv of the teacher computed in bf16; its first conv (the network
+    # input) got a channels-last tensor
+    assert [dtype for _, dtype in seen] == [torch.bfloat16] * len(seen)
+    assert seen[0][0].is_contiguous(memory_format=torch.channels_last)
+    assert out.dtype == torch.float32
+    # the same numbers as the reference teacher under bf16 autocast, and not
+    # the fp32 ones
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        bf16 = ref(x, mode='tensor').float()
+    assert torch.allclose(out, bf16, rtol=1e-3, atol=1e-6)
+    assert not torch.equal(out, exact)
 
 
 def test_mismatched_class_counts_is_clear_error(tmp_path):
