@@ -43,6 +43,7 @@ setup(
     parse_requirements('mminstall.txt'),
     extras_require=dict(
         tests=parse_requirements('tests.txt'),
+        demo=parse_requirements('demo.txt'),
         optional=parse_requirements('optional.txt')),
     zip_safe=False,
 )

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import REPO, TINY_CLS_CONFIG, free_port, run_tool
-from ssld_mm.data_selection.synthetic import make_scene, near_duplicate
+from ssld_mm.testing.synthetic_scenes import make_scene, near_duplicate
 
 SELECT = osp.join(REPO, 'tools', 'data', 'select_topk.py')
 DEDUP = osp.join(REPO, 'tools', 'data', 'dedup_sift.py')

@@ -8,7 +8,7 @@ import cv2
 import pytest
 
 from ssld_mm.data_selection import dedup_pool
-from ssld_mm.data_selection.synthetic import (TRANSFORMS, make_scene,
+from ssld_mm.testing.synthetic_scenes import (TRANSFORMS, make_scene,
                                               near_duplicate)
 
 NUM_VAL = 24

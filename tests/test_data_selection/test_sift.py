@@ -7,7 +7,7 @@ import pytest
 from ssld_mm.data_selection.sift import (DEFAULTS, SiftIndex, extract_sift,
                                          load_gray, mirror_features,
                                          verify_geometry)
-from ssld_mm.data_selection.synthetic import (TRANSFORMS, make_scene,
+from ssld_mm.testing.synthetic_scenes import (TRANSFORMS, make_scene,
                                               near_duplicate)
 
 NUM_VAL = 20

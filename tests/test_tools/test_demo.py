@@ -13,13 +13,13 @@ import pytest
 from mmengine.config import Config, DictAction
 
 from conftest import REPO, run_tool
-from ssld_mm.demo.data import (DataNotFoundError, find_source,
-                               prepare_fashion_mnist, read_idx_header,
-                               write_fake_fashion_mnist, write_split)
-from ssld_mm.demo.pipeline import (CONFIGS, Job, JobFailed, data_options,
-                                   run_jobs, schedule_options)
-from ssld_mm.demo.results import (find_scalars_file, format_table, mean_std,
-                                  plot_curves, read_curve)
+# tools/demo/ is on pytest's pythonpath (setup.cfg)
+from demo_data import (DataNotFoundError, find_source, prepare_fashion_mnist,
+                       read_idx_header, write_fake_fashion_mnist, write_split)
+from demo_pipeline import (CONFIGS, Job, JobFailed, data_options, run_jobs,
+                           schedule_options)
+from demo_results import (find_scalars_file, format_table, mean_std,
+                          plot_curves, read_curve)
 
 RUN_DEMO = osp.join(REPO, 'tools', 'demo', 'run_demo.py')
 PREPARE = osp.join(REPO, 'tools', 'demo', 'prepare_data.py')

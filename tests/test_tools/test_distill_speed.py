@@ -7,8 +7,9 @@ import torch
 from mmengine.config import Config
 
 from conftest import REPO, run_tool
-from ssld_mm.demo.distill_speed import (benchmark, format_report,
-                                        guess_input_shape, make_batch)
+# tools/benchmark/ is on pytest's pythonpath (setup.cfg)
+from distill_speed import (benchmark, format_report, guess_input_shape,
+                           make_batch)
 
 TOOL = osp.join(REPO, 'tools', 'benchmark', 'distill_speed.py')
 TINY = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     cv2.setNumThreads(1)
 
     from ssld_mm.data_selection.sift import DEFAULTS, SiftIndex
-    from ssld_mm.data_selection.synthetic import (TRANSFORMS, make_scene,
+    from ssld_mm.testing.synthetic_scenes import (TRANSFORMS, make_scene,
                                                   near_duplicate)
     size = (args.image_size * 3 // 4, args.image_size)
     n_val = max(args.val_sizes)

@@ -38,7 +38,7 @@ def default_config() -> str:
 
 def make_pool(root: str, num_images: int, unique: int,
               size=(375, 500)) -> str:
-    from ssld_mm.data_selection.synthetic import make_scene
+    from ssld_mm.testing.synthetic_scenes import make_scene
     os.makedirs(osp.join(root, 'img'), exist_ok=True)
     blobs = []
     for i in range(min(unique, num_images)):

@@ -327,7 +327,7 @@ def collect_results(work_root: str, seeds: Sequence[int]) -> Dict[str, dict]:
     Returns:
         dict: result key -> ``dict(accs=[...], curves=[...], stage_epochs=int)``.
     """
-    from .results import read_curve
+    from demo_results import read_curve
     out = {'teacher': {'accs': [], 'curves': [], 'stage_epochs': 0}}
     curve = read_curve(osp.join(work_root, 'teacher'))
     out['teacher']['accs'].append(curve[-1][1])

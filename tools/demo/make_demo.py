@@ -5,11 +5,11 @@ import sys
 import time
 from typing import Callable, Dict, Optional, Sequence
 
-from .data import prepare_fashion_mnist, write_split
-from .pipeline import (CONFIGS, PROFILES, REPO, RESULT_KEYS, build_jobs,
-                       collect_results, job_seconds, run_jobs)
-from .results import (format_markdown_table, format_table, mean_std,
-                      plot_curves, write_json)
+from demo_data import prepare_fashion_mnist, write_split
+from demo_pipeline import (CONFIGS, PROFILES, RESULT_KEYS, build_jobs,
+                           collect_results, job_seconds, run_jobs)
+from demo_results import (format_markdown_table, format_table, mean_std,
+                          plot_curves, write_json)
 
 #: glibc malloc settings for CPU training (see docs/demo.md, "Speed").
 CPU_MALLOC_ENV = {
@@ -88,7 +88,6 @@ def run_demo(work_root: str = 'work_dirs/demo',
          f'seeds {list(settings["seeds"])}; logs in {work_root}/logs')
 
     env = dict(os.environ)
-    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         env[var] = str(threads)
     # glibc malloc: keep freed activation memory instead of unmapping it and

@@ -13,8 +13,8 @@ Example:
 import argparse
 import sys
 
-from ssld_mm.demo.data import (DEFAULT_DATA_ROOT, DataNotFoundError,
-                               prepare_fashion_mnist, write_split)
+from demo_data import (DEFAULT_DATA_ROOT, DataNotFoundError,
+                       prepare_fashion_mnist, write_split)
 
 
 def parse_args() -> argparse.Namespace:

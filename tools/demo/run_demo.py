@@ -13,9 +13,9 @@ Example:
 import argparse
 import sys
 
-from ssld_mm.demo.data import DataNotFoundError
-from ssld_mm.demo.make_demo import run_demo
-from ssld_mm.demo.pipeline import PROFILES, JobFailed
+from demo_data import DataNotFoundError
+from demo_pipeline import PROFILES, JobFailed
+from make_demo import run_demo
 
 
 def parse_args(argv=None) -> argparse.Namespace:
