@@ -43,6 +43,67 @@ def _checkpoint_fingerprint(path: str, block: int = 1 << 20) -> str:
     return f'{size}:{h.hexdigest()}'
 
 
+def check_list_root(list_file: str, prefix: str, num: int = 20
+                    ) -> Tuple[int, List[str]]:
+    """Check that the first ``num`` paths of a list exist under ``prefix``.
+
+    Args:
+        list_file (str): A PaddleClas list.
+        prefix (str): Root of its relative paths ('' = the current folder).
+        num (int): Entries checked (the head of the list). Defaults to 20.
+
+    Returns:
+        tuple[int, list[str]]: Entries checked, resolved paths missing.
+    """
+    checked, missing = 0, []
+    for entry in iter_image_list(list_file):
+        if checked == num:
+            break
+        checked += 1
+        path = resolve_image_path(entry.path, prefix)
+        if not osp.exists(path):
+            missing.append(path)
+    return checked, missing
+
+
+def root_warning(list_file: str, option: str, prefix: str, checked: int,
+                 missing: List[str]) -> Optional[str]:
+    """A one-line warning when checked paths of a list are missing, or None.
+
+    Args:
+        list_file (str): The list checked.
+        option (str): The command-line option that sets its root, e.g.
+            ``'--labeled-prefix'``.
+        prefix (str): That root.
+        checked (int): Entries checked.
+        missing (list[str]): Resolved paths missing.
+    """
+    if not missing:
+        return None
+    return (f'{len(missing)} of the first {checked} paths of {list_file!r} do '
+            f'not exist under {option} {prefix!r} (e.g. {missing[0]!r}); set '
+            f'{option} to the folder its relative paths start from')
+
+
+def rebase_path(path: str, from_prefix: str, to_prefix: str) -> str:
+    """Rewrite a list path relative to ``from_prefix`` for ``to_prefix``.
+
+    Absolute paths and equal roots are returned unchanged. Otherwise the
+    result is relative to ``to_prefix`` when the file lies below it, else
+    absolute (so it resolves whatever the working directory).
+
+    Example:
+        >>> rebase_path('a/1.jpg', 'data/train', 'data')
+        'train/a/1.jpg'
+    """
+    if osp.isabs(path) or osp.abspath(from_prefix or '.') == osp.abspath(
+            to_prefix or '.'):
+        return path
+    full = osp.abspath(osp.join(from_prefix, path))
+    rel = osp.relpath(full, osp.abspath(to_prefix or '.'))
+    return full if rel.split(os.sep)[0] == os.pardir else rel
+
+
 def default_work_dir(out: str) -> str:
     """Work directory used when none is given: ``<out>.work``."""
     return out + '.work'
@@ -268,12 +329,17 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
                     skipped_report: Optional[str] = None,
                     summary_file: Optional[str] = None,
                     data_prefix: str = '',
-                    pseudo_labels: bool = False) -> Dict[str, Any]:
+                    pseudo_labels: bool = False,
+                    labeled_prefix: Optional[str] = None) -> Dict[str, Any]:
     """Merge all chunk results into the final outputs (atomic writes).
 
     Outputs, in this order (``out`` last, so its presence means complete):
     the soft-label file (JSON lines), the skipped-images report
-    (``path<TAB>error``), the summary JSON, the selection list.
+    (``path<TAB>error``), the summary JSON, the selection list. Every
+    relative path of ``out`` is relative to ``data_prefix``: labeled paths
+    relative to another ``labeled_prefix`` are rewritten
+    (:func:`rebase_path`) and counted in the summary
+    (``labeled_paths_rewritten``).
 
     Returns:
         dict: The summary.
@@ -312,13 +378,17 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
 
     labeled_lines: List[str] = []
     labeled_paths = set()
+    labeled_prefix = data_prefix if labeled_prefix is None else labeled_prefix
+    rewritten = 0
     if labeled is not None:
         for entry in iter_image_list(labeled, allow_unlabeled=False):
-            labeled_lines.append(format_entry(entry.path, entry.label))
-            labeled_paths.add(entry.path)
+            path = rebase_path(entry.path, labeled_prefix, data_prefix)
+            rewritten += path != entry.path
+            labeled_lines.append(format_entry(path, entry.label))
+            labeled_paths.add(osp.normpath(path))
     selected_lines, soft_lines, dup_labeled = [], [], 0
     for p, path in enumerate(sel_paths):
-        if path in labeled_paths:
+        if osp.normpath(path) in labeled_paths:
             dup_labeled += 1
             continue
         cls = int(sel['cls'][p])
@@ -344,13 +414,21 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
         'per_class_counts': counts.tolist(),
         'classes_below_k': [c for c in range(num_classes) if counts[c] < k],
         'labeled_entries': len(labeled_lines),
+        'labeled_list': labeled,
+        'labeled_prefix': labeled_prefix if labeled is not None else None,
+        'labeled_paths_rewritten': rewritten,
         'selected_already_labeled': dup_labeled,
         'written_entries': len(labeled_lines) + len(selected_lines),
         'pseudo_labels': bool(pseudo_labels),
         'soft_topn': min(soft_topn, num_classes)
         if soft_labels is not None else None,
+        'data_prefix': data_prefix,
         'out': out,
     }
+    if labeled is not None:
+        checked, missing = check_list_root(labeled, labeled_prefix)
+        summary['labeled_root_warning'] = root_warning(
+            labeled, '--labeled-prefix', labeled_prefix, checked, missing)
     if soft_labels is not None:
         rs.write_lines_atomic(soft_labels, soft_lines)
     if skipped_report is not None:
@@ -370,6 +448,7 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
                 shard: Tuple[int, int] = (0, 1), fp16: bool = False,
                 progress: bool = True, skipped_report: Optional[str] = None,
                 summary_file: Optional[str] = None, pseudo_labels: bool = False,
+                labeled_prefix: Optional[str] = None,
                 on_chunk_done: Optional[Callable[[int], None]] = None,
                 log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Select the teacher's top-k pool images per class (resumable, sharded).
@@ -385,6 +464,7 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
             ``pseudo_labels``).
         labeled (str, optional): Labeled training list to merge with.
             Selected images whose path equals a labeled path are dropped.
+            Its relative paths start from ``labeled_prefix``.
         soft_labels (str, optional): Also write the top-``soft_topn``
             probabilities of each selected image here (JSON lines).
         soft_topn (int): Probabilities kept per candidate. Defaults to 5.
@@ -405,6 +485,13 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
             path. Off by default: a labeled line is ground truth to
             ``ImageListDataset`` (and to an optional GT loss), while SSLD's
             distillation needs no label; the class is in the soft-label file.
+        labeled_prefix (str, optional): Root of the relative paths of
+            ``labeled``. Defaults to ``data_prefix``. When it differs, the
+            labeled paths are rewritten relative to ``data_prefix`` (absolute
+            when outside it), so every path of ``out`` resolves against
+            ``data_prefix``. The first 20 paths of both lists are checked
+            before the teacher runs; missing ones are warned about (``log``)
+            and the warning ends the summary (``format_summary``).
         on_chunk_done (callable, optional): Called with each finished chunk id.
         log (callable): Progress messages. Defaults to :func:`print`.
 
@@ -429,6 +516,16 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
     if not (isinstance(shard, tuple) and len(shard) == 2
             and 0 <= shard[0] < shard[1]):
         raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
+
+    labeled_prefix = data_prefix if labeled_prefix is None else labeled_prefix
+    for list_file, option, prefix in (
+            (pool_list, '--data-prefix', data_prefix),
+            (labeled, '--labeled-prefix', labeled_prefix)):
+        if list_file is not None and shard[0] == 0:
+            message = root_warning(list_file, option, prefix,
+                                   *check_list_root(list_file, prefix))
+            if message is not None:
+                log(f'WARNING: {message}')
 
     from .teacher import load_teacher_config
     cfg = load_teacher_config(config)
@@ -465,7 +562,8 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
         labeled=labeled, soft_labels=soft_labels,
         skipped_report=skipped_report or out + '.skipped.txt',
         summary_file=summary_file or out + '.summary.json',
-        data_prefix=data_prefix, pseudo_labels=pseudo_labels)
+        data_prefix=data_prefix, pseudo_labels=pseudo_labels,
+        labeled_prefix=labeled_prefix)
     return {'merged': True, 'summary': summary, 'shard_stats': stats}
 
 
@@ -491,5 +589,20 @@ def format_summary(summary: Dict[str, Any], max_classes: int = 20) -> str:
                      f"entries ({summary['selected_already_labeled']} selected "
                      f"images were already labeled and dropped): "
                      f"{summary['written_entries']} lines")
-    lines.append(f"wrote {summary['out']}")
+    if summary.get('labeled_paths_rewritten'):
+        lines.append(f"{summary['labeled_paths_rewritten']} labeled paths "
+                     f"rewritten from --labeled-prefix "
+                     f"{summary['labeled_prefix']!r} to --data-prefix "
+                     f"{summary['data_prefix']!r}")
+    selected = summary['written_entries'] - summary['labeled_entries']
+    root = summary.get('data_prefix', '')
+    lines.append(
+        f"wrote {summary['out']}: {summary['labeled_entries']} labeled + "
+        f"{selected} selected lines ("
+        + ('path teacher_label' if summary['pseudo_labels'] else 'unlabeled')
+        + '); relative paths start from '
+        + (f'{root!r}: train with data_prefix={root!r}' if root
+           else 'the current folder'))
+    if summary.get('labeled_root_warning'):
+        lines.append(f"WARNING: {summary['labeled_root_warning']}")
     return '\n'.join(lines)
