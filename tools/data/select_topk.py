@@ -36,6 +36,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--k', type=int, required=True, help='images per class')
     p.add_argument('--out', required=True, help='output list')
     p.add_argument('--labeled', help='labeled training list to merge with')
+    p.add_argument('--labeled-prefix', default=None,
+                   help='root of relative --labeled paths (default: '
+                   '--data-prefix); when it differs they are rewritten so '
+                   'that every path of --out starts from --data-prefix')
     p.add_argument('--soft-labels', help='also write top-N probabilities of '
                    'each selected image (JSON lines)')
     p.add_argument('--pseudo-labels', action='store_true',
@@ -100,7 +104,8 @@ def main(argv=None) -> int:
         # with a launcher only rank 0 draws a bar (its rate x ranks = total)
         progress=not args.no_progress and shard[0] == 0,
         skipped_report=args.skipped_report,
-        summary_file=args.summary, pseudo_labels=args.pseudo_labels)
+        summary_file=args.summary, pseudo_labels=args.pseudo_labels,
+        labeled_prefix=args.labeled_prefix)
     if result['merged']:
         print(format_summary(result['summary']))
     return 0
