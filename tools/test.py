@@ -7,6 +7,8 @@ Example:
 import argparse
 
 from ssld_mm.utils import cli
+from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
+                                      apply_checkpoint_trust)
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,6 +28,7 @@ def parse_args() -> argparse.Namespace:
         'the short edge to RESIZE (default int(CROP*256/224)), e.g. '
         '`--test-size 320` for a FixRes model, `--test-size 256 320`')
     cli.add_common_args(parser)
+    add_trust_checkpoint_arg(parser)
     args = parser.parse_args()
     if args.test_size is not None and len(args.test_size) > 2:
         parser.error(f'--test-size takes CROP [RESIZE], got {args.test_size}')
@@ -48,6 +51,7 @@ def main() -> None:
         print(f'--test-size: {", ".join(changes)}')
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    apply_checkpoint_trust(cfg, args.trust_checkpoint)
     cli.setup_launcher(cfg, args.launcher)
     runner = cli.build_runner(cfg)
     if args.out is not None:

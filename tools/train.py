@@ -9,6 +9,8 @@ Example:
 import argparse
 
 from ssld_mm.utils import cli
+from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
+                                      apply_checkpoint_trust)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,6 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--no-pin-memory', action='store_true')
     parser.add_argument('--no-persistent-workers', action='store_true')
     cli.add_common_args(parser)
+    add_trust_checkpoint_arg(parser)
     args = parser.parse_args()
     cli.set_local_rank_env(args)
     return args
@@ -54,6 +57,7 @@ def main() -> None:
         persistent_workers=not args.no_persistent_workers)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    apply_checkpoint_trust(cfg, args.trust_checkpoint)
     cli.setup_launcher(cfg, args.launcher)
     runner = cli.build_runner(cfg)
     runner.train()

@@ -1,30 +1,267 @@
-"""Loading MMEngine checkpoints under torch >= 2.6.
+"""Loading checkpoints safely, the one way ssld_mm reads a ``.pth`` file.
 
-torch 2.6 changed the default of ``torch.load(weights_only=...)`` to ``True``;
-mmengine 0.10.7 calls ``torch.load(filename, map_location=...)`` without the
-argument, so its own checkpoints (which pickle numpy arrays, ``HistoryBuffer``
-objects of the message hub, config dicts ...) no longer load and ``--resume``
-breaks. We fix it once, here: the loader MMEngine uses for *local paths* (the
-``''`` scheme of :class:`mmengine.runner.CheckpointLoader`) is replaced by one that
-passes ``weights_only=False``. Remote schemes (``http://``, ``s3://`` ...) keep
-torch's safe default, because a pickle from the network is not trusted.
+A ``.pth`` file is a pickle, and unpickling can run arbitrary code. Every local
+checkpoint ssld_mm reads -- a teacher checkpoint, ``--resume``, ``load_from``, a
+backbone ``init_cfg`` checkpoint, ``select_topk.py``'s teacher, the input of
+``extract_student.py`` -- goes through :func:`load_local_checkpoint`, which
+calls ``torch.load(weights_only=True)`` with an allowlist of exactly the types
+MMEngine / MMPretrain / MMDetection checkpoints contain besides tensors:
 
-:func:`load_local_checkpoint` is the one function the rest of ssld_mm uses to
-read a checkpoint file from disk.
+- NumPy arrays, dtypes (and their dtype classes) and scalars (MMEngine pickles
+  the message hub's statistics and seeds as NumPy objects);
+- MMEngine's :class:`~mmengine.logging.HistoryBuffer` and
+  :class:`~mmengine.config.ConfigDict`;
+- ``getattr``, *but only* as ``getattr(HistoryBuffer, 'min'|'max'|'mean'|'current')``:
+  the pickle of a HistoryBuffer's statistics registry calls it. A shim takes the
+  place of ``builtins.getattr`` and refuses every other call, so the allowlist
+  does not reopen code execution.
+
+A file that holds any other object is refused with
+:class:`UntrustedCheckpointError`, naming the file and the types; nothing in it
+runs. ``torch>=2.6`` needs this anyway: mmengine 0.10.7 calls ``torch.load``
+without ``weights_only``, whose default became ``True``, and its own
+checkpoints then fail to load. :func:`patch_mmengine_checkpoint_loader` makes
+MMEngine's loader of local paths (the ``''`` scheme of
+:class:`mmengine.runner.CheckpointLoader`) this function, once, when ssld_mm is
+imported. Remote schemes keep torch's own safe default.
+
+A checkpoint that needs more (for example one that pickles a custom class) can
+be trusted explicitly, per file or folder, and never globally by accident:
+
+- the ``--trust-checkpoint PATH`` flag of ``tools/train.py``, ``tools/test.py``,
+  ``tools/data/select_topk.py`` and ``tools/model_converters/extract_student.py``;
+- ``trusted_checkpoints = ['PATH', ...]`` in a config (read by the tools);
+- the environment variable ``SSLD_MM_TRUSTED_CHECKPOINTS`` (paths separated by
+  ``os.pathsep``), which data-loader workers and distributed ranks inherit.
+
+A trusted file is loaded with ``weights_only=False`` and a warning.
+``.pdparams`` files are read by :mod:`ssld_mm.converters.pdparams` with its own
+restricted unpickler.
 """
+import _compat_pickle
+import os
 import os.path as osp
-from typing import Any, Optional, Union
+import pickle
+import re
+import types
+import warnings
+from typing import Any, Iterable, List, Optional, Union
 
+import numpy as np
 import torch
+from mmengine.config import ConfigDict
+from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
+from mmengine.utils import digit_version
 
+TRUST_ENV = 'SSLD_MM_TRUSTED_CHECKPOINTS'
+TRUST_FLAG = '--trust-checkpoint'
+TRUST_CFG_KEY = 'trusted_checkpoints'
+
+_HISTORY_BUFFER_STATS = ('min', 'max', 'mean', 'current')
 _PATCHED = False
+
+
+class UntrustedCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds objects outside the allowlist and was not loaded."""
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """Stands in for ``builtins.getattr`` while a checkpoint is unpickled.
+
+    Allows exactly ``getattr(HistoryBuffer, 'min'|'max'|'mean'|'current')``.
+
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute.
+    """
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({getattr(obj, "__name__", type(obj).__name__)}, {name!r}) '
+        'is not allowed in a checkpoint (only HistoryBuffer statistics '
+        f'{_HISTORY_BUFFER_STATS} are)')
+
+
+def _numpy_scalar() -> Any:
+    try:
+        from numpy._core.multiarray import scalar  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import scalar
+    return scalar
+
+
+def _numpy_reconstruct() -> Any:
+    try:
+        from numpy._core.multiarray import _reconstruct  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct
+    return _reconstruct
+
+
+def safe_checkpoint_globals() -> List[Any]:
+    """The allowlist: every non-torch type an MMEngine checkpoint contains."""
+    scalar, reconstruct = _numpy_scalar(), _numpy_reconstruct()
+    allowed: List[Any] = [
+        np.ndarray, np.dtype, scalar, reconstruct, HistoryBuffer, ConfigDict,
+        (_history_buffer_getattr, 'builtins.getattr'),
+        # the module path numpy 1.x wrote, readable under numpy 2
+        (scalar, 'numpy.core.multiarray.scalar'),
+        (reconstruct, 'numpy.core.multiarray._reconstruct'),
+    ]
+    dtype_classes = {type(np.dtype(c)) for c in np.typecodes['All']}
+    allowed.extend(sorted(dtype_classes, key=lambda t: t.__name__))
+    return allowed
+
+
+def _restricted_pickle_module() -> Any:
+    """A ``pickle`` stand-in whose unpickler resolves only allowlisted globals.
+
+    Used on torch < 2.6, whose ``weights_only`` loader has no way to allow
+    ``(callable, name)`` pairs: torch's own allowed globals (tensor rebuild
+    functions, storages, dtypes, ``OrderedDict`` ...) plus ours.
+    """
+    from torch._weights_only_unpickler import _get_allowed_globals
+    allowed = dict(_get_allowed_globals())
+    for g in safe_checkpoint_globals():
+        if isinstance(g, tuple):
+            allowed[g[1]] = g[0]
+        else:
+            allowed[f'{g.__module__}.{g.__qualname__}'] = g
+
+    class RestrictedUnpickler(pickle.Unpickler):
+
+        def find_class(self, module: str, name: str) -> Any:
+            # protocol-2 pickles name Python 2 modules (``__builtin__``)
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+            key = f'{module}.{name}'
+            if key in allowed:
+                return allowed[key]
+            raise pickle.UnpicklingError(f'Unsupported global: GLOBAL {key}')
+
+    def load(file: Any, **kwargs: Any) -> Any:
+        return RestrictedUnpickler(file, **kwargs).load()
+
+    return types.SimpleNamespace(
+        __name__='ssld_mm_restricted_pickle', Unpickler=RestrictedUnpickler,
+        load=load, UnpicklingError=pickle.UnpicklingError)
+
+
+def _torch_has_callable_allowlist() -> bool:
+    """torch >= 2.6: ``safe_globals`` accepts ``(callable, 'module.name')``."""
+    return digit_version(torch.__version__) >= digit_version('2.6.0')
+
+
+def _safe_load(filename: str, map_location: Any) -> Any:
+    if _torch_has_callable_allowlist():
+        with torch.serialization.safe_globals(safe_checkpoint_globals()):
+            return torch.load(filename, map_location=map_location,
+                              weights_only=True)
+    return torch.load(filename, map_location=map_location, weights_only=False,
+                      pickle_module=_restricted_pickle_module())
+
+
+def _trusted_paths() -> List[str]:
+    value = os.environ.get(TRUST_ENV, '')
+    return [osp.realpath(osp.expanduser(p)) for p in value.split(os.pathsep) if p]
+
+
+def trust_checkpoints(paths: Union[str, Iterable[str], None]) -> None:
+    """Trust the given checkpoint files (or every file under given folders).
+
+    Trusted files load with ``weights_only=False``: only for files whose origin
+    you trust. Recorded in ``SSLD_MM_TRUSTED_CHECKPOINTS`` so that child
+    processes inherit it.
+
+    Args:
+        paths: A path or paths of files or folders. ``None`` or empty: no-op.
+    """
+    if not paths:
+        return
+    if isinstance(paths, str):
+        paths = [paths]
+    current = [p for p in os.environ.get(TRUST_ENV, '').split(os.pathsep) if p]
+    for p in paths:
+        p = osp.abspath(osp.expanduser(str(p)))
+        if p not in current:
+            current.append(p)
+    os.environ[TRUST_ENV] = os.pathsep.join(current)
+
+
+def is_trusted(filename: str) -> bool:
+    """Whether ``filename`` was trusted explicitly (itself or a folder above)."""
+    real = osp.realpath(osp.expanduser(str(filename)))
+    for p in _trusted_paths():
+        if real == p or real.startswith(p.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def add_trust_checkpoint_arg(parser: Any) -> None:
+    """Add ``--trust-checkpoint PATH`` (repeatable) to an argparse parser."""
+    parser.add_argument(
+        TRUST_FLAG,
+        dest='trust_checkpoint',
+        action='append',
+        metavar='PATH',
+        default=None,
+        help='load this checkpoint file (or every file under this folder) with '
+        'full unpickling: only for files you trust. By default checkpoints '
+        'load with torch.load(weights_only=True) and an allowlist of the '
+        'types MMEngine checkpoints hold. Repeatable. Same as the config key '
+        f'`{TRUST_CFG_KEY}` or the environment variable {TRUST_ENV}.')
+
+
+def apply_checkpoint_trust(cfg: Optional[Any] = None,
+                           cli_paths: Optional[Iterable[str]] = None) -> None:
+    """Apply ``--trust-checkpoint`` paths and the config's ``trusted_checkpoints``.
+
+    Args:
+        cfg: A config (dict-like) or ``None``.
+        cli_paths: Paths given on the command line, or ``None``.
+
+    Raises:
+        TypeError: If ``trusted_checkpoints`` is not a path or a list of paths.
+    """
+    trust_checkpoints(list(cli_paths or []))
+    value = cfg.get(TRUST_CFG_KEY, None) if cfg is not None else None
+    if value is None:
+        return
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, str) for v in value):
+        raise TypeError(f'config key `{TRUST_CFG_KEY}` must be a path or a list '
+                        f'of paths, got {value!r}')
+    trust_checkpoints(value)
+
+
+def _refused_types(filename: str, message: str) -> List[str]:
+    """The globals of ``filename`` outside the allowlist (read, never run)."""
+    allowed = {f'{g.__module__}.{g.__qualname__}' for g in safe_checkpoint_globals()
+               if not isinstance(g, tuple)}
+    allowed.update(g[1] for g in safe_checkpoint_globals() if isinstance(g, tuple))
+    try:  # torch >= 2.5
+        found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        names = [g for g in found if g not in allowed]
+        if names:
+            return sorted(names)
+    except Exception:  # noqa: BLE001 - legacy format: fall back to the message
+        pass
+    names = [n if '.' in n else f'builtins.{n}'
+             for n in re.findall(r'GLOBAL ([\w.]+)', message)]
+    names += re.findall(r'getattr\([^)]*\)', message)
+    return sorted(set(names))
 
 
 def load_local_checkpoint(filename: str,
                           map_location: Optional[Union[str, torch.device]] = 'cpu'
                           ) -> Any:
-    """Load a trusted checkpoint file from the local file system.
+    """Load a checkpoint file from the local file system, safely.
+
+    ``torch.load(weights_only=True)`` with :func:`safe_checkpoint_globals`
+    allowed, unless the file was trusted explicitly (:func:`is_trusted`).
 
     Args:
         filename (str): Path of a local file (``~`` is expanded).
@@ -35,16 +272,45 @@ def load_local_checkpoint(filename: str,
 
     Raises:
         FileNotFoundError: If ``filename`` is not an existing file.
+        UntrustedCheckpointError: If the file holds objects outside the
+            allowlist (the message names the file, the types and the opt-in).
+        RuntimeError: If the file is truncated or not a checkpoint at all
+            (the message names the file).
+
+    Example:
+        >>> ckpt = load_local_checkpoint('work_dirs/r50vd_mbv3/epoch_1.pth')
+        >>> ckpt['state_dict']['student.head.fc.bias'].shape
     """
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename!r} can not be found.')
-    # Local files are written by the user's own runs or converters: trusted.
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    if is_trusted(filename):
+        warnings.warn(f'loading trusted checkpoint {filename!r} with '
+                      'weights_only=False: code in the file can run')
+        return torch.load(filename, map_location=map_location, weights_only=False)
+    try:
+        return _safe_load(filename, map_location)
+    except pickle.UnpicklingError as e:
+        refused = _refused_types(filename, str(e))
+        if not refused:
+            raise RuntimeError(f'checkpoint file {filename!r} is unreadable '
+                               f'(truncated or not a checkpoint): {e}') from e
+        raise UntrustedCheckpointError(
+            f'refused to load checkpoint {filename!r}: it contains '
+            f'{", ".join(refused)}, '
+            'which is not among the types checkpoints are allowed to hold '
+            '(tensors, NumPy arrays/dtypes/scalars, MMEngine HistoryBuffer and '
+            'ConfigDict). Unpickling other objects can run code. Only if you '
+            f'trust this file: pass {TRUST_FLAG} {filename}, or set '
+            f'`{TRUST_CFG_KEY}` in the config or {TRUST_ENV}.') from None
+    except Exception as e:  # noqa: BLE001 - any decoder error: unreadable
+        raise RuntimeError(f'checkpoint file {filename!r} is unreadable '
+                           f'(truncated or not a checkpoint): '
+                           f'{type(e).__name__}: {e}') from e
 
 
 def patch_mmengine_checkpoint_loader() -> None:
-    """Make MMEngine load local checkpoints with ``weights_only=False``.
+    """Make MMEngine load local checkpoints through :func:`load_local_checkpoint`.
 
     Idempotent; called when :mod:`ssld_mm` is imported.
     """

@@ -24,6 +24,8 @@ from mmengine.config import DictAction
 from ssld_mm.data_selection import (format_summary, parse_shard, select_topk,
                                     shard_from_launcher)
 from ssld_mm.data_selection.teacher import load_teacher_config
+from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
+                                      apply_checkpoint_trust)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,6 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override teacher config settings, key=value')
+    add_trust_checkpoint_arg(p)
     return p.parse_args(argv)
 
 
@@ -94,6 +97,7 @@ def main(argv=None) -> int:
     cfg = load_teacher_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    apply_checkpoint_trust(cfg, args.trust_checkpoint)
     result = select_topk(
         cfg, args.checkpoint, args.pool, args.k, args.out,
         labeled=args.labeled, soft_labels=args.soft_labels,

@@ -7,13 +7,17 @@ Example:
 import argparse
 
 from ssld_mm.converters.extract_student import extract_student
+from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
+                                      apply_checkpoint_trust)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='SSLDDistiller checkpoint (student.* keys)')
     parser.add_argument('dst', help='output: plain MMPretrain classifier checkpoint')
+    add_trust_checkpoint_arg(parser)
     args = parser.parse_args()
+    apply_checkpoint_trust(cli_paths=args.trust_checkpoint)
     state = extract_student(args.src, args.dst)
     n_params = sum(v.numel() for v in state.values())
     print(f'wrote {args.dst}: {len(state)} tensors, {n_params / 1e6:.2f}M values')
