@@ -1,0 +1,10 @@
+# Reproduces PaddleDetection configs/ssld/faster_rcnn_r50_vd_fpn_ssld_2x_coco.yml
+# (24 epochs, steps at 12 and 22): COCO val2017 box AP 42.3.
+_base_ = './faster-rcnn_r50vd-ssld_fpn_1x_coco.py'
+train_cfg = dict(max_epochs=24)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+         end=1000),
+    dict(type='MultiStepLR', begin=0, end=24, by_epoch=True,
+         milestones=[12, 22], gamma=0.1)
+]
