@@ -57,6 +57,47 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+DATA_MODULES = osp.join(REPO, 'tests', 'data', 'modules')
+
+
+def rank_recorder_config(tmp_path, base_config: str):
+    """``base_config`` plus the test hook ``RankIterRecorder`` (one file of
+    trained images per rank). Returns ``(config, out_dir, env)``; pass ``env``
+    to :func:`run_tool` so the processes can import the hook."""
+    from mmengine.config import Config
+    base = Config.fromfile(base_config)
+    hooks = [dict(h) for h in base.get('custom_hooks', [])]
+    out_dir = str(tmp_path / 'ranks')
+    hooks.append(dict(type='RankIterRecorder', out_dir=out_dir))
+    imports = list(base.get('custom_imports', {}).get('imports', []))
+    cfg = tmp_path / 'with_rank_recorder.py'
+    cfg.write_text(
+        f'_base_ = [{base_config!r}]\n'
+        f'custom_imports = dict(imports={imports + ["rank_iter_recorder"]!r}, '
+        'allow_failed_imports=False)\n'
+        f'custom_hooks = {hooks!r}\n')
+    return str(cfg), out_dir, {'PYTHONPATH': os.pathsep.join([REPO, DATA_MODULES])}
+
+
+def assert_each_rank_trained_its_share(log: str, out_dir: str, world_size: int,
+                                       iters_per_rank: int, batch_size: int) -> None:
+    """MMEngine saw ``world_size`` processes, and every rank trained
+    ``iters_per_rank`` full batches of images no other rank trained."""
+    assert f'GPU number: {world_size}' in log, log[-3000:]
+    files = sorted(os.listdir(out_dir))
+    assert files == [f'rank{r}_of{world_size}.txt' for r in range(world_size)], files
+    seen = []
+    for name in files:
+        with open(osp.join(out_dir, name)) as f:
+            lines = f.read().splitlines()
+        assert len(lines) == iters_per_rank, (name, lines)
+        images = [p for line in lines for p in line.split()]
+        assert len(images) == iters_per_rank * batch_size, (name, images)
+        seen.append(set(images))
+    for r in range(1, world_size):
+        assert not seen[0] & seen[r], f'ranks 0 and {r} trained the same images'
+
+
 @pytest.fixture
 def image_folder(tmp_path):
     return write_image_folder(str(tmp_path / 'images'))

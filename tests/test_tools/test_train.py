@@ -6,7 +6,8 @@ import shutil
 import pytest
 import torch
 
-from conftest import REPO, TINY_CLS_CONFIG, free_port, run_tool
+from conftest import (REPO, TINY_CLS_CONFIG, assert_each_rank_trained_its_share,
+                      free_port, rank_recorder_config, run_tool)
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 TEST = osp.join(REPO, 'tools', 'test.py')
@@ -20,6 +21,18 @@ def data_opts(folder):
 
 def load_state(path):
     return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+
+
+def sha256(path) -> str:
+    import hashlib
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def assert_resumed_at_epoch_1(out: str) -> None:
+    """The run loaded epoch 1 and trained epoch 2 only (max_epochs=2)."""
+    assert 'resumed epoch: 1' in out, out[-3000:]
+    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out, out[-3000:]
 
 
 def test_train_resume_matches_uninterrupted_run(tmp_path, image_folder):
@@ -36,7 +49,7 @@ def test_train_resume_matches_uninterrupted_run(tmp_path, image_folder):
     (part / 'last_checkpoint').write_text(str(part / 'epoch_1.pth'))
     proc = run_tool([TRAIN, TINY_CLS_CONFIG, '--work-dir', str(part), '--resume',
                      '--cfg-options', *data_opts(image_folder)])
-    assert 'resumed epoch: 1' in (proc.stdout + proc.stderr)
+    assert_resumed_at_epoch_1(proc.stdout + proc.stderr)
 
     a, b = load_state(full / 'epoch_2.pth'), load_state(part / 'epoch_2.pth')
     before = load_state(full / 'epoch_1.pth')
@@ -52,9 +65,15 @@ def test_resume_from_explicit_path_and_test_tool(tmp_path, image_folder):
     run_tool([TRAIN, TINY_CLS_CONFIG, '--work-dir', str(work),
               '--cfg-options', 'train_cfg.max_epochs=1', *data_opts(image_folder)])
     ckpt = work / 'epoch_1.pth'
+    digest = sha256(ckpt)
     proc = run_tool([TRAIN, TINY_CLS_CONFIG, '--work-dir', str(work), '--resume',
                      str(ckpt), '--cfg-options', *data_opts(image_folder)])
     assert osp.isfile(work / 'epoch_2.pth')
+    assert_resumed_at_epoch_1(proc.stdout + proc.stderr)
+    assert sha256(ckpt) == digest  # a fresh run would have rewritten epoch 1
+    before, after = load_state(ckpt), load_state(work / 'epoch_2.pth')
+    assert any(not torch.equal(after[k], before[k])
+               for k in after if after[k].is_floating_point())
     out = tmp_path / 'preds.pkl'
     proc = run_tool([TEST, TINY_CLS_CONFIG, str(work / 'epoch_2.pth'),
                      '--work-dir', str(work), '--out', str(out),
@@ -80,13 +99,17 @@ def test_train_amp_flag_on_cpu_is_clear_error(tmp_path, image_folder):
 
 def test_dist_train_two_cpu_processes(tmp_path, image_folder):
     work = tmp_path / 'dist'
+    config, ranks, env = rank_recorder_config(tmp_path, TINY_CLS_CONFIG)
     proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
-                     TINY_CLS_CONFIG, '2', '--work-dir', str(work),
+                     config, '2', '--work-dir', str(work),
                      '--cfg-options', 'train_cfg.max_epochs=1',
                      *data_opts(image_folder)],
-                    env={'PORT': str(free_port())})
+                    env={'PORT': str(free_port()), **env})
     out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out
+    # 18 images, 9 per rank, batch 4 with drop_last: 2 iterations per rank
+    assert_each_rank_trained_its_share(out, ranks, world_size=2,
+                                       iters_per_rank=2, batch_size=4)
     assert 'gloo' in out or 'CPUAwareDistributedDataParallel' in out or 'Epoch(train)' in out
     # only rank 0 writes: one checkpoint, one log folder with one log file
     assert sorted(osp.basename(p) for p in glob.glob(str(work / '*.pth'))) == ['epoch_1.pth']
