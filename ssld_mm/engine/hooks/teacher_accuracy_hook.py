@@ -1,9 +1,11 @@
 """Log the frozen teacher's validation accuracy once, before training."""
+import logging
 from typing import Optional, Sequence
 
 import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from ssld_mm.registry import HOOKS
@@ -21,6 +23,9 @@ class TeacherAccuracyHook(Hook):
 
     Args:
         topk (Sequence[int]): Which top-k accuracies to log. Defaults to (1, 5).
+            A ``k`` above the teacher's number of classes ``C`` is clipped to
+            ``C`` (logged as ``top{C}``, always 100%) with a warning, so the
+            default works with fewer than 5 classes.
         max_batches (int, optional): Evaluate at most this many batches per rank
             (a quick sanity check on huge validation sets). Defaults to None (all).
 
@@ -54,9 +59,16 @@ class TeacherAccuracyHook(Hook):
 
     @torch.no_grad()
     def evaluate(self, model, dataloader) -> dict:
-        """Top-k accuracies (percent) of ``model.teacher_logits`` on labeled samples."""
+        """Top-k accuracies (percent) of ``model.teacher_logits`` on labeled samples.
+
+        Returns:
+            dict[int, float]: ``{k: accuracy}`` for each ``k`` of ``topk``
+            clipped to the number of classes (see :meth:`clip_topk`); empty
+            keys are never returned, duplicates after clipping are merged.
+        """
         device = next(model.parameters()).device
-        counts = torch.zeros(len(self.topk) + 1, dtype=torch.float64, device=device)
+        topk = self.topk
+        counts = torch.zeros(len(topk) + 1, dtype=torch.float64, device=device)
         for i, data in enumerate(dataloader):
             if self.max_batches is not None and i >= self.max_batches:
                 break
@@ -66,11 +78,34 @@ class TeacherAccuracyHook(Hook):
             if not keep:
                 continue
             logits = model.teacher_logits(data['inputs'][keep])
+            if topk is self.topk:  # first batch: the number of classes is known
+                topk = self.clip_topk(logits.shape[1])
             target = torch.cat([samples[j].gt_label for j in keep]).to(device)
-            ranked = logits.topk(max(self.topk), dim=1).indices
-            for n, k in enumerate(self.topk):
+            ranked = logits.topk(max(topk), dim=1).indices
+            for n, k in enumerate(topk):
                 counts[n] += (ranked[:, :k] == target[:, None]).any(1).sum()
             counts[-1] += len(keep)
         all_reduce(counts)
         total = max(counts[-1].item(), 1.0)
-        return {k: 100.0 * counts[n].item() / total for n, k in enumerate(self.topk)}
+        return {k: 100.0 * counts[n].item() / total for n, k in enumerate(topk)}
+
+    def clip_topk(self, num_classes: int) -> tuple:
+        """``topk`` with every ``k > num_classes`` clipped (and deduplicated).
+
+        Warns once per clipped value (``torch.topk`` would raise "selected
+        index k out of range").
+
+        Example:
+            >>> TeacherAccuracyHook(topk=(1, 5)).clip_topk(3)
+            (1, 3)
+        """
+        clipped = tuple(dict.fromkeys(min(k, num_classes) for k in self.topk))
+        for k in self.topk:
+            if k > num_classes:
+                print_log(f'TeacherAccuracyHook: top-{k} clipped to top-'
+                          f'{num_classes}: the teacher has {num_classes} '
+                          'classes (set custom_hooks=[dict(type='
+                          "'TeacherAccuracyHook', topk=(1, )), ...] to "
+                          'silence this)', logger='current',
+                          level=logging.WARNING)
+        return clipped
