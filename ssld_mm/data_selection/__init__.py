@@ -10,6 +10,7 @@ from .select_topk import (format_summary, merge_selection, select_topk,
                           shard_from_launcher)
 from .sift import (DEFAULTS as SIFT_DEFAULTS, Match, SiftFeatures, SiftIndex,
                    extract_sift, load_gray, mirror_features)
+from .soft_labels import generate_soft_labels
 from .topk import ClassTopK, topk_order
 
 __all__ = [
@@ -17,5 +18,5 @@ __all__ = [
     'parse_shard', 'ClassTopK', 'topk_order', 'dedup_pool',
     'build_val_features', 'format_dedup_summary', 'SiftIndex',
     'SiftFeatures', 'Match', 'extract_sift', 'load_gray', 'mirror_features',
-    'SIFT_DEFAULTS'
+    'SIFT_DEFAULTS', 'generate_soft_labels'
 ]

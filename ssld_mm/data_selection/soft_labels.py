@@ -1,0 +1,714 @@
+"""Generate a soft-label store: the teacher's top-K on M random views per image.
+
+FKD-style stored-teacher distillation (Shen & Xing, ECCV 2022): every image of
+a training list gets ``M`` views drawn with the *student's* training crop and
+flip (their parameters come from the student config's train pipeline,
+``RandomResizedCrop`` + ``RandomFlip``, and the sampling is MMPretrain's own
+``rand_crop_params`` / ``_choose_direction`` run under a seed derived from
+``(seed, sample, view)``, so a re-run draws identical views); the teacher
+(any MMPretrain classifier, with its own normalisation) predicts each view and
+its top-K probabilities are stored (format: ``docs/soft_label_store.md``).
+
+It scales like ``select_topk``: the list is processed in chunks of
+``samples_per_shard`` consecutive entries, each chunk becomes one store shard,
+written atomically, so a killed run resumes without redoing finished shards and
+produces identical files; ``shard=(i, n)`` or a distributed launcher splits the
+chunks over processes sharing the store directory, and whichever process finds
+every shard done writes ``skipped.txt`` and, last, ``index.json``.
+"""
+import copy
+import hashlib
+import json
+import os
+import os.path as osp
+import time
+from contextlib import contextmanager, nullcontext
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from torch.utils.data import Dataset
+
+from ssld_mm.datasets.image_list import iter_image_list
+from ssld_mm.datasets.soft_label_store import (INDEX_FILE, SKIPPED_FILE,
+                                               hash_ints, make_index,
+                                               normalize_crop_size, save_index,
+                                               save_shard, shard_name)
+from . import resumable as rs
+
+_FORMAT_VERSION = 1
+_CROP_TYPES = ('RandomResizedCrop', )
+_FLIP_TYPES = ('RandomFlip', )
+_LOAD_TYPES = ('LoadImageFromFile', )
+AUTOCAST_DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16}
+
+
+def _type_name(t: dict) -> str:
+    return str(t.get('type', '')).split('.')[-1]
+
+
+def _pipelines_in(node: Any) -> Iterator[list]:
+    """Every ``pipeline`` list inside a (nested) dataset config."""
+    if isinstance(node, dict):
+        if isinstance(node.get('pipeline', None), (list, tuple)):
+            yield list(node['pipeline'])
+        for key in ('dataset', 'datasets'):
+            if key in node:
+                yield from _pipelines_in(node[key])
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _pipelines_in(item)
+
+
+def find_view_transforms(cfg: Config) -> Dict[str, Any]:
+    """The loading, crop and flip transforms of a student's train pipeline.
+
+    Searches ``train_dataloader.dataset`` (through wrappers such as
+    ``ConcatDataset``/``SubsetDataset``), then ``train_pipeline``, for the
+    first pipeline with a ``RandomResizedCrop``.
+
+    Returns:
+        dict: ``load`` (list of the transforms before the crop, all of them
+        image loading), ``crop`` (the ``RandomResizedCrop`` config), ``flip``
+        (the ``RandomFlip`` config right after it, or None), ``rest`` (the
+        transforms after them, which training applies to the replayed view)
+        and ``scope`` (the config's default scope).
+
+    Raises:
+        ValueError: If there is no ``RandomResizedCrop``, if a transform other
+            than image loading precedes it (its boxes would not be in
+            original-image pixels), or for a flip that is not horizontal.
+    """
+    candidates = list(
+        _pipelines_in(cfg.get('train_dataloader', {}).get(
+            'dataset', {}))) if cfg.get('train_dataloader', None) else []
+    if cfg.get('train_pipeline', None):
+        candidates.append(list(cfg.train_pipeline))
+    for pipeline in candidates:
+        names = [_type_name(t) for t in pipeline]
+        crop_at = [i for i, n in enumerate(names) if n in _CROP_TYPES]
+        if not crop_at:
+            continue
+        c = crop_at[0]
+        before = [n for n in names[:c] if n not in _LOAD_TYPES]
+        if before:
+            raise ValueError(
+                f'the train pipeline has {before} before RandomResizedCrop; '
+                'stored views are boxes in original-image pixels, so only '
+                f'image loading ({list(_LOAD_TYPES)}) may come before the crop'
+            )
+        flip = None
+        if c + 1 < len(names) and names[c + 1] in _FLIP_TYPES:
+            flip = dict(pipeline[c + 1])
+            direction = flip.get('direction', 'horizontal')
+            if direction != 'horizontal' or not isinstance(
+                    flip.get('prob', None), (int, float)):
+                raise ValueError(
+                    'stored views support RandomFlip(prob=<float>, '
+                    f"direction='horizontal'), got {flip}")
+        return dict(load=[dict(t) for t in pipeline[:c]],
+                    crop=dict(pipeline[c]),
+                    flip=flip,
+                    rest=[dict(t) for t in pipeline[c + (2 if flip else 1):]],
+                    scope=cfg.get('default_scope', None) or 'mmpretrain')
+    raise ValueError(
+        'the student train config has no RandomResizedCrop in its train '
+        'pipeline (train_dataloader.dataset...pipeline or train_pipeline); '
+        'pass the config of the online (random-crop) training run')
+
+
+def view_seed(seed: int, sample_idx: int, view: int) -> int:
+    """The 32-bit NumPy seed of one view (a fixed hash, see ``hash_ints``)."""
+    return hash_ints(seed, sample_idx, view) & 0xFFFFFFFF
+
+
+@contextmanager
+def seeded_global_numpy(seed: int) -> Iterator[None]:
+    """Seed NumPy's global generator (what MMPretrain's transforms draw
+    from) inside the block and restore its previous state afterwards."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+class ViewSampler:
+    """Draw and render views exactly as the student's train pipeline does.
+
+    Args:
+        crop (RandomResizedCrop): The built crop transform of the pipeline.
+        flip (RandomFlip, optional): The built flip transform (horizontal).
+        seed (int): Store seed.
+        scope (str): Default scope of the student config (its loading
+            transforms are built in it). Defaults to 'mmpretrain'.
+
+    Example:
+        >>> sampler = ViewSampler.from_config(student_cfg, seed=0)
+        >>> box, flip = sampler.params(img.shape[:2], sample_idx=3, view=0)
+        >>> view_img = sampler.render(img, box, flip)
+    """
+
+    def __init__(self,
+                 crop: Any,
+                 flip: Optional[Any],
+                 seed: int,
+                 scope: str = 'mmpretrain') -> None:
+        self.crop = crop
+        self.flip = flip
+        self.seed = int(seed)
+        self.scope = scope
+
+    @classmethod
+    def from_config(cls, cfg: Config, seed: int) -> 'ViewSampler':
+        """Build from a student config (see :func:`find_view_transforms`)."""
+        from .teacher import build_pipeline
+        found = find_view_transforms(cfg)
+        steps = [found['crop']] + ([found['flip']] if found['flip'] else [])
+        built = build_pipeline(Config(dict(default_scope=found['scope'])),
+                               steps).transforms
+        return cls(built[0], built[1] if found['flip'] else None, seed,
+                   found['scope'])
+
+    @property
+    def crop_size(self) -> Tuple[int, int]:
+        """``(h, w)`` of the rendered view."""
+        return normalize_crop_size(tuple(self.crop.scale))
+
+    def describe(self) -> Dict[str, Any]:
+        """The sampling parameters, for ``index.json``."""
+        c = self.crop
+        out = {
+            'RandomResizedCrop':
+            dict(scale=list(self.crop_size),
+                 crop_ratio_range=[float(x) for x in c.crop_ratio_range],
+                 aspect_ratio_range=[float(x) for x in c.aspect_ratio_range],
+                 max_attempts=int(c.max_attempts),
+                 interpolation=c.interpolation,
+                 backend=c.backend)
+        }
+        if self.flip is not None:
+            out['RandomFlip'] = dict(prob=float(self.flip.prob),
+                                     direction='horizontal')
+        return out
+
+    def params(self, img_hw: Tuple[int, int], sample_idx: int,
+               view: int) -> Tuple[np.ndarray, bool]:
+        """Box ``(x1, y1, x2, y2)`` (inclusive, original pixels) and flip of
+        one view: the crop's and then the flip's random draws, under
+        :func:`view_seed` (the same sequence the pipeline consumes)."""
+        dummy = np.broadcast_to(np.zeros((), np.uint8), tuple(img_hw))
+        with seeded_global_numpy(view_seed(self.seed, sample_idx, view)):
+            oh, ow, th, tw = self.crop.rand_crop_params(dummy)
+            flip = self.flip is not None and \
+                self.flip._choose_direction() is not None
+        box = np.array([ow, oh, ow + tw - 1, oh + th - 1], np.int32)
+        return box, bool(flip)
+
+    def render(self, img: np.ndarray, box: np.ndarray,
+               flip: bool) -> np.ndarray:
+        """The view as the pipeline makes it: crop, resize, optional flip."""
+        import mmcv
+        out = mmcv.imcrop(img, bboxes=np.asarray(box))
+        out = mmcv.imresize(out,
+                            tuple(self.crop_size[::-1]),
+                            interpolation=self.crop.interpolation,
+                            backend=self.crop.backend)
+        if flip:
+            out = mmcv.imflip(out, direction='horizontal')
+        return out
+
+
+def _to_chw(img: np.ndarray) -> np.ndarray:
+    """HWC (or HW) image -> CHW, as ``PackInputs`` packs it."""
+    if img.ndim == 2:
+        img = img[..., None]
+    return np.ascontiguousarray(img.transpose(2, 0, 1))
+
+
+class ViewDataset(Dataset):
+    """Images of the list -> their ``M`` rendered views (failures as records).
+
+    Args:
+        indices (np.ndarray): List entries to load.
+        paths (PathTable): Their resolved image paths.
+        load (callable): The built loading transforms of the train pipeline.
+        sampler (ViewSampler): The view sampler.
+        num_views (int): M.
+    """
+
+    def __init__(self, indices: np.ndarray, paths: Any, load: Any,
+                 sampler: ViewSampler, num_views: int) -> None:
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.paths = paths
+        self.load = load
+        self.sampler = sampler
+        self.num_views = int(num_views)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Dict[str, Any]:
+        idx = int(self.indices[i])
+        try:
+            res = self.load({'img_path': self.paths[i], 'sample_idx': idx})
+            img = None if res is None else res.get('img', None)
+            if img is None:
+                raise ValueError('the loading transforms gave no image')
+            boxes, flips, views = [], [], []
+            for v in range(self.num_views):
+                box, flip = self.sampler.params(img.shape[:2], idx, v)
+                boxes.append(box)
+                flips.append(flip)
+                views.append(_to_chw(self.sampler.render(img, box, flip)))
+        except Exception as e:  # noqa: BLE001 (skip and list the image)
+            return {'idx': idx, 'error': f'{type(e).__name__}: {e}'.strip()}
+        return {
+            'idx': idx,
+            'inputs': torch.from_numpy(np.stack(views)),
+            'box': np.stack(boxes),
+            'flip': np.array(flips, np.bool_)
+        }
+
+
+def collate_views(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Stack the views of the loaded images (``(B*M, C, H, W)``), keep the
+    failures as ``(idx, message)``."""
+    ok = [b for b in batch if 'error' not in b]
+    return {
+        'idx': np.array([b['idx'] for b in ok], np.int64),
+        'inputs': torch.cat([b['inputs'] for b in ok]) if ok else None,
+        'box': np.concatenate([b['box'] for b in ok]) if ok else None,
+        'flip': np.concatenate([b['flip'] for b in ok]) if ok else None,
+        'failed': [(b['idx'], b['error']) for b in batch if 'error' in b],
+    }
+
+
+def teacher_view_probs(model: torch.nn.Module,
+                       inputs: torch.Tensor,
+                       autocast: Optional[str] = None,
+                       channels_last: bool = False) -> torch.Tensor:
+    """Float32 softmax of the teacher on raw (uint8) views.
+
+    The teacher's own data preprocessor normalises (mean/std, BGR->RGB),
+    then the model runs in ``'tensor'`` mode, optionally channels-last and
+    under ``torch.autocast(dtype)``.
+    """
+    x = model.data_preprocessor({'inputs': inputs}, False)['inputs']
+    if channels_last and x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    ctx = nullcontext() if autocast is None else torch.autocast(
+        device_type=x.device.type, dtype=AUTOCAST_DTYPES[autocast])
+    with ctx:
+        logits = model(x, mode='tensor')
+    if isinstance(logits, (tuple, list)):
+        logits = logits[-1]
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        raise TypeError("the teacher must return (batch, classes) logits in "
+                        f"mode='tensor', got {type(logits)}")
+    return logits.float().softmax(dim=-1)
+
+
+# ------------------------------------------------------------ chunk files
+def _chunk_info_path(store_dir: str, chunk_id: int) -> str:
+    return osp.join(store_dir, f'shard_{chunk_id:05d}.info.json')
+
+
+def done_shards(store_dir: str, total: int) -> List[int]:
+    """Shards whose ``.npz`` exists (written atomically, after its info)."""
+    return [
+        s for s in range(total)
+        if osp.isfile(osp.join(store_dir, shard_name(s)))
+    ]
+
+
+def _finish_chunk(store_dir: str, chunk_id: int, rows: Dict[str, list],
+                  failed: List[Tuple[int, str]], num_classes: int,
+                  topk: int) -> None:
+    """Write one chunk: its info (failures, classes), then its shard."""
+    failed = sorted(failed)
+    rs.write_json_atomic(
+        _chunk_info_path(store_dir, chunk_id),
+        dict(num_classes=int(num_classes),
+             failed=[[int(i), m] for i, m in failed]))
+    if rows['sample_idx']:
+        arrays = {k: np.concatenate(v) for k, v in rows.items()}
+    else:
+        arrays = dict(sample_idx=np.zeros(0, np.int64),
+                      view=np.zeros(0, np.int16),
+                      box=np.zeros((0, 4), np.int32),
+                      flip=np.zeros(0, np.bool_),
+                      topk_idx=np.zeros((0, topk), np.int32),
+                      topk_prob=np.zeros((0, topk), np.float16))
+    save_shard(store_dir, chunk_id, arrays, topk=topk)
+
+
+def run_generation_shard(cfg: Config,
+                         checkpoint: str,
+                         sampler: ViewSampler,
+                         load_pipeline: Sequence[dict],
+                         list_path: str,
+                         store_dir: str,
+                         *,
+                         num_views: int,
+                         topk: int,
+                         samples_per_shard: int,
+                         batch_size: int,
+                         data_prefix: str,
+                         shard: Tuple[int, int],
+                         num_workers: int,
+                         device: Optional[str],
+                         autocast: Optional[str],
+                         channels_last: bool,
+                         progress: bool,
+                         total_chunks: int,
+                         on_chunk_done: Optional[Callable[[int], None]] = None,
+                         log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Run the teacher over this shard's unfinished chunks.
+
+    Returns:
+        dict: ``chunks_skipped``, ``chunks_run``, ``images``, ``views`` and
+        ``seconds`` of this call.
+    """
+    from torch.utils.data import DataLoader
+
+    from .select_topk import _batch_plan, _pending_entries
+    from .teacher import (build_pipeline, build_teacher, resolve_device,
+                          single_threaded_opencv)
+
+    mine = rs.shard_chunk_ids(total_chunks, shard)
+    done = set(done_shards(store_dir, total_chunks))
+    pending = [c for c in mine if c not in done]
+    stats = dict(chunks_skipped=len(mine) - len(pending),
+                 chunks_run=0,
+                 images=0,
+                 views=0,
+                 seconds=0.0)
+    log(f'shard {shard[0]}/{shard[1]}: {len(mine)} store shards, '
+        f'{stats["chunks_skipped"]} already done, {len(pending)} to run')
+    if not pending:
+        return stats
+    indices, paths = _pending_entries(list_path, data_prefix,
+                                      samples_per_shard, pending)
+    device, is_cuda = resolve_device(device)
+    model = build_teacher(cfg, checkpoint, device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    # the loading transforms are the student's: build them in its scope
+    load = build_pipeline(Config(dict(default_scope=sampler.scope)),
+                          load_pipeline)
+    dataset = ViewDataset(indices, paths, load, sampler, num_views)
+    plan = _batch_plan(indices, samples_per_shard, batch_size)
+    loader = DataLoader(dataset,
+                        batch_sampler=[p[1] for p in plan],
+                        num_workers=num_workers,
+                        collate_fn=collate_views,
+                        pin_memory=is_cuda,
+                        prefetch_factor=4 if num_workers > 0 else None)
+    try:
+        from tqdm import tqdm
+        bar = tqdm(total=len(dataset),
+                   unit='img',
+                   disable=not progress,
+                   desc=f'soft labels {shard[0]}/{shard[1]}',
+                   dynamic_ncols=True,
+                   smoothing=0.05)
+    except ImportError:  # pragma: no cover
+        bar = None
+
+    rows: Dict[str, list] = {
+        k: []
+        for k in ('sample_idx', 'view', 'box', 'flip', 'topk_idx', 'topk_prob')
+    }
+    failed: List[Tuple[int, str]] = []
+    num_classes = [0]
+    waiting = None
+    t0 = time.time()
+
+    def finish(item) -> None:
+        chunk_id, is_last, res, batch, n_images = item
+        failed.extend(batch['failed'])
+        if res is not None:
+            tp, tc = (t.cpu().numpy() for t in res)
+            n = len(batch['idx'])
+            rows['sample_idx'].append(np.repeat(batch['idx'], num_views))
+            rows['view'].append(
+                np.tile(np.arange(num_views, dtype=np.int16), n))
+            rows['box'].append(batch['box'])
+            rows['flip'].append(batch['flip'])
+            rows['topk_idx'].append(tc.astype(np.int32))
+            rows['topk_prob'].append(tp.astype(np.float16))
+        if bar is not None:
+            bar.update(n_images)
+        if is_last:
+            _finish_chunk(store_dir, chunk_id, rows, failed, num_classes[0],
+                          topk)
+            for v in rows.values():
+                v.clear()
+            failed.clear()
+            stats['chunks_run'] += 1
+            if on_chunk_done is not None:
+                on_chunk_done(chunk_id)
+
+    with torch.inference_mode(), single_threaded_opencv():
+        for (chunk_id, positions, is_last), batch in zip(plan, loader):
+            res = None
+            if batch['inputs'] is not None:
+                inputs = batch['inputs'].to(device, non_blocking=True)
+                probs = teacher_view_probs(model, inputs, autocast,
+                                           channels_last)
+                if probs.shape[1] < topk:
+                    raise ValueError(f'--topk {topk} > the teacher\'s '
+                                     f'{probs.shape[1]} classes')
+                num_classes[0] = probs.shape[1]
+                res = probs.topk(topk, dim=1)  # (values, indices), descending
+                stats['views'] += len(inputs)
+            # Copy the previous batch back only now (the device stays busy).
+            if waiting is not None:
+                finish(waiting)
+            waiting = (chunk_id, is_last, res, batch, len(positions))
+            stats['images'] += len(positions)
+        if waiting is not None:
+            finish(waiting)
+    if bar is not None:
+        bar.close()
+    stats['seconds'] = time.time() - t0
+    rate = stats['images'] / max(stats['seconds'], 1e-9)
+    log(f'shard {shard[0]}/{shard[1]}: {stats["images"]} images '
+        f'({stats["views"]} views) in {stats["seconds"]:.1f}s '
+        f'({rate:.1f} img/s, {rate * num_views:.1f} views/s)')
+    return stats
+
+
+def finalize_store(store_dir: str,
+                   list_path: str,
+                   manifest: Dict[str, Any],
+                   total_chunks: int,
+                   data_prefix: str = '') -> Dict[str, Any]:
+    """Write ``skipped.txt`` and (last) ``index.json`` once all shards exist.
+
+    Returns:
+        dict: The index.
+    """
+    from ssld_mm.datasets.image_list import resolve_image_path
+    num_classes, failed = 0, []
+    for c in range(total_chunks):
+        with open(_chunk_info_path(store_dir, c), encoding='utf-8') as f:
+            info = json.load(f)
+        num_classes = max(num_classes, int(info['num_classes']))
+        failed.extend(info['failed'])
+    if num_classes == 0:
+        raise ValueError(f'no image of {list_path!r} could be read (see the '
+                         f'*.info.json files in {store_dir})')
+    fail_of = {int(i): m for i, m in failed}
+    lines = []
+    if fail_of:
+        for i, entry in enumerate(iter_image_list(list_path)):
+            if i in fail_of:
+                lines.append(
+                    f'{i}\t{resolve_image_path(entry.path, data_prefix)}'
+                    f'\t{" ".join(fail_of[i].split())}')
+    rs.write_lines_atomic(osp.join(store_dir, SKIPPED_FILE), lines)
+    m = manifest
+    index = make_index(
+        list_path=list_path,
+        list_sha1=m['list_sha1'],
+        num_samples=m['num_samples'],
+        num_views=m['num_views'],
+        topk=m['topk'],
+        num_classes=num_classes,
+        crop_size=m['crop_size'],
+        seed=m['seed'],
+        samples_per_shard=m['samples_per_shard'],
+        teacher_config=m['teacher_config'],
+        teacher_config_sha1=m['teacher_config_sha1'],
+        teacher_checkpoint=m['teacher_checkpoint'],
+        teacher_checkpoint_fingerprint=m['teacher_checkpoint_fingerprint'],
+        view_sampler=m['view_sampler'],
+        data_prefix=data_prefix,
+        num_skipped=len(lines),
+        teacher_autocast=m['teacher_autocast'])
+    save_index(store_dir, index)
+    return index
+
+
+def generate_soft_labels(teacher_config: Union[str, Config],
+                         checkpoint: str,
+                         train_config: Union[str, Config],
+                         list_path: str,
+                         out: str,
+                         *,
+                         views: int,
+                         topk: int,
+                         seed: int = 0,
+                         data_prefix: str = '',
+                         samples_per_shard: int = 10000,
+                         batch_size: int = 32,
+                         num_workers: int = 4,
+                         device: Optional[str] = None,
+                         shard: Tuple[int, int] = (0, 1),
+                         teacher_autocast: Optional[str] = None,
+                         channels_last: bool = False,
+                         progress: bool = True,
+                         on_chunk_done: Optional[Callable[[int], None]] = None,
+                         log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Generate (or resume, or contribute a shard to) a soft-label store.
+
+    Args:
+        teacher_config (str | Config): Teacher config (any MMPretrain
+            classifier; its ``data_preprocessor`` normalises the views).
+        checkpoint (str): Teacher checkpoint.
+        train_config (str | Config): The student's (online) training config:
+            its train pipeline's ``RandomResizedCrop`` / ``RandomFlip`` give the
+            view distribution and crop size, its loading transforms (before
+            the crop) read the images.
+        list_path (str): Image list (PaddleClas format; labels ignored).
+        out (str): Store directory.
+        views (int): M, views per image.
+        topk (int): K, probabilities kept per view (``<=`` classes).
+        seed (int): View seed. Defaults to 0.
+        data_prefix (str): Root of relative paths. Defaults to ''.
+        samples_per_shard (int): List entries per store shard (the unit of
+            resuming and sharding; memory is bounded by it). Defaults to 10000.
+        batch_size (int): Images per teacher batch (``x views`` views).
+        num_workers (int): DataLoader workers (decode + crops).
+        device (str, optional): Defaults to cuda if available, else cpu.
+        shard (tuple[int, int]): ``(i, n)``: process store shards ``s % n == i``.
+        teacher_autocast (str, optional): ``'float16'`` / ``'bfloat16'``.
+        channels_last (bool): Run the teacher channels-last.
+        progress (bool): Show a progress bar (images/s).
+        on_chunk_done (callable, optional): Called with each finished shard.
+        log (callable): Progress messages.
+
+    Returns:
+        dict: ``complete`` (bool), ``index`` (dict, or None while other
+        processes still have shards to run), ``shard_stats``.
+
+    Example:
+        >>> generate_soft_labels('configs/paddleclas/resnet50_vd.py',
+        ...                      'r50vd_ssld.pth', 'configs/ssld/r50vd_mbv3.py',
+        ...                      'data/train_list.txt', 'work_dirs/store',
+        ...                      views=10, topk=10, data_prefix='data/')
+    """
+    from .select_topk import _checkpoint_fingerprint
+    from .teacher import load_teacher_config
+
+    for name, value, low in (('views', views, 1), ('topk', topk, 1), ('seed',
+                                                                      seed, 0),
+                             ('samples_per_shard', samples_per_shard,
+                              1), ('batch_size', batch_size,
+                                   1), ('num_workers', num_workers, 0)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(
+                f'{name} must be an integer >= {low}, got {value!r}')
+    if views > 32767:
+        raise ValueError(f'views must fit int16, got {views}')
+    if teacher_autocast is not None and teacher_autocast not in AUTOCAST_DTYPES:
+        raise ValueError(
+            f'teacher_autocast must be None or one of '
+            f'{sorted(AUTOCAST_DTYPES)}, got {teacher_autocast!r}')
+    if not osp.isfile(list_path):
+        raise FileNotFoundError(f'image list {list_path!r} does not exist')
+    if not (isinstance(shard, tuple) and len(shard) == 2
+            and 0 <= shard[0] < shard[1]):
+        raise ValueError(
+            f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
+    tcfg = load_teacher_config(teacher_config)
+    scfg = train_config if isinstance(train_config, Config) else \
+        load_teacher_config(train_config)
+    found = find_view_transforms(scfg)
+    sampler = ViewSampler.from_config(scfg, seed)
+    load_pipeline = found['load'] or [
+        dict(type='mmpretrain.LoadImageFromFile')
+    ]
+
+    num_samples = rs.count_entries(list_path)
+    total = rs.num_chunks(num_samples, samples_per_shard) if num_samples else 0
+    if total == 0:
+        raise ValueError(f'image list {list_path!r} has no entries')
+    manifest = {
+        'tool':
+        'generate_soft_labels',
+        'format_version':
+        _FORMAT_VERSION,
+        'list_sha1':
+        rs.file_sha1(list_path),
+        'num_samples':
+        num_samples,
+        'data_prefix':
+        data_prefix,
+        'teacher_config':
+        teacher_config if isinstance(teacher_config, str) else None,
+        'teacher_config_sha1':
+        hashlib.sha1(tcfg.pretty_text.encode('utf-8')).hexdigest(),
+        'teacher_checkpoint':
+        checkpoint,
+        'teacher_checkpoint_fingerprint':
+        _checkpoint_fingerprint(checkpoint),
+        'load_pipeline':
+        load_pipeline,
+        'view_sampler':
+        sampler.describe(),
+        'crop_size':
+        list(sampler.crop_size),
+        'num_views':
+        int(views),
+        'topk':
+        int(topk),
+        'seed':
+        int(seed),
+        'samples_per_shard':
+        int(samples_per_shard),
+        'batch_size':
+        int(batch_size),
+        'teacher_autocast':
+        teacher_autocast,
+        'channels_last':
+        bool(channels_last),
+    }
+    # the manifest must not depend on where the files are: compare content
+    check = {
+        k: v
+        for k, v in manifest.items()
+        if k not in ('teacher_config', 'teacher_checkpoint')
+    }
+    rs.prepare_work_dir(out, dict(check, manifest='generate_soft_labels'))
+    if osp.isfile(osp.join(out, INDEX_FILE)):
+        log(f'{out} is complete ({INDEX_FILE} exists); nothing to do')
+        with open(osp.join(out, INDEX_FILE), encoding='utf-8') as f:
+            return {
+                'complete': True,
+                'index': json.load(f),
+                'shard_stats': None
+            }
+    stats = run_generation_shard(tcfg,
+                                 checkpoint,
+                                 sampler,
+                                 load_pipeline,
+                                 list_path,
+                                 out,
+                                 num_views=int(views),
+                                 topk=int(topk),
+                                 samples_per_shard=int(samples_per_shard),
+                                 batch_size=int(batch_size),
+                                 data_prefix=data_prefix,
+                                 shard=shard,
+                                 num_workers=int(num_workers),
+                                 device=device,
+                                 autocast=teacher_autocast,
+                                 channels_last=channels_last,
+                                 progress=progress,
+                                 total_chunks=total,
+                                 on_chunk_done=on_chunk_done,
+                                 log=log)
+    done = done_shards(out, total)
+    if len(done) < total:
+        log(f'{total - len(done)} of {total} store shards are still to run by '
+            'other processes; the last one to finish writes index.json')
+        return {'complete': False, 'index': None, 'shard_stats': stats}
+    index = finalize_store(out, list_path, manifest, total, data_prefix)
+    log(f'wrote {out}: {num_samples} images x {views} views, top-{topk} of '
+        f'{index["num_classes"]} classes, {index["num_skipped"]} skipped')
+    return {'complete': True, 'index': index, 'shard_stats': stats}
