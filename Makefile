@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 SSLD_MM_WHEELHOUSE ?=
 export SSLD_MM_WHEELHOUSE
 
-.PHONY: setup setup-paddle test demo clean-venv
+LINT_PATHS := ssld_mm tools tests configs setup.py
+
+.PHONY: setup setup-paddle test lint demo clean-venv
 
 setup:
 	@bash tools/setup_env.sh
@@ -18,6 +20,13 @@ setup-paddle:
 
 test: setup setup-paddle
 	$(PY) -m pytest tests
+
+# flake8 + isort + yapf with the settings in setup.cfg; checks only (to fix:
+# `pre-commit run --all-files`, or isort / yapf -i on the files).
+lint: setup
+	$(PY) -m flake8 $(LINT_PATHS)
+	$(PY) -m isort --check-only --diff $(LINT_PATHS)
+	$(PY) -m yapf --diff --recursive $(LINT_PATHS)
 
 demo: setup
 	$(PY) tools/demo/run_demo.py

@@ -3,7 +3,7 @@
 #
 #   torch 2.13.0 + torchvision 0.28.0 (PyPI builds), mmengine 0.10.7,
 #   mmcv 2.1.0 with compiled ops, mmpretrain 1.2.0, mmdet 3.3.0, opencv-python,
-#   ssld_mm (editable), the test and the demo requirements.
+#   ssld_mm (editable), the test, demo and lint requirements.
 #
 # Env:
 #   SSLD_MM_WHEELHOUSE  folder holding a prebuilt mmcv-2.1.0 wheel (optional).
@@ -55,9 +55,9 @@ else
         "${PIP[@]}" install --no-build-isolation --no-binary mmcv 'mmcv==2.1.0'
 fi
 
-echo "[setup] OpenMMLab stack, ssld_mm (editable), test and demo requirements"
+echo "[setup] OpenMMLab stack, ssld_mm (editable), test, demo and lint requirements"
 "${PIP[@]}" install -q -r requirements/mminstall.txt -r requirements/runtime.txt \
-    -r requirements/tests.txt -r requirements/demo.txt
+    -r requirements/tests.txt -r requirements/demo.txt -r requirements/lint.txt
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 
 "$VENV/bin/python" tools/check_env.py
