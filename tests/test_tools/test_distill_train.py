@@ -7,7 +7,8 @@ import textwrap
 import pytest
 import torch
 
-from conftest import REPO, free_port, run_tool
+from conftest import (REPO, assert_each_rank_trained_its_share, free_port,
+                      rank_recorder_config, run_tool)
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 EXTRACT = osp.join(REPO, 'tools', 'model_converters', 'extract_student.py')
@@ -36,6 +37,12 @@ def opts(folder, ckpt, *extra):
             f'test_dataloader.dataset.data_root={folder}', *extra]
 
 
+def sha256(path) -> str:
+    import hashlib
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def state(path):
     return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
 
@@ -54,11 +61,21 @@ def test_distill_train_resume_and_export(tmp_path, image_folder, teacher_ckpt):
     part = tmp_path / 'part'
     part.mkdir()
     shutil.copy(full / 'epoch_1.pth', part / 'epoch_1.pth')
-    run_tool([TRAIN, CONFIG, '--work-dir', str(part), '--resume',
-              str(part / 'epoch_1.pth'), *opts(image_folder, teacher_ckpt)])
+    digest = sha256(part / 'epoch_1.pth')
+    proc = run_tool([TRAIN, CONFIG, '--work-dir', str(part), '--resume',
+                     str(part / 'epoch_1.pth'), *opts(image_folder, teacher_ckpt)])
+    # it really resumed: a fresh run (same seed) would reach the same weights,
+    # but would log epoch 1 and rewrite epoch_1.pth
+    out = proc.stdout + proc.stderr
+    assert 'resumed epoch: 1' in out, out[-3000:]
+    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out
+    assert sha256(part / 'epoch_1.pth') == digest
     resumed = state(part / 'epoch_2.pth')
     for k in final:
         assert torch.equal(final[k], resumed[k]), k
+    epoch_1 = state(full / 'epoch_1.pth')
+    assert any(not torch.equal(final[k], epoch_1[k])
+               for k in final if final[k].is_floating_point())
 
     # export: a plain classifier checkpoint MMPretrain loads strictly ...
     dst = tmp_path / 'student.pth'
@@ -105,12 +122,16 @@ def test_distill_bad_teacher_ckpt_stops_before_training(tmp_path, image_folder):
 
 def test_distill_ddp_two_cpu_processes(tmp_path, image_folder, teacher_ckpt):
     work = tmp_path / 'ddp'
-    proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), CONFIG, '2',
+    config, ranks, env = rank_recorder_config(tmp_path, CONFIG)
+    proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2',
                      '--work-dir', str(work),
                      *opts(image_folder, teacher_ckpt, 'train_cfg.max_epochs=1')],
-                    env={'PORT': str(free_port())})
+                    env={'PORT': str(free_port()), **env})
     out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out
+    # 18 images, 9 per rank, batch 4 with drop_last: 2 iterations per rank
+    assert_each_rank_trained_its_share(out, ranks, world_size=2,
+                                       iters_per_rank=2, batch_size=4)
     assert 'find_unused_parameters' not in out.lower() or 'unused' not in out
     assert osp.isfile(work / 'epoch_1.pth')
     assert all(k.startswith('student.') for k in state(work / 'epoch_1.pth'))
