@@ -17,6 +17,8 @@ from ssld_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 #: Number of multipliers of the automatic grouping (stem + 4 stages).
 NUM_AUTO_GROUPS = 5
+#: Group index of DCN offset convs inside the backbone (multiplier 1.0).
+DCN_OFFSET_GROUP = -2
 
 #: Backbone families whose groups are found automatically (for error messages).
 SUPPORTED_BACKBONES = (
@@ -146,6 +148,19 @@ def _mobilenet_v1_groups(backbone: nn.Module) -> Optional[StagePatterns]:
             names[11:13]]
 
 
+def _dcn_offset_paths(backbone: nn.Module) -> List[str]:
+    """Module paths of the offset (and mask) convs of MMCV's DCN layers."""
+    try:
+        from mmcv.ops import DeformConv2d, ModulatedDeformConv2d
+    except ImportError:  # mmcv without compiled ops has no DCN layers
+        return []
+    return [
+        f'{name}.conv_offset' for name, mod in backbone.named_modules()
+        if isinstance(mod, (DeformConv2d, ModulatedDeformConv2d))
+        and isinstance(getattr(mod, 'conv_offset', None), nn.Module)
+    ]
+
+
 def get_stage_patterns(backbone: nn.Module) -> Optional[StagePatterns]:
     """Five groups of module paths (relative to the backbone) for ``lr_mult_list``.
 
@@ -167,6 +182,20 @@ def get_stage_patterns(backbone: nn.Module) -> Optional[StagePatterns]:
     if groups is None and 'MobileNetV1' in name:
         groups = _mobilenet_v1_groups(backbone)
     return groups
+
+
+def _outside_module(name: str, backbone_prefixes: Sequence[str]) -> str:
+    """The top module of a parameter outside the backbone, for the table.
+
+    ``roi_head.bbox_head.fc_cls.weight`` -> ``roi_head``; beside a nested
+    backbone (``student.backbone``) -> ``student.head``.
+    """
+    for prefix in backbone_prefixes:
+        parent = prefix.rpartition('.')[0]
+        if parent and match_module_path(name, parent):
+            rest = name[len(parent) + 1:]
+            return f'{parent}.{rest.split(".")[0]}'
+    return name.split('.')[0]
 
 
 def _normalise_patterns(stage_patterns) -> StagePatterns:
@@ -206,8 +235,12 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
     ``student.backbone.``, ...) that has trainable parameters, so one setting
     works in an MMPretrain classifier, in the SSLD distiller and in an
     MMDetection detector. Parameters outside it (neck, head, FPN, RPN, RoI
-    heads) keep multiplier 1.0. Every trainable backbone parameter must fall in
-    a group, otherwise building fails and names the strays.
+    heads) keep multiplier 1.0, and so do the offset convs of MMCV DCN layers
+    inside the backbone (``*.conv_offset``; PaddleDetection does not scale
+    them; ``dcn_offset_lr_mult`` still applies). Frozen parameters
+    (``requires_grad=False``: frozen stages, frozen BN) are in no group. Every
+    trainable backbone parameter must fall in a group, otherwise building
+    fails and names the strays.
 
     A group's lr is ``lr * m_i``, times the ``lr_mult`` of a matching
     ``custom_keys`` entry or ``bias_lr_mult`` where those apply. Weight decay
@@ -236,7 +269,8 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
       blocks 1-2 m1, 3-4 m2, 5-10 m3, 11-12 m4.
 
     At build it logs one table: group, modules, number of parameter tensors
-    and elements, lr, weight decay.
+    and elements, lr, weight decay; in a detector also the DCN offsets and
+    the modules outside the backbone (``neck, rpn_head, roi_head``).
 
     Args:
         optim_wrapper_cfg (dict): The optim wrapper config (with
@@ -298,6 +332,7 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
                              'optimizer.lr to be set')
         self.lr_mult_list = [float(m) for m in lr_mult_list]
         self._frozen_skipped = 0
+        self._backbone_prefixes: List[str] = []
 
     # ------------------------------------------------------------------ build
     def add_params(self,
@@ -334,23 +369,30 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
         super().add_params(params, module, prefix, is_dcn_module)
         names = {id(p): n for n, p in module.named_parameters()}
         rows: Dict[int, dict] = {}
+        outside: List[str] = []
         for group in params[start:]:
             name = names[id(group['params'][0])]
             index = assignment.get(name, -1)
             mult = 1.0 if index < 0 else self.lr_mult_list[index]
             group['lr'] = group.get('lr', self.base_lr) * mult
+            if index == -1:
+                top = _outside_module(name, self._backbone_prefixes)
+                if top not in outside:
+                    outside.append(top)
             row = rows.setdefault(index, dict(tensors=0, numel=0, lrs=set(),
                                               wds=set()))
             row['tensors'] += len(group['params'])
             row['numel'] += sum(p.numel() for p in group['params'])
             row['lrs'].add(group['lr'])
             row['wds'].add(group.get('weight_decay', self.base_wd))
+        group_paths[-1] = ', '.join(outside) or '-'
         self._log_table(rows, group_paths)
 
     def _assign_stages(
             self, model: nn.Module) -> Tuple[Dict[str, int], Dict[int, str]]:
         """Map every trainable backbone parameter name to its group index."""
         backbones = self._find_backbones(model)
+        self._backbone_prefixes = [prefix for prefix, _ in backbones]
         assignment: Dict[str, int] = {}
         group_paths: Dict[int, List[str]] = {}
         for prefix, backbone in backbones:
@@ -372,9 +414,14 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 for path in paths:
                     if path not in group_paths[index]:
                         group_paths[index].append(path)
+            offsets = _dcn_offset_paths(backbone)
             strays, used = [], set()
             for name, param in backbone.named_parameters():
                 if not param.requires_grad:
+                    continue
+                if any(match_module_path(name, path) for path in offsets):
+                    # Paddle does not scale the offset convs of DCN layers.
+                    assignment[f'{prefix}.{name}'] = DCN_OFFSET_GROUP
                     continue
                 best, best_len, best_path = -1, -1, None
                 for index, paths in enumerate(patterns):
@@ -431,12 +478,18 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
         header = ('group', 'lr_mult', 'modules', 'tensors', 'elements', 'lr',
                   'weight_decay')
         lines = []
-        for index in list(range(len(self.lr_mult_list))) + [-1]:
+        for index in list(range(len(self.lr_mult_list))) + [
+                DCN_OFFSET_GROUP, -1]:
             row = rows.get(index, dict(tensors=0, numel=0, lrs=(), wds=()))
             if index < 0:
                 if not row['tensors']:
                     continue
-                label, mult, paths = 'outside backbone', 1.0, 'neck/head/...'
+                if index == DCN_OFFSET_GROUP:
+                    label, paths = 'backbone DCN offsets', '*.conv_offset'
+                else:
+                    label = 'outside backbone'
+                    paths = group_paths.get(-1, '-')
+                mult = 1.0
             else:
                 label = f'lr_mult_list[{index}]'
                 mult = self.lr_mult_list[index]
