@@ -4,6 +4,7 @@ from .image_list_dataset import ImageListDataset
 from .indices import load_indices, save_indices, split_indices
 from .soft_label_store import SoftLabelStore, fill_distribution, select_view
 from .subset_dataset import SubsetDataset
+from .transforms import *  # noqa: F401,F403
 from .unlabeled_dataset import UnlabeledDataset
 
 __all__ = [

@@ -1,4 +1,5 @@
 """Labeled, unlabeled or mixed image lists as an MMPretrain dataset."""
+import json
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Union
 
@@ -10,6 +11,7 @@ from mmpretrain.datasets import BaseDataset
 from ssld_mm.registry import DATASETS
 from .image_list import (ImageListEntry, ImageListError, iter_image_list,
                          resolve_image_path)
+from .soft_label_store import fill_distribution
 
 # OpenMMLab 2.0 annotation files (``{'metainfo': ..., 'data_list': [...]}``).
 _OPENMMLAB_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
@@ -58,7 +60,18 @@ class ImageListDataset(BaseDataset):
         metainfo (dict, optional): Meta information, e.g. ``classes``.
         classes (str | Sequence[str], optional): Class names, or a file with
             one name per line. When given, labels must be ``< len(classes)``.
-        pipeline (Sequence): Data pipeline. Defaults to ().
+        pipeline (Sequence): Data pipeline. Defaults to (). A transform with
+            a ``check_dataset(list, num_entries)`` method (e.g.
+            ``ReplayStoredView``, the stored-teacher mode) is called when the
+            list is loaded, so a soft-label store generated for another list,
+            entry count or crop size stops the run before training.
+        soft_labels (str, optional): ``select_topk.py --soft-labels`` output
+            (JSON lines with ``path``, ``topk_classes``, ``topk_probs``; a
+            relative path is relative to ``data_root``). Each entry whose
+            path is in the list gets its distribution as ``gt_score`` (the
+            mass outside the top classes spread uniformly over the others),
+            the soft target of ``SoftLabelClsHead``; other entries keep only
+            their ``gt_label``, if any. Needs ``classes``. Defaults to None.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``indices``, ``test_mode``, ``lazy_init``, ``serialize_data``...).
 
@@ -91,7 +104,17 @@ class ImageListDataset(BaseDataset):
                  metainfo: Optional[dict] = None,
                  classes: Union[str, Sequence[str], None] = None,
                  pipeline: Sequence = (),
+                 soft_labels: Optional[str] = None,
                  **kwargs) -> None:
+        if soft_labels is not None and (not isinstance(soft_labels, str)
+                                        or not soft_labels):
+            raise ValueError('soft_labels must be the path of a '
+                             f'select_topk.py --soft-labels file, got '
+                             f'{soft_labels!r}')
+        if soft_labels is not None and data_root and not osp.isabs(
+                soft_labels):
+            soft_labels = osp.join(data_root, soft_labels)
+        self.soft_labels = soft_labels
         if not isinstance(ann_file, str) or not ann_file:
             raise ValueError(
                 f'ann_file must be the path of an image list, got '
@@ -201,7 +224,78 @@ class ImageListDataset(BaseDataset):
                 f'exist (list:line: path):\n  {shown}{tail}')
         if not data_list:
             raise ImageListError(f'image list {self.ann_file} has no samples')
+        if self.soft_labels is not None:
+            self._attach_soft_labels(data_list)
         return data_list
+
+    def _attach_soft_labels(self, data_list: List[dict]) -> None:
+        """Add the top classes/probabilities of ``self.soft_labels`` to the
+        data infos of the same image (``gt_score`` is filled at fetch)."""
+        if self.CLASSES is None:
+            raise ValueError(
+                f'ImageListDataset({self.ann_file}): soft_labels needs the '
+                'number of classes: give classes=... (or metainfo)')
+        num_classes = len(self.CLASSES)
+        if not osp.isfile(self.soft_labels):
+            raise FileNotFoundError(
+                f'soft-label file {self.soft_labels!r} does not exist')
+        soft = {}
+        with open(self.soft_labels, encoding='utf-8') as f:
+            for line_no, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                where = f'{self.soft_labels}:{line_no}'
+                try:
+                    item = json.loads(line)
+                    path = item['path']
+                    cls = np.asarray(item['topk_classes'], dtype=np.int64)
+                    prob = np.asarray(item['topk_probs'], dtype=np.float32)
+                except (ValueError, KeyError, TypeError) as e:
+                    raise ImageListError(
+                        f'{where}: expected a JSON object with path, '
+                        f'topk_classes, topk_probs ({type(e).__name__}: {e})'
+                    ) from None
+                if cls.ndim != 1 or cls.shape != prob.shape or not len(cls) \
+                        or cls.min() < 0 or cls.max() >= num_classes \
+                        or prob.min() < 0:
+                    raise ImageListError(
+                        f'{where}: topk_classes {cls.tolist()} / topk_probs '
+                        f'{prob.tolist()} must be equally long, classes in '
+                        f'[0, {num_classes}), probabilities >= 0')
+                soft[resolve_image_path(path, self.img_prefix)] = (
+                    cls.tolist(), prob.tolist())
+        matched = 0
+        for info in data_list:
+            hit = soft.get(info['img_path'])
+            if hit is not None:
+                info['soft_topk_idx'], info['soft_topk_prob'] = hit
+                matched += 1
+        if soft and not matched:
+            raise ImageListError(
+                f'none of the {len(soft)} images of soft-label file '
+                f'{self.soft_labels} is in {self.ann_file} (paths are matched '
+                'as written in both files)')
+
+    def full_init(self) -> None:
+        """Load the list, then let pipeline transforms check it (e.g. a
+        soft-label store against the list it was generated from)."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        for t in getattr(self.pipeline, 'transforms', None) or ():
+            check = getattr(t, 'check_dataset', None)
+            if callable(check):
+                check(self.ann_file, len(self))
+
+    def get_data_info(self, idx: int) -> dict:
+        """The data info of sample ``idx``; with ``soft_labels``, its full
+        distribution as ``gt_score`` (float32, ``len(classes)``)."""
+        info = super().get_data_info(idx)
+        if 'soft_topk_idx' in info:
+            info['gt_score'] = fill_distribution(
+                np.asarray(info.pop('soft_topk_idx')),
+                np.asarray(info.pop('soft_topk_prob')), len(self.CLASSES))
+        return info
 
     # ----------------------------------------------------------- fetching
     def run_pipeline(self, data_info: dict) -> Optional[dict]:

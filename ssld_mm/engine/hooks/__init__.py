@@ -1,4 +1,5 @@
 from .fix_res_hook import FixResHook
+from .stored_view_epoch_hook import StoredViewEpochHook
 from .teacher_accuracy_hook import TeacherAccuracyHook
 
-__all__ = ['FixResHook', 'TeacherAccuracyHook']
+__all__ = ['FixResHook', 'StoredViewEpochHook', 'TeacherAccuracyHook']

@@ -1,6 +1,7 @@
 """A classification data preprocessor for batches mixing labeled and unlabeled images."""
 from typing import Optional
 
+import torch
 from mmengine.logging import print_log
 from mmpretrain.models.utils import ClsDataPreprocessor
 
@@ -14,9 +15,12 @@ class SSLDDataPreprocessor(ClsDataPreprocessor):
     MMPretrain's preprocessor decides from the *first* sample whether the batch
     has labels, so a batch that mixes labeled and unlabeled images (the SSLD
     training set) fails. This one stacks and normalises exactly like its parent
-    and keeps each sample's own ``gt_label`` (or its absence). Batch augments
-    (Mixup/CutMix) need labels on every sample: they run on fully labeled
-    batches and are skipped, with a one-time warning, on mixed ones.
+    and keeps each sample's own ``gt_label`` (or its absence). The same holds
+    for ``gt_score`` (the soft target of the soft-label heads: a list of
+    soft-labeled and label-only images mixes both). Batch augments
+    (Mixup/CutMix) need the target on every sample: they run on batches where
+    every sample has it and are skipped, with a one-time warning, on mixed
+    ones.
 
     Args:
         **kwargs: The arguments of :class:`mmpretrain.models.ClsDataPreprocessor`
@@ -35,29 +39,39 @@ class SSLDDataPreprocessor(ClsDataPreprocessor):
         samples: Optional[list] = data.get('data_samples', None)
         if not samples:
             return super().forward(data, training)
-        labeled = ['gt_label' in s for s in samples]
-        if all(labeled):
+        # A field is "mixed" when some samples have it and others do not
+        # (labeled + unlabeled images; soft-labeled + label-only images).
+        mixed = [f for f in ('gt_label', 'gt_score')
+                 if any(f in s for s in samples)
+                 and not all(f in s for s in samples)]
+        if not mixed:
             return super().forward(data, training)
-        if any(labeled) and training and self.batch_augments is not None \
+        if training and self.batch_augments is not None \
                 and not SSLDDataPreprocessor._warned_mixed:
             print_log(
                 'SSLDDataPreprocessor: batch augments are skipped on batches '
-                'that mix labeled and unlabeled samples.',
+                'that mix labeled and unlabeled samples (or samples with and '
+                'without gt_score).',
                 logger='current', level=30)
             SSLDDataPreprocessor._warned_mixed = True
-        # Hide the labels from the parent, then give them back.
+        # Hide the mixed fields from the parent, then give them back.
         hidden = {}
         for i, s in enumerate(samples):
-            if labeled[i]:
-                hidden[i] = s.gt_label
-                del s.gt_label
+            for f in mixed:
+                if f in s:
+                    hidden[i, f] = s.get(f)
+                    delattr(s, f)
         batch_augments, self.batch_augments = self.batch_augments, None
+        to_onehot, self.to_onehot = self.to_onehot, False
         try:
             out = super().forward(data, training)
         finally:
             self.batch_augments = batch_augments
-            for i, label in hidden.items():
-                samples[i].set_gt_label(label)
-        for i, label in hidden.items():
-            out['data_samples'][i].set_gt_label(label.to(out['inputs'].device))
+            self.to_onehot = to_onehot
+            for (i, f), value in hidden.items():
+                samples[i].set_field(value, f, dtype=torch.Tensor)
+        device = out['inputs'].device
+        for (i, f), value in hidden.items():
+            out['data_samples'][i].set_field(value.to(device), f,
+                                             dtype=torch.Tensor)
         return out
