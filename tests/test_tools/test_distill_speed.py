@@ -32,21 +32,64 @@ def test_make_batch_is_deterministic_and_labeled():
     assert all(0 <= int(s.gt_label) < 5 for s in a['data_samples'])
 
 
-def test_benchmark_result_is_consistent():
+def test_benchmark_result_is_consistent(monkeypatch):
+    """The timings are checked against durations set from outside: a fake
+    clock that each real step advances by a known amount (per-round means
+    differ from their mean, so the median and the per-iteration division are
+    both checked)."""
+    import distill_speed
+
+    from ssld_mm.models.distillers import SSLDDistiller
+    clock = [0.0]
+    monkeypatch.setattr(distill_speed, 'time',
+                        type('FakeTime', (), {'perf_counter': lambda: clock[0]}))
+    rounds, iters, warmup = 3, 2, 1
+    per_round = {  # seconds of each timed call, round by round
+        'student_step': [[0.010, 0.012], [0.030, 0.034], [0.020, 0.018]],
+        'teacher_forward': [[0.003, 0.005], [0.004, 0.004], [0.100, 0.002]],
+        'distiller_step': [[0.050, 0.040], [0.044, 0.046], [0.500, 0.300]],
+    }
+    expected = {k: sorted(sum(r) / iters for r in v)[1] for k, v in per_round.items()}
+    assert expected == pytest.approx({'student_step': 0.019, 'teacher_forward': 0.004,
+                                      'distiller_step': 0.045})
+    costs = {k: iter([9.0] * warmup + [t for r in v for t in r])
+             for k, v in per_round.items()}
+    calls = {k: 0 for k in per_round}
+    in_step = []
+    real_step, real_teacher = distill_speed._Stepper.__call__, SSLDDistiller.teacher_logits
+
+    def step(self):
+        kind = ('distiller_step' if isinstance(self.model, SSLDDistiller)
+                else 'student_step')
+        in_step.append(kind)
+        real_step(self)
+        in_step.pop()
+        calls[kind] += 1
+        clock[0] += next(costs[kind])
+
+    def teacher(self, inputs):
+        out = real_teacher(self, inputs)
+        if not in_step:  # the teacher forward measured on its own
+            calls['teacher_forward'] += 1
+            clock[0] += next(costs['teacher_forward'])
+        return out
+
+    monkeypatch.setattr(distill_speed._Stepper, '__call__', step)
+    monkeypatch.setattr(SSLDDistiller, 'teacher_logits', teacher)
     cfg = Config.fromfile(TINY)
-    res = benchmark(cfg, batch_size=2, device='cpu', rounds=2, iters=1,
-                    warmup=1, channels_last=True)
+    res = benchmark(cfg, batch_size=2, device='cpu', rounds=rounds, iters=iters,
+                    warmup=warmup, channels_last=True)
+    assert calls == {k: warmup + rounds * iters for k in per_round}
     assert res['batch_size'] == 2 and res['input_shape'] == [3, 32, 32]
     assert res['teacher_weights'].startswith('random')  # ckpt file absent
     assert res['channels_last'] is True and res['amp'] is False
-    for key in ('student_step', 'teacher_forward', 'distiller_step'):
-        assert res[key]['seconds'] > 0
-        assert res[key]['images_per_s'] == pytest.approx(2 / res[key]['seconds'])
-    assert res['ratio'] == pytest.approx(
-        res['distiller_step']['seconds'] /
-        (res['student_step']['seconds'] + res['teacher_forward']['seconds']))
+    for key, sec in expected.items():
+        assert res[key]['seconds'] == pytest.approx(sec), key
+        assert res[key]['images_per_s'] == pytest.approx(2 / sec), key
+    assert res['ratio'] == pytest.approx(0.045 / (0.019 + 0.004))
     text = format_report(res, 'x.py')
     assert '(c) distiller training step' in text and 'ratio c / (a + b) =' in text
+    assert f"{0.045 / 0.023:.3f}" in text
 
 
 def test_benchmark_amp_sets_teacher_autocast_on_cpu():
