@@ -299,3 +299,84 @@ def test_stored_mode_loss_equals_online_distiller_loss(tmp_path, loss):
     assert online['loss_distill'] > 0.01
     assert abs(got["loss_distill"].item() -
                online['loss_distill'].item()) <= 1e-3, (got, online)
+
+
+class _RecordViews:
+    """A hook instance (not registered) recording the replayed views."""
+
+    def __new__(cls):
+        from mmengine.hooks import Hook
+
+        class Record(Hook):
+            def __init__(self):
+                self.views = {}
+
+            def after_train_iter(self, runner, batch_idx, data_batch=None,
+                                 outputs=None):
+                for s in data_batch['data_samples']:
+                    self.views[runner.epoch, s.sample_idx] = s.stored_view
+
+        return Record()
+
+
+def _stored_runner(tmp_path, list_path, folder, store, name, max_epochs,
+                   resume=False, workers=0):
+    import uuid
+
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from conftest import TINY_CLS_CONFIG
+    cfg = Config.fromfile(TINY_CLS_CONFIG)
+    cfg.work_dir = str(tmp_path / name)
+    cfg.experiment_name = f'stored_{uuid.uuid4().hex}'
+    cfg.model.head = dict(type='SoftLabelClsHead', num_classes=5,
+                          in_channels=64)
+    cfg.model.data_preprocessor.type = 'SSLDDataPreprocessor'
+    cfg.model.data_preprocessor.num_classes = 5
+    ds = dict(type='ImageListDataset', ann_file=list_path, data_prefix=folder,
+              classes=[str(c) for c in range(5)], pipeline=[
+                  dict(type='mmpretrain.LoadImageFromFile'),
+                  dict(type='ReplayStoredView', store=store, scale=CROP),
+                  dict(type='mmpretrain.PackInputs',
+                       meta_keys=('sample_idx', 'stored_view'))])
+    cfg.train_dataloader = dict(
+        batch_size=3, num_workers=workers, persistent_workers=workers > 0,
+        dataset=ds, sampler=dict(type='DefaultSampler', shuffle=True))
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
+    cfg.param_scheduler = None
+    cfg.resume = resume
+    record = _RecordViews()
+    cfg.custom_hooks = [dict(type='StoredViewEpochHook')]
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(record)
+    return runner, record
+
+
+def test_epoch_hook_persistent_workers_and_exact_resume(tmp_path):
+    from mmengine.registry import DefaultScope
+    list_path, folder = write_list(tmp_path)
+    store = write_store(str(tmp_path / 'store'), list_path, folder,
+                        random_probs(5), num_classes=5, topk=2)
+    expected = {(e, i): select_view(i, e, 5, 3) for e in range(2)
+                for i in range(6)}
+    assert any(expected[0, i] != expected[1, i] for i in range(6))
+    try:
+        # persistent DataLoader workers see every epoch's views
+        runner, record = _stored_runner(tmp_path, list_path, folder, store,
+                                        'full', max_epochs=2, workers=1)
+        runner.train()
+        assert record.views == expected
+        # stop after epoch 1, resume for epoch 2: the same views
+        runner, first = _stored_runner(tmp_path, list_path, folder, store,
+                                       'split', max_epochs=1)
+        runner.train()
+        runner, second = _stored_runner(tmp_path, list_path, folder, store,
+                                        'split', max_epochs=2, resume=True)
+        runner.train()
+        assert set(k[0] for k in second.views) == {1}
+        assert {**first.views, **second.views} == expected
+    finally:
+        DefaultScope._instance_dict.clear()
