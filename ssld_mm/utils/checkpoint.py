@@ -39,13 +39,15 @@ A trusted file is loaded with ``weights_only=False`` and a warning.
 restricted unpickler.
 """
 import _compat_pickle
+import logging
 import os
 import os.path as osp
 import pickle
 import re
 import types
 import warnings
-from typing import Any, Iterable, List, Optional, Union
+import zipfile
+from typing import Any, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -53,6 +55,8 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 from mmengine.utils import digit_version
+
+from .atomic_local_backend import is_temp_file, register_atomic_local_backend
 
 TRUST_ENV = 'SSLD_MM_TRUSTED_CHECKPOINTS'
 TRUST_FLAG = '--trust-checkpoint'
@@ -309,8 +313,118 @@ def load_local_checkpoint(filename: str,
                            f'{type(e).__name__}: {e}') from e
 
 
+def check_checkpoint_file(filename: str) -> None:
+    """Check that a checkpoint file is complete, without unpickling it.
+
+    A zip checkpoint (torch >= 1.6) must open and pass the CRC check of every
+    member; a legacy one is loaded with :func:`load_local_checkpoint`.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        RuntimeError: If it is truncated or not a checkpoint (names the file).
+    """
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file {filename!r} can not be found.')
+    if osp.getsize(filename) == 0:
+        raise RuntimeError(f'checkpoint file {filename!r} is empty')
+    if not zipfile.is_zipfile(filename):
+        load_local_checkpoint(filename)
+        return
+    try:
+        with zipfile.ZipFile(filename) as zf:
+            bad = zf.testzip()
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise RuntimeError(f'checkpoint file {filename!r} is unreadable '
+                           f'(truncated?): {e}') from e
+    if bad is not None:
+        raise RuntimeError(f'checkpoint file {filename!r} is corrupt: '
+                           f'CRC mismatch in {bad!r}')
+    if not any(n.endswith('/data.pkl') or n == 'data.pkl' for n in names):
+        raise RuntimeError(f'checkpoint file {filename!r} is a zip file but '
+                           'not a torch checkpoint (no data.pkl)')
+
+
+def _checkpoint_order(path: str) -> Tuple[int, int]:
+    """Newest first: the step number in ``epoch_N``/``iter_N``, then mtime."""
+    match = re.search(r'(?:epoch|iter)_(\d+)\.pth$', osp.basename(path))
+    return (int(match.group(1)) if match else -1, os.stat(path).st_mtime_ns)
+
+
+def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
+    """The newest complete checkpoint of ``work_dir`` (what ``--resume`` uses).
+
+    Candidates are the file named in ``work_dir/last_checkpoint`` and every
+    ``*.pth`` in ``work_dir`` except ``best_*`` and temporary files, newest
+    first. A truncated or unreadable one is skipped with a warning naming it
+    (a kill during a save, a full disk ...). Leftover temporary files of
+    interrupted saves are removed. Replaces MMEngine's
+    :func:`~mmengine.runner.find_latest_checkpoint` (see
+    :func:`patch_mmengine_checkpoint_loader`).
+
+    Args:
+        work_dir (str): The run's work directory.
+
+    Returns:
+        str | None: The checkpoint to resume from, or ``None`` (with a
+        warning that a fresh run starts) when there is none.
+
+    Raises:
+        UntrustedCheckpointError: If the newest complete checkpoint holds types
+            outside the allowlist (an attack is not a crash: never skipped).
+    """
+    from mmengine.dist import is_main_process
+    from mmengine.logging import print_log
+
+    def warn(msg: str) -> None:
+        print_log(msg, logger='current', level=logging.WARNING)
+
+    candidates = set()
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            candidates.add(osp.abspath(named))
+        else:
+            warn(f'--resume: {pointer} names {named!r}, which is not a file; '
+                 f'looking for other checkpoints in {work_dir}')
+    if osp.isdir(work_dir):
+        for name in sorted(os.listdir(work_dir)):
+            path = osp.join(work_dir, name)
+            if is_temp_file(name):
+                if is_main_process():
+                    warn(f'--resume: removing {path}, left by an interrupted '
+                         'checkpoint save')
+                    try:
+                        os.remove(path)
+                    except OSError:
+                        pass
+                continue
+            if name.endswith('.pth') and not name.startswith('best_') \
+                    and osp.isfile(path):
+                candidates.add(osp.abspath(path))
+    for path in sorted(candidates, key=_checkpoint_order, reverse=True):
+        try:
+            check_checkpoint_file(path)
+        except (RuntimeError, FileNotFoundError) as e:
+            warn(f'--resume: skipping {path}: {e}')
+            continue
+        return path
+    warn(f'--resume: no checkpoint found in {work_dir!r} (no last_checkpoint, '
+         'no readable *.pth): starting a fresh run from the beginning.')
+    return None
+
+
 def patch_mmengine_checkpoint_loader() -> None:
-    """Make MMEngine load local checkpoints through :func:`load_local_checkpoint`.
+    """Route MMEngine's checkpoint I/O through ssld_mm, once.
+
+    - local checkpoints load with :func:`load_local_checkpoint` (the ``''``
+      scheme of :class:`mmengine.runner.CheckpointLoader`);
+    - local files are written atomically
+      (:class:`~ssld_mm.utils.atomic_local_backend.AtomicLocalBackend`);
+    - auto resume (``resume=True`` without ``load_from``) uses
+      :func:`find_resumable_checkpoint`.
 
     Idempotent; called when :mod:`ssld_mm` is imported.
     """
@@ -319,4 +433,9 @@ def patch_mmengine_checkpoint_loader() -> None:
         return
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True)
+    register_atomic_local_backend()
+    import mmengine.runner._flexible_runner as flexible_runner_module
+    import mmengine.runner.runner as runner_module
+    runner_module.find_latest_checkpoint = find_resumable_checkpoint
+    flexible_runner_module.find_latest_checkpoint = find_resumable_checkpoint
     _PATCHED = True

@@ -142,7 +142,9 @@ def set_amp(cfg: Config) -> None:
 
 
 def set_resume(cfg: Config, resume: Optional[str]) -> None:
-    """``--resume`` alone: latest checkpoint of work_dir; with a path: that file."""
+    """``--resume`` alone: newest readable checkpoint of work_dir (see
+    :func:`ssld_mm.utils.checkpoint.find_resumable_checkpoint`; none: a warning
+    and a fresh run); with a path: that file, which must be complete."""
     if resume is None:
         return
     if resume == 'auto':
@@ -151,6 +153,14 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
     else:
         if not osp.isfile(resume):
             raise FileNotFoundError(f'--resume checkpoint {resume!r} does not exist')
+        from ssld_mm.utils.checkpoint import check_checkpoint_file
+        try:
+            check_checkpoint_file(resume)
+        except RuntimeError as e:
+            raise RuntimeError(
+                f'--resume {resume}: {e}. Pass another checkpoint, or --resume '
+                'without a path to use the newest readable one of the work '
+                'dir.') from None
         cfg.resume = True
         cfg.load_from = resume
 

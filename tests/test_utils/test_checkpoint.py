@@ -274,3 +274,24 @@ def test_restricted_pickle_fallback_for_torch_before_2_6(evil, tmp_path,
     torch.save({'f': _Getattr(HistoryBuffer, 'register_statistics')}, bad)
     with pytest.raises(UntrustedCheckpointError, match='register_statistics'):
         load_local_checkpoint(bad)
+
+
+def test_find_resumable_checkpoint_warns_on_empty_work_dir(tmp_path, capsys):
+    from mmengine.logging import MMLogger
+
+    from ssld_mm.utils.checkpoint import find_resumable_checkpoint
+    MMLogger.get_instance('f_resume_test')
+    assert find_resumable_checkpoint(str(tmp_path)) is None
+    assert find_resumable_checkpoint(str(tmp_path / 'never_created')) is None
+    out = capsys.readouterr().out
+    assert out.count('no checkpoint found') == 2 and 'starting a fresh run' in out
+    # newest complete one wins; a truncated newer one and best_* are skipped
+    for step in (1, 2, 3):
+        torch.save({'state_dict': {'w': torch.full((50, ), step)}},
+                   str(tmp_path / f'epoch_{step}.pth'))
+    torch.save({}, str(tmp_path / 'best_accuracy_epoch_9.pth'))
+    (tmp_path / 'epoch_3.pth').write_bytes((tmp_path / 'epoch_3.pth').read_bytes()[:99])
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
+    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
+    out = capsys.readouterr().out
+    assert 'skipping' in out and 'epoch_3.pth' in out

@@ -1,5 +1,9 @@
+from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .fix_res_hook import FixResHook
 from .stored_view_epoch_hook import StoredViewEpochHook
 from .teacher_accuracy_hook import TeacherAccuracyHook
 
-__all__ = ['FixResHook', 'StoredViewEpochHook', 'TeacherAccuracyHook']
+__all__ = [
+    'CrashSafeCheckpointHook', 'FixResHook', 'StoredViewEpochHook',
+    'TeacherAccuracyHook'
+]
