@@ -124,8 +124,7 @@ def _detector_backbone(checkpoint):
         type='PaddleMobileNetV3', arch='large', feature_maps=[2, 3, 4],
         norm_cfg=dict(type='BN', eps=1e-5, requires_grad=False),
         norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint,
-                      prefix='backbone.'))
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
     with DefaultScope.overwrite_default_scope('ssld_mm'):
         model = MODELS.build(cfg)
     model.init_weights()
@@ -179,3 +178,37 @@ def test_distilled_student_loads_value_exact(tmp_path):
     dst = str(tmp_path / 'student.pth')
     state = extract_student(src, dst)
     _assert_backbone_equals(_detector_backbone(dst), state)
+
+
+def test_distiller_checkpoint_loads_directly_and_bad_files_stop(tmp_path):
+    from ssld_mm.converters.backbone_checkpoint import backbone_state
+    torch.manual_seed(2)
+    student = PaddleMobileNetV3('large')
+    teacher = torch.nn.Linear(2, 2)
+    state = {f'student.backbone.{k}': v for k, v in
+             student.state_dict().items()}
+    state.update({f'teacher.{k}': v for k, v in teacher.state_dict().items()})
+    path = str(tmp_path / 'distiller.pth')
+    torch.save({'state_dict': state}, path)
+    _, ignored = backbone_state({'state_dict': state})
+    assert ignored == ['teacher.bias', 'teacher.weight']
+    model = _detector_backbone(path)
+    for key, value in student.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+    # a MobileNetV3 small checkpoint: keys and shapes named, nothing loaded
+    small = str(tmp_path / 'small.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in
+                               PaddleMobileNetV3('small').state_dict().items()}},
+               small)
+    with pytest.raises(ValueError) as err:
+        _detector_backbone(small)
+    msg = str(err.value)
+    assert small in msg and 'missing keys (88)' in msg  # blocks 11-14
+    assert 'blocks.11.expand_conv.conv.weight' in msg
+    assert 'shape mismatches' in msg and 'stem.' not in msg  # stem fits
+    with pytest.raises(FileNotFoundError):
+        _detector_backbone(str(tmp_path / 'nothing.pth'))
+    with pytest.raises(ValueError, match='only type and checkpoint'):
+        PaddleMobileNetV3(init_cfg=dict(type='Pretrained', checkpoint=path,
+                                        prefix='backbone.'))

@@ -23,12 +23,12 @@ model = dict(
         norm_cfg=dict(type='BN', eps=1e-5, requires_grad=False),
         norm_eval=True,
         # A paddle_to_mm.py conversion of MobileNetV3_large_x1_0_ssld or an
-        # extract_student.py output; switch with
+        # extract_student.py output, loaded strictly (backbone keys found by
+        # themselves); switch with
         # --cfg-options model.backbone.init_cfg.checkpoint=PATH
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/MobileNetV3_large_x1_0_ssld.pth',
-            prefix='backbone.')),
+            checkpoint='checkpoints/MobileNetV3_large_x1_0_ssld.pth')),
     # FPN num_chan 48, min_level 2, max_level 6, has_extra_convs: P5 and P6 are stride-2 3x3
     # convs on the last backbone tap, ReLU before the second (Paddle's FPN extra convs).
     neck=dict(

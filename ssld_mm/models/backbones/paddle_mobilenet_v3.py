@@ -1,8 +1,10 @@
 """MobileNetV3 exactly as PaddleClas builds it, so its weights load as they are."""
+import logging
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import ConvModule
+from mmengine.logging import print_log
 from mmpretrain.models.utils import make_divisible
 from torch import nn
 
@@ -153,6 +155,13 @@ class PaddleMobileNetV3(IndexedBackbone):
         norm_eval (bool): Keep BN layers in eval mode while training.
             Defaults to False.
         init_cfg (dict | list[dict], optional): Initialisation config.
+            ``dict(type='Pretrained', checkpoint=PATH)`` loads the backbone
+            of a classifier, distiller, detector or bare backbone checkpoint
+            *strictly* (:func:`ssld_mm.converters.load_backbone_strictly`):
+            a missing, extra or mis-shaped tensor stops with a ValueError
+            naming the file and the keys (MMEngine's own ``Pretrained`` would
+            load what fits and continue); ``checkpoint=None`` keeps the
+            random init with a warning.
             Defaults to Kaiming for convs and constant 1 for BN.
 
     Example:
@@ -212,6 +221,19 @@ class PaddleMobileNetV3(IndexedBackbone):
                      dict(type='Kaiming', layer=['Conv2d']),
                      dict(type='Constant', val=1, layer=['_BatchNorm'])
                  ]) -> None:
+        self.pretrained_checkpoint: Optional[str] = None
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            extra = set(init_cfg) - {'type', 'checkpoint'}
+            if extra:
+                raise ValueError(
+                    'PaddleMobileNetV3: a Pretrained init_cfg takes only type '
+                    'and checkpoint (the backbone keys are found by '
+                    f'themselves), got {sorted(extra)}')
+            self.pretrained_checkpoint = init_cfg.get('checkpoint')
+            init_cfg = None  # loaded by init_weights, strictly
+            self._load_pretrained = True
+        else:
+            self._load_pretrained = False
         super().__init__(init_cfg=init_cfg)
         if arch not in self.arch_settings:
             raise ValueError(f'PaddleMobileNetV3: arch must be one of '
@@ -251,6 +273,24 @@ class PaddleMobileNetV3(IndexedBackbone):
 
     def indexed_layers(self) -> List[nn.Module]:
         return [self.stem, *self.blocks, self.last_second_conv]
+
+    def init_weights(self) -> None:
+        """The configured init, or the strict checkpoint load (see
+        ``init_cfg``)."""
+        super().init_weights()
+        if not self._load_pretrained:
+            return
+        if self.pretrained_checkpoint is None:
+            print_log('PaddleMobileNetV3: init_cfg.checkpoint is not set; the '
+                      'backbone keeps its random init', logger='current',
+                      level=logging.WARNING)
+            return
+        from ssld_mm.converters.backbone_checkpoint import \
+            load_backbone_strictly
+        info = load_backbone_strictly(self, self.pretrained_checkpoint)
+        print_log(f'PaddleMobileNetV3: loaded {info["loaded"]} tensors from '
+                  f'{self.pretrained_checkpoint} ({len(info["ignored"])} '
+                  'non-backbone keys ignored)', logger='current')
 
     @staticmethod
     def _detection_taps(feature_maps: Optional[Sequence[int]],

@@ -1,0 +1,108 @@
+"""Load the backbone of a classifier/detector/distiller checkpoint, strictly.
+
+For backbones whose keys are the same in the classifier and in the detector
+(ssld_mm's ``PaddleMobileNetV3``): the checkpoint may be
+
+* an MMPretrain classifier (``backbone.*``, ``neck.*``, ``head.*``), as
+  ``tools/model_converters/extract_student.py`` and ``paddle_to_mm.py``
+  write them;
+* an SSLD distiller checkpoint (``student.backbone.*``, ``teacher.*``);
+* an MMDetection detector checkpoint (``backbone.*``, ``neck.*``, ...);
+* a bare backbone state dict.
+
+Only the backbone keys are used (the classifier head, neck, teacher are
+ignored); each of them must fit the model, and every model tensor must be in
+the file. Anything else stops with a message naming the file and the keys,
+so a wrong file never turns into a silently random backbone.
+"""
+from typing import Dict, List, Tuple
+
+import torch
+import torch.nn as nn
+
+from ssld_mm.utils.checkpoint import load_local_checkpoint
+
+_MAX_LISTED = 20
+
+
+def backbone_state(ckpt: dict, filename: str = '<checkpoint>'
+                   ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """The backbone-relative weights of a checkpoint.
+
+    Args:
+        ckpt (dict): A loaded checkpoint (``{'state_dict': ...}`` or a bare
+            state dict).
+        filename (str): Shown in error messages.
+
+    Returns:
+        tuple: ``(state, ignored)``: backbone keys (prefix removed) ->
+        tensors, and the keys left out (head, neck, teacher, ...).
+
+    Raises:
+        TypeError: If ``ckpt`` is not a dict.
+        ValueError: If it holds no tensors.
+    """
+    if not isinstance(ckpt, dict):
+        raise TypeError(f'{filename}: expected a checkpoint dict, got '
+                        f'{type(ckpt).__name__}')
+    state = ckpt.get('state_dict', ckpt)
+    state = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if not state:
+        raise ValueError(f'{filename}: the checkpoint holds no tensors')
+    if all(k.startswith('module.') for k in state):
+        state = {k[len('module.'):]: v for k, v in state.items()}
+    for prefix in ('student.backbone.', 'backbone.'):
+        if any(k.startswith(prefix) for k in state):
+            ignored = sorted(k for k in state if not k.startswith(prefix))
+            return {k[len(prefix):]: v for k, v in state.items()
+                    if k.startswith(prefix)}, ignored
+    return state, []
+
+
+def _listing(title: str, items: List[str]) -> str:
+    if not items:
+        return ''
+    more = (f'\n    ... and {len(items) - _MAX_LISTED} more'
+            if len(items) > _MAX_LISTED else '')
+    return (f'\n  {title} ({len(items)}):\n    ' +
+            '\n    '.join(items[:_MAX_LISTED]) + more)
+
+
+def load_backbone_strictly(backbone: nn.Module, filename: str) -> dict:
+    """Load the backbone weights of ``filename`` into ``backbone``.
+
+    Args:
+        backbone (nn.Module): The backbone.
+        filename (str): A local checkpoint (see the module doc).
+
+    Returns:
+        dict: ``loaded`` (number of tensors) and ``ignored`` (the file's
+        non-backbone keys).
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: Naming the file, the missing and unexpected keys and the
+            shape mismatches, when the weights do not fit.
+
+    Example:
+        >>> model = PaddleMobileNetV3('large', feature_maps=[2, 3, 4])
+        >>> load_backbone_strictly(model, 'checkpoints/mbv3_ssld.pth')
+    """
+    state, ignored = backbone_state(load_local_checkpoint(filename), filename)
+    own = backbone.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = [
+        f'{k}: checkpoint {tuple(state[k].shape)} vs model '
+        f'{tuple(own[k].shape)}' for k in sorted(set(own) & set(state))
+        if state[k].shape != own[k].shape
+    ]
+    if missing or unexpected or mismatched:
+        raise ValueError(
+            f'backbone checkpoint {filename} does not fit '
+            f'{type(backbone).__name__} (model.backbone.init_cfg.checkpoint):'
+            f'{_listing("missing keys", missing)}'
+            f'{_listing("unexpected keys", unexpected)}'
+            f'{_listing("shape mismatches", mismatched)}')
+    backbone.load_state_dict(state, strict=True)
+    return dict(loaded=len(state), ignored=ignored)
