@@ -57,7 +57,7 @@ def online_view(img, seed):
 
 
 def write_store(store_dir, list_path, folder, probs_fn, num_classes, topk,
-                num_views=3, seed=5):
+                num_views=3, seed=5, **extra):
     """A store whose views are online-pipeline views and whose soft labels
     are ``probs_fn(view image)``, written with the store's own writer."""
     n = sum(1 for line in open(list_path) if line.strip()
@@ -83,7 +83,7 @@ def write_store(store_dir, list_path, folder, probs_fn, num_classes, topk,
     save_index(store_dir, make_index(
         list_path=list_path, num_samples=n, num_views=num_views, topk=topk,
         num_classes=num_classes, crop_size=CROP, seed=seed,
-        samples_per_shard=n))
+        samples_per_shard=n, **extra))
     return store_dir
 
 
@@ -169,6 +169,21 @@ def test_store_mismatch_stops_before_training(tmp_path):
     with pytest.raises(FileNotFoundError, match='does not exist'):
         TRANSFORMS.build(dict(type='ReplayStoredView',
                               store=str(tmp_path / 'nope'), scale=CROP))
+    # resize settings come from the store's view sampler; others are refused
+    assert TRANSFORMS.build(dict(type='ReplayStoredView', store=store,
+                                 scale=CROP)).interpolation == 'bilinear'
+    sampler = dict(RandomResizedCrop=dict(interpolation='bicubic',
+                                          backend='pillow'))
+    store2 = write_store(str(tmp_path / 'store2'), list_path, folder,
+                         random_probs(5), num_classes=5, topk=2,
+                         view_sampler=sampler)
+    t = TRANSFORMS.build(dict(type='ReplayStoredView', store=store2,
+                              scale=CROP))
+    assert (t.interpolation, t.backend) == ('bicubic', 'pillow')
+    with pytest.raises(ValueError, match="interpolation='bilinear', but .*"
+                       "rendered with interpolation='bicubic'"):
+        TRANSFORMS.build(dict(type='ReplayStoredView', store=store2,
+                              scale=CROP, interpolation='bilinear'))
 
 
 def test_mixed_soft_and_hard_batch_through_preprocessor(tmp_path):

@@ -46,9 +46,13 @@ class ReplayStoredView(BaseTransform):
         store (str): The soft-label store directory.
         scale (int | tuple[int, int]): Output size, ``(h, w)`` or an int, as
             ``RandomResizedCrop.scale``; must be the store's crop size.
-        interpolation (str): ``mmcv.imresize`` interpolation. Defaults to
-            ``'bilinear'`` (``RandomResizedCrop``'s default).
-        backend (str): ``'cv2'`` or ``'pillow'``. Defaults to ``'cv2'``.
+        interpolation (str, optional): ``mmcv.imresize`` interpolation.
+            Defaults to the one the store's views were rendered with
+            (``index.json`` ``view_sampler``), else ``'bilinear'``
+            (``RandomResizedCrop``'s default). A different value is an error:
+            the student would not see the teacher's pixels.
+        backend (str, optional): ``'cv2'`` or ``'pillow'``, defaulted and
+            checked the same way (else ``'cv2'``).
         seed (int, optional): Seed of the view choice. Defaults to the
             store's seed.
 
@@ -65,20 +69,31 @@ class ReplayStoredView(BaseTransform):
     def __init__(self,
                  store: str,
                  scale: Union[int, Sequence[int]],
-                 interpolation: str = 'bilinear',
-                 backend: str = 'cv2',
+                 interpolation: Optional[str] = None,
+                 backend: Optional[str] = None,
                  seed: Optional[int] = None) -> None:
         if not isinstance(store, str) or not store:
             raise ValueError(f'ReplayStoredView: store must be the path of a '
                              f'soft-label store directory, got {store!r}')
-        if backend not in ('cv2', 'pillow'):
-            raise ValueError(f"ReplayStoredView: backend must be 'cv2' or "
-                             f"'pillow', got {backend!r}")
         self.scale = normalize_crop_size(scale)
-        self.interpolation = interpolation
-        self.backend = backend
         self.store_dir = store
         self._store = SoftLabelStore(store)
+        rendered = (self._store.index.get('view_sampler') or {}).get(
+            'RandomResizedCrop') or {}
+        for name, value, default in (('interpolation', interpolation,
+                                      'bilinear'),
+                                     ('backend', backend, 'cv2')):
+            stored = rendered.get(name)
+            if value is not None and stored is not None and value != stored:
+                raise ValueError(
+                    f'ReplayStoredView: {name}={value!r}, but the views of '
+                    f'soft-label store {store!r} were rendered with '
+                    f'{name}={stored!r}: the student would not see the '
+                    "teacher's pixels (leave it unset to use the store's)")
+            setattr(self, name, value or stored or default)
+        if self.backend not in ('cv2', 'pillow'):
+            raise ValueError(f"ReplayStoredView: backend must be 'cv2' or "
+                             f"'pillow', got {self.backend!r}")
         if self._store.crop_size != self.scale:
             raise ValueError(
                 f'ReplayStoredView: soft-label store {store!r} holds views for '
