@@ -18,8 +18,13 @@ setup:
 setup-paddle:
 	@bash tools/setup_paddle_env.sh
 
+# Missing parity env = failure here (and in CI); SSLD_MM_REQUIRE_PARITY=0 opts out.
 test: setup setup-paddle
-	$(PY) -m pytest tests
+	SSLD_MM_REQUIRE_PARITY=$${SSLD_MM_REQUIRE_PARITY:-1} $(PY) -m pytest tests
+
+# Plant one-line bugs in a copy of the tree; the named tests must fail (slow, not in CI).
+mutants:
+	@bash tools/dev/mutation_check.sh
 
 # flake8 + isort + yapf with the settings in setup.cfg; checks only (to fix:
 # `pre-commit run --all-files`, or isort / yapf -i on the files).
