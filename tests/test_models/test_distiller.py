@@ -315,3 +315,24 @@ def test_teacher_accuracy_hook_counts_topk(teacher_ckpt):
     assert acc == {k: pytest.approx(100 * correct[k] / total) for k in (1, 2)}
     with pytest.raises(ValueError, match='topk must be positive integers'):
         TeacherAccuracyHook(topk=(0, ))
+
+
+def test_teacher_runs_before_student(teacher_ckpt):
+    """Teacher first (its activations are freed before the student's are kept
+    for backward); the loss equals the student-first computation."""
+    path, _ = teacher_ckpt
+    model = build(path, distill_loss=dict(type='SymmetricKLLoss'))
+    model.train()
+    order = []
+    model.teacher.backbone.register_forward_pre_hook(
+        lambda *_: order.append('teacher'))
+    model.student.backbone.register_forward_pre_hook(
+        lambda *_: order.append('student'))
+    data = model.data_preprocessor(batch(), True)
+    ref_student = copy.deepcopy(model.student)
+    loss = model(**data, mode='loss')['loss_distill']
+    assert order == ['teacher', 'student']
+    # student first, by hand: the same value
+    s = ref_student(data['inputs'], mode='tensor')
+    expected = model.distill_loss(s, model.teacher_logits(data['inputs']))
+    assert torch.equal(loss.detach(), expected.detach())

@@ -294,12 +294,18 @@ class SSLDDistiller(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
-        """Distillation loss on all samples (+ GT loss on labeled ones)."""
+        """Distillation loss on all samples (+ GT loss on labeled ones).
+
+        The teacher runs first: its forward then allocates and frees its
+        activations before the student's forward keeps its own alive for the
+        backward pass (student first measured a higher peak memory and about
+        twice the page faults on CPU; the losses are the same either way).
+        """
+        teacher_logits = self.teacher_logits(inputs)
         feats = self.student.extract_feat(inputs)
         student_logits = self.student.head(feats)
         if isinstance(student_logits, (tuple, list)):
             student_logits = student_logits[-1]
-        teacher_logits = self.teacher_logits(inputs)
         if teacher_logits.shape != student_logits.shape:
             raise ValueError(
                 f'teacher logits {tuple(teacher_logits.shape)} and student '
