@@ -395,3 +395,40 @@ def test_epoch_hook_persistent_workers_and_exact_resume(tmp_path):
         assert {**first.views, **second.views} == expected
     finally:
         DefaultScope._instance_dict.clear()
+
+
+def test_epoch_hook_checks_datasets_that_did_not_check_themselves(tmp_path):
+    from types import SimpleNamespace
+
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    from ssld_mm.engine.hooks import StoredViewEpochHook
+    list_path, folder = write_list(tmp_path)
+    store = write_store(str(tmp_path / 'store'), list_path, folder,
+                        random_probs(5), num_classes=5, topk=2)
+
+    class Plain:  # a dataset that knows nothing about stores
+        def __init__(self, n):
+            self.n = n
+            self.pipeline = Compose([dict(type='ReplayStoredView',
+                                          store=store, scale=CROP)])
+
+        def __len__(self):
+            return self.n
+
+    def runner(dataset, loop=EpochBasedTrainLoop, epoch=0):
+        return SimpleNamespace(train_loop=object.__new__(loop), epoch=epoch,
+                               train_dataloader=SimpleNamespace(
+                                   dataset=dataset))
+
+    hook = StoredViewEpochHook()
+    with pytest.raises(ValueError, match='generated for 6 entries.*has 4'):
+        hook.before_train(runner(Plain(4)))
+    ok = Plain(6)
+    hook.before_train(runner(ok))
+    hook.before_train_epoch(runner(ok, epoch=2))
+    assert ok.pipeline.transforms[0].epoch == 2
+    with pytest.raises(ValueError, match='no ssld_mm.ReplayStoredView'):
+        hook.before_train(runner(SimpleNamespace(pipeline=Compose([]))))
+    with pytest.raises(ValueError, match='epoch-based train loop'):
+        hook.before_train(runner(ok, loop=IterBasedTrainLoop))

@@ -1,5 +1,5 @@
 """Replay a stored crop + flip and attach the stored teacher distribution."""
-from typing import Iterator, Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -109,6 +109,7 @@ class ReplayStoredView(BaseTransform):
         # Shared memory: forked and spawned DataLoader workers (persistent
         # ones too) read the epoch the main process sets.
         self._epoch = torch.full((1, ), -1, dtype=torch.int64).share_memory_()
+        self.checked = False
 
     # ------------------------------------------------------------ epoch
     @property
@@ -129,6 +130,7 @@ class ReplayStoredView(BaseTransform):
         """Raise ``ValueError`` unless the store was generated for this list
         (entry count, contents) and crop size."""
         self._store.check_matches(list_path, num_entries, self.scale)
+        self.checked = True
 
     # ------------------------------------------------------------ replay
     def transform(self, results: dict) -> dict:
@@ -182,9 +184,10 @@ class ReplayStoredView(BaseTransform):
                 f'backend={self.backend!r}, seed={self.seed})')
 
 
-def iter_dataset_transforms(dataset) -> Iterator[object]:
-    """Every top-level pipeline transform of a dataset and of the datasets it
-    wraps (``ConcatDataset.datasets``, ``RepeatDataset.dataset``, ...)."""
+def iter_dataset_transforms(dataset) -> Iterator[Tuple[object, object]]:
+    """``(dataset, transform)`` for every top-level pipeline transform of a
+    dataset and of the datasets it wraps (``ConcatDataset.datasets``,
+    ``RepeatDataset.dataset``, ...)."""
     seen = set()
     stack = [dataset]
     while stack:
@@ -193,7 +196,8 @@ def iter_dataset_transforms(dataset) -> Iterator[object]:
             continue
         seen.add(id(ds))
         pipeline = getattr(ds, 'pipeline', None)
-        yield from getattr(pipeline, 'transforms', None) or ()
+        for t in getattr(pipeline, 'transforms', None) or ():
+            yield ds, t
         inner = getattr(ds, 'datasets', None)
         if isinstance(inner, (list, tuple)):
             stack.extend(inner)

@@ -18,10 +18,14 @@ class StoredViewEpochHook(Hook):
     runner's epoch is the resumed one, so the run replays exactly the views an
     uninterrupted run would have.
 
+    Before training it also checks the store against datasets that did not
+    check it themselves (``ImageListDataset`` does when it loads): entry
+    count, list contents (when the dataset has an ``ann_file``), crop size.
+
     Raises (at ``before_train``):
         ValueError: If the train dataset has no ``ReplayStoredView`` (the hook
-            would do nothing), or the train loop is not epoch based (views
-            change by epoch).
+            would do nothing), the train loop is not epoch based (views
+            change by epoch), or a store does not match its dataset.
 
     Example:
         >>> custom_hooks = [dict(type='ssld_mm.StoredViewEpochHook')]
@@ -42,10 +46,12 @@ class StoredViewEpochHook(Hook):
                 f'dict(by_epoch=True, ...)), got '
                 f'{type(runner.train_loop).__name__}')
         dataset = runner.train_dataloader.dataset
-        self._transforms = [
-            t for t in iter_dataset_transforms(dataset)
-            if isinstance(t, ReplayStoredView)
-        ]
+        found = [(ds, t) for ds, t in iter_dataset_transforms(dataset)
+                 if isinstance(t, ReplayStoredView)]
+        for ds, t in found:
+            if not t.checked:  # ImageListDataset checks when it loads
+                t.check_dataset(getattr(ds, 'ann_file', '') or '', len(ds))
+        self._transforms = [t for _, t in found]
         if not self._transforms:
             raise ValueError(
                 'StoredViewEpochHook: the train dataset '
