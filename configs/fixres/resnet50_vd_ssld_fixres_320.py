@@ -9,7 +9,7 @@
 # FixRes paper's variant). Schedule: a starting point (SGD, lr 1e-3 for a total
 # batch of 256, cosine over 10 epochs), not PaddleClas's undisclosed one.
 _base_ = [
-    '../_base_/models/resnet50_vd.py',
+    '../_base_/models/paddleclas/resnet50_vd.py',
     '../_base_/datasets/imagenet_bs64_paddle.py',
     '../_base_/default_runtime.py',
 ]

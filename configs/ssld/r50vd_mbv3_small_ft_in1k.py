@@ -8,43 +8,20 @@
 # Export the student for downstream use:
 #   python tools/model_converters/extract_student.py \
 #       work_dirs/r50vd_mbv3_small_ft_in1k/epoch_30.pth checkpoints/MobileNetV3_small_x1_0_ssld.pth
-_base_ = [
-    '../_base_/models/paddleclas/mobilenetv3_small_x1_0.py',
-    '../_base_/datasets/ssld_imagenet_1k_finetune.py',
-    '../_base_/schedules/imagenet_cosine_warmup.py',
-    '../_base_/default_runtime.py',
-]
-
-model = dict(
-    _delete_=True,
-    type='SSLDDistiller',
-    student={{_base_.model}},
-    teacher=dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(type='mmpretrain.ResNetV1d', depth=50, out_indices=(3, )),
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=1000,
-                  in_channels=2048)),
-    # converted PaddleClas weights (tools/model_converters/paddle_to_mm.py) or any
-    # MMPretrain checkpoint; override with --cfg-options model.teacher_ckpt=...
-    teacher_ckpt='checkpoints/ResNet50_vd_ssld_pretrained.pth',
-    # PaddleClas's "JSDivLoss" (symmetric KL): reproduces the published numbers.
-    # dict(type='JSDivLoss') is the true Jensen-Shannon divergence.
-    distill_loss=dict(type='SymmetricKLLoss'),
-    gt_loss_weight=0.0,  # label-free, as SSLD
-    data_preprocessor={{_base_.data_preprocessor}})
+_base_ = ['./r50vd_mbv3_small.py']
 
 load_from = 'work_dirs/r50vd_mbv3_small/epoch_360.pth'
 
 # 6400 images per step = 32 GPUs x 200; lr 0.025 is for that total batch.
 # On another number of GPUs add --auto-scale-lr (lr x actual/6400).
-train_dataloader = dict(batch_size=200)
-optim_wrapper = dict(optimizer=dict(lr=0.025, weight_decay=1e-05))
+train_dataloader = dict(
+    batch_size=200,
+    # ImageNet-1k train only: the labeled part of stage 1's data
+    dataset=dict(_delete_=True, **_base_.train_dataloader.dataset.datasets[0]))
+optim_wrapper = dict(optimizer=dict(lr=0.025))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=25, eta_min=0.0,
-         by_epoch=True, begin=5, end=30, convert_to_iter_based=True),
+    _base_.param_scheduler[0],  # the same 5 warmup epochs
+    dict(_base_.param_scheduler[1], T_max=25, end=30),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
-auto_scale_lr = dict(base_batch_size=6400, enable=False)
+train_cfg = dict(max_epochs=30)
+auto_scale_lr = dict(base_batch_size=6400)

@@ -2,7 +2,7 @@
 # (PaddleClas lr_mult_list: stem, res2..res5 at 0.1, 0.1, 0.2, 0.2, 0.3 of the
 # lr; the new classifier at the full lr).
 _base_ = [
-    '../_base_/models/resnet50_vd.py',
+    '../_base_/models/paddleclas/resnet50_vd.py',
     '../_base_/datasets/dtd_bs32_transfer.py',
     '../_base_/schedules/transfer_sgd_cosine_20e.py',
     '../_base_/default_runtime.py',

@@ -30,7 +30,8 @@ def test_every_table_row_has_a_config():
 
 
 @pytest.mark.parametrize('path', SSLD_CONFIGS, ids=osp.basename)
-def test_ssld_config_loads_and_builds(path):
+def test_ssld_config_loads_and_builds(path, monkeypatch):
+    monkeypatch.chdir(REPO)  # teacher config paths are relative to the checkout
     from ssld_mm.registry import MODELS
     from ssld_mm.utils import register_all_modules
     register_all_modules()
@@ -85,7 +86,8 @@ def test_scaled_down_r50vd_mbv3_trains_through_tools(tmp_path):
     pool_list = _write_list(tmp_path / 'pool.txt', pool, labeled=False)
     # the real teacher architecture with random weights, saved as a checkpoint
     base = Config.fromfile(osp.join(REPO, 'configs', 'ssld', 'r50vd_mbv3.py'))
-    teacher = MODELS.build(base.model.teacher)
+    assert base.model.teacher == 'configs/_base_/models/paddleclas/resnet50_vd.py'
+    teacher = MODELS.build(Config.fromfile(osp.join(REPO, base.model.teacher)).model)
     ckpt = tmp_path / 'teacher.pth'
     torch.save({'state_dict': teacher.state_dict()}, ckpt)
     cfg = tmp_path / 'small.py'
