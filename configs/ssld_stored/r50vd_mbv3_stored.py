@@ -18,18 +18,15 @@ soft_label_store = 'work_dirs/soft_labels/r50vd_5m'
 model = dict(
     _delete_=True,
     type='mmpretrain.ImageClassifier',
-    backbone={{_base_.model.student.backbone}},
-    neck={{_base_.model.student.neck}},
-    # PaddleMobileNetV3Head's layers and keys, loss against the stored distribution
+    backbone=_base_.model.student.backbone,
+    neck=_base_.model.student.neck,
+    # the student's head (same layers and keys) with the recipe's divergence
+    # against the stored distribution instead of the live teacher
     head=dict(
+        _base_.model.student.head,
         type='ssld_mm.SoftLabelPaddleMobileNetV3Head',
-        num_classes=1000,
-        in_channels=960,
-        mid_channels=1280,
-        dropout_rate=0.2,
-        distill_loss=dict(type='ssld_mm.SymmetricKLLoss'),
-        gt_loss_weight=0.0,  # label-free, as SSLD
-        topk=(1, 5)))
+        distill_loss=_base_.model.distill_loss,
+        gt_loss_weight=_base_.model.gt_loss_weight))
 # the Runner gives it to the model; SSLD lists mix labeled and unlabeled lines
 data_preprocessor = dict(type='ssld_mm.SSLDDataPreprocessor')
 

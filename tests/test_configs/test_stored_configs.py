@@ -35,8 +35,8 @@ def test_stored_config_is_the_online_recipe_with_the_switch(path):
     assert cfg.model.neck == student.neck
     for key in ('num_classes', 'in_channels', 'mid_channels', 'dropout_rate'):
         assert cfg.model.head[key] == student.head[key], key
-    assert cfg.model.head.distill_loss == dict(
-        type='ssld_mm.SymmetricKLLoss')
+    assert cfg.model.head.type == 'ssld_mm.SoftLabelPaddleMobileNetV3Head'
+    assert cfg.model.head.distill_loss == online.model.distill_loss
     assert cfg.model.head.gt_loss_weight == online.model.gt_loss_weight
     for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
                 'auto_scale_lr', 'val_dataloader'):
