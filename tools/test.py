@@ -9,6 +9,7 @@ import argparse
 from ssld_mm.utils import cli
 from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
                                       apply_checkpoint_trust)
+from ssld_mm.utils.tool_errors import check_config_files, report_failures
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,7 +39,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = cli.load_config(args.config)
+    # --cfg-options first: every default below sees the user's values
+    cfg = cli.load_config(args.config, args.cfg_options)
     cli.set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
     if args.amp:
@@ -49,18 +51,22 @@ def main() -> None:
         from ssld_mm.engine.resolution import set_test_resolution
         changes = set_test_resolution(cfg, *args.test_size)
         print(f'--test-size: {", ".join(changes)}')
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     apply_checkpoint_trust(cfg, args.trust_checkpoint)
+    check_config_files(cfg, ('test_dataloader', ), checkpoint_key='CHECKPOINT')
+    # loaded below, checked against the model (never random weights)
+    cfg.load_from = None
     cli.setup_launcher(cfg, args.launcher)
-    runner = cli.build_runner(cfg)
+    runner = cli.build_runner(cfg, verbose=args.verbose)
+    cli.load_test_checkpoint(runner, args.checkpoint)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must be a .pkl/.pickle file, got {args.out!r}')
         from mmengine.evaluator import DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     runner.test()
+    cli.teardown_distributed()
 
 
 if __name__ == '__main__':
-    main()
+    with report_failures('test.py'):
+        main()

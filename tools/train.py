@@ -11,6 +11,7 @@ import argparse
 from ssld_mm.utils import cli
 from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
                                       apply_checkpoint_trust)
+from ssld_mm.utils.tool_errors import check_config_files, report_failures
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,7 +43,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = cli.load_config(args.config)
+    # --cfg-options first: every default below sees the user's values
+    cfg = cli.load_config(args.config, args.cfg_options)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cli.set_work_dir(cfg, args.work_dir, args.config)
@@ -55,13 +57,16 @@ def main() -> None:
         cfg,
         pin_memory=not args.no_pin_memory,
         persistent_workers=not args.no_persistent_workers)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     apply_checkpoint_trust(cfg, args.trust_checkpoint)
+    check_config_files(
+        cfg, ('train_dataloader', 'val_dataloader'),
+        checkpoint_key='--resume' if cfg.get('resume') else None)
     cli.setup_launcher(cfg, args.launcher)
-    runner = cli.build_runner(cfg)
+    runner = cli.build_runner(cfg, verbose=args.verbose)
     runner.train()
+    cli.teardown_distributed()
 
 
 if __name__ == '__main__':
-    main()
+    with report_failures('train.py'):
+        main()

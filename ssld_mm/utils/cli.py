@@ -6,6 +6,7 @@ here so that it is importable and unit-tested.
 import argparse
 import os
 import os.path as osp
+import re
 from typing import Optional
 
 import torch
@@ -26,6 +27,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         'train_dataloader.batch_size=64 (lists: key="[a,b]")')
     parser.add_argument(
         '--launcher', choices=_LAUNCHERS, default='none', help='job launcher')
+    parser.add_argument(
+        '--verbose', action='store_true',
+        help='also print the environment, the full config and the hook order '
+        'on the console (always written to the log file)')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or
     # --local_rank; torchrun sets the LOCAL_RANK environment variable.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -37,11 +42,36 @@ def set_local_rank_env(args: argparse.Namespace) -> None:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
 
 
-def load_config(path: str) -> Config:
-    """Load a config file, with a clear error for a missing path."""
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Load a config file and apply the user's ``--cfg-options`` to it.
+
+    The overrides are applied here, first, so that every default the tools
+    derive afterwards (:func:`set_dataloader_defaults`, ...) sees the user's
+    values (``train_dataloader.num_workers=0`` then turns
+    ``persistent_workers`` off instead of crashing).
+
+    The config's folder and the current folder are put on ``sys.path``
+    (front, once) before loading, so ``custom_imports`` finds a module that
+    sits next to the config or in the folder the tool runs from, without
+    setting ``PYTHONPATH``.
+
+    Args:
+        path (str): The config file.
+        cfg_options (dict, optional): ``--cfg-options`` (dotted keys).
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
-    return Config.fromfile(path)
+    import sys
+    for folder in (os.getcwd(), osp.dirname(osp.abspath(path))):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str) -> None:
@@ -165,11 +195,109 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
         cfg.load_from = resume
 
 
-def build_runner(cfg: Config):
-    """Build the default Runner, or ``cfg.runner_type`` from the registry."""
-    from mmengine.runner import Runner
+def build_runner(cfg: Config, verbose: bool = False):
+    """Build :class:`~ssld_mm.engine.runner.SSLDRunner` (MMEngine's Runner
+    with the environment / config dump in the log file only), or
+    ``cfg.runner_type`` from the registry.
 
+    Args:
+        cfg (Config): The config.
+        verbose (bool): Print the dumps on the console too
+            (``log_config_to_console=True``).
+    """
+    from ssld_mm.engine.runner import SSLDRunner
     from ssld_mm.registry import RUNNERS
+    if verbose:
+        cfg.log_config_to_console = True
     if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
+        return SSLDRunner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def teardown_distributed() -> None:
+    """Destroy the default process group if one exists (end of a tool).
+
+    Without it, CPU (gloo) runs sometimes abort at interpreter exit after
+    finishing their work (``terminate called without an active exception``,
+    exit code -6): the process group's threads are torn down in an arbitrary
+    order. A barrier first makes every rank finish its work before any rank
+    destroys its group. Safe to call when no group exists.
+    """
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def _revise_for_model(model_keys: set, ckpt_keys: set):
+    """``(revise_keys, note)`` that map checkpoint keys onto the model's."""
+    if model_keys & ckpt_keys:
+        return [], None
+    student = {k for k in ckpt_keys if k.startswith('student.')}
+    if student and {k[len('student.'):] for k in student} & model_keys:
+        return [(r'^student\.', '')], (
+            "the checkpoint holds a distiller's weights (student.* keys) and "
+            "the config is a plain model: testing the student (prefix "
+            "'student.' stripped). tools/model_converters/extract_student.py "
+            'writes a plain classifier checkpoint')
+    if {'student.' + k for k in ckpt_keys} & model_keys:
+        return [(r'^', 'student.')], (
+            'the checkpoint holds a plain classifier and the config is a '
+            "distiller: testing it as the student (prefix 'student.' added)")
+    return [], None
+
+
+def load_test_checkpoint(runner, checkpoint: str) -> None:
+    """Load ``checkpoint`` into the runner's model, never silently random.
+
+    - Keys that fit the model load as they are.
+    - A distiller checkpoint (``student.*``) tested with a plain classifier
+      config: the ``student.`` prefix is stripped, with a warning that says
+      so; a plain classifier checkpoint tested with a distiller config: the
+      prefix is added.
+    - If any weight of the model is still missing from the checkpoint, the
+      test stops with :class:`~ssld_mm.utils.tool_errors.ConfigError`
+      (``CHECKPOINT``) listing some of them: evaluating would report the
+      accuracy of random weights.
+
+    Extra checkpoint keys are allowed (MMEngine warns about them).
+
+    Args:
+        runner (Runner): Built with ``load_from=None``.
+        checkpoint (str): Checkpoint file (or URL).
+    """
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import CheckpointLoader
+
+    from ssld_mm.utils.tool_errors import ConfigError
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    model_keys = {k for k in model.state_dict()
+                  if not k.endswith('num_batches_tracked')}
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    ckpt_keys = {re.sub(r'^module\.', '', k) for k in state}
+    revise, note = _revise_for_model(model_keys, ckpt_keys)
+    revised = set(ckpt_keys)
+    for pattern, repl in revise:
+        revised = {re.sub(pattern, repl, k) for k in revised}
+    missing = sorted(model_keys - revised)
+    if missing:
+        if any(k.startswith('student.') for k in ckpt_keys):
+            hint = ('test it with the distiller config it was trained with, '
+                    'or extract the student first: python tools/'
+                    'model_converters/extract_student.py CHECKPOINT OUT.pth')
+        else:
+            hint = ('use the config the checkpoint was trained with (same '
+                    'model type, backbone and head)')
+        raise ConfigError(
+            'CHECKPOINT', f'{checkpoint!r} lacks {len(missing)} of '
+            f'{len(model_keys)} weights of the model in the config (e.g. '
+            f'{", ".join(missing[:3])}); testing would evaluate random '
+            'weights', hint)
+    if note is not None:
+        runner.logger.warning(f'{checkpoint}: {note}')
+    runner.load_checkpoint(checkpoint, map_location='cpu', strict=False,
+                           revise_keys=[(r'^module\.', '')] + revise)

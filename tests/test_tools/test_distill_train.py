@@ -124,11 +124,11 @@ def test_distill_ddp_two_cpu_processes(tmp_path, image_folder, teacher_ckpt):
     work = tmp_path / 'ddp'
     config, ranks, env = rank_recorder_config(tmp_path, CONFIG)
     proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2',
-                     '--work-dir', str(work),
+                     '--work-dir', str(work), '--verbose',
                      *opts(image_folder, teacher_ckpt, 'train_cfg.max_epochs=1')],
                     env={'PORT': str(free_port()), **env})
     out = proc.stdout + proc.stderr
-    assert 'Distributed training: True' in out
+    assert 'Distributed training: True' in out  # --verbose: env on the console
     # 18 images, 9 per rank, batch 4 with drop_last: 2 iterations per rank
     assert_each_rank_trained_its_share(out, ranks, world_size=2,
                                        iters_per_rank=2, batch_size=4)

@@ -101,12 +101,12 @@ def test_dist_train_two_cpu_processes(tmp_path, image_folder):
     work = tmp_path / 'dist'
     config, ranks, env = rank_recorder_config(tmp_path, TINY_CLS_CONFIG)
     proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
-                     config, '2', '--work-dir', str(work),
+                     config, '2', '--work-dir', str(work), '--verbose',
                      '--cfg-options', 'train_cfg.max_epochs=1',
                      *data_opts(image_folder)],
                     env={'PORT': str(free_port()), **env})
     out = proc.stdout + proc.stderr
-    assert 'Distributed training: True' in out
+    assert 'Distributed training: True' in out  # --verbose: env on the console
     # 18 images, 9 per rank, batch 4 with drop_last: 2 iterations per rank
     assert_each_rank_trained_its_share(out, ranks, world_size=2,
                                        iters_per_rank=2, batch_size=4)

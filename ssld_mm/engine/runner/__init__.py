@@ -1,0 +1,3 @@
+from .ssld_runner import SSLDRunner
+
+__all__ = ['SSLDRunner']
