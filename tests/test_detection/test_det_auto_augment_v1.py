@@ -261,3 +261,35 @@ def test_errors_and_registry():
     # no boxes at all: image-only behaviour, keys untouched
     res = run(t, scene(), np.zeros((0, 4)), labels=())
     assert res['gt_bboxes'].tensor.shape == torch.Size([0, 4])
+
+
+@pytest.mark.parametrize('config', [
+    'faster-rcnn_r50vd-ssld-dcnv2_fpn_pssdet-3x_coco.py',
+    'cascade-rcnn_mbv3-large-ssld_fpn_320_coco.py'])
+def test_config_train_pipelines_run_it(config):
+    import os.path as osp
+    from mmcv.transforms import Compose
+    from mmengine.config import Config
+    from mmdet.registry import TRANSFORMS
+    from conftest import REPO
+    import mmdet.datasets  # noqa: F401
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'detection', config))
+    steps = cfg.train_dataloader.dataset.pipeline
+    assert 'ssld_mm.DetAutoAugmentV1' in [s['type'] for s in steps]
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        pipeline = Compose([TRANSFORMS.build(s) for s in steps[2:]])
+    boxes = np.array([[10., 5., 20., 15.], [30., 20., 45., 35.]])
+    seen = set()
+    for seed in range(8):
+        np.random.seed(seed)
+        out = pipeline(dict(
+            img=scene(), img_shape=(H, W), ori_shape=(H, W), img_id=0,
+            img_path='x.png', gt_bboxes=HorizontalBoxes(boxes.copy()),
+            gt_bboxes_labels=np.array([1, 2]),
+            gt_ignore_flags=np.zeros(2, bool)))
+        inst = out['data_samples'].gt_instances
+        assert len(inst.bboxes) == len(inst.labels) <= 2
+        h, w = out['inputs'].shape[1:]
+        assert (inst.bboxes.tensor[:, 2:] <= torch.tensor([w, h]) + 1e-3).all()
+        seen.add(tuple(inst.bboxes.tensor.flatten().round().tolist()))
+    assert len(seen) > 1  # random resize / flip / policy
