@@ -40,15 +40,25 @@ def write_list(tmp_path, n=6, seed=0):
     return str(list_path), str(folder)
 
 
-def online_view(img, seed):
+def online_view(img, seed, padding=None):
     """One view drawn by MMPretrain's own RandomResizedCrop + RandomFlip (the
-    online pipeline), with the parameters they drew."""
-    rrc = TRANSFORMS.build(dict(type='mmpretrain.RandomResizedCrop',
-                                scale=CROP, backend='cv2'))
+    online pipeline), with the parameters they drew; with ``padding``,
+    RandomCrop(CROP, padding) + RandomFlip (CIFAR-style) instead."""
+    if padding is None:
+        rrc = TRANSFORMS.build(dict(type='mmpretrain.RandomResizedCrop',
+                                    scale=CROP, backend='cv2'))
+    else:
+        rrc = TRANSFORMS.build(dict(type='mmpretrain.RandomCrop',
+                                    crop_size=CROP, padding=padding,
+                                    pad_val=7))
+        padded = np.pad(img, ((padding, padding), (padding, padding), (0, 0)))
     flip = TRANSFORMS.build(dict(type='mmpretrain.RandomFlip', prob=0.5,
                                  direction='horizontal'))
     np.random.seed(seed)
-    oh, ow, th, tw = rrc.rand_crop_params(img)
+    oh, ow, th, tw = rrc.rand_crop_params(
+        img if padding is None else padded)
+    if padding is not None:  # store boxes in original-image pixels
+        oh, ow = oh - padding, ow - padding
     np.random.seed(seed)
     out = rrc(dict(img=img.copy()))
     np.random.seed(seed + 1)
@@ -57,7 +67,7 @@ def online_view(img, seed):
 
 
 def write_store(store_dir, list_path, folder, probs_fn, num_classes, topk,
-                num_views=3, seed=5, **extra):
+                num_views=3, seed=5, padding=None, **extra):
     """A store whose views are online-pipeline views and whose soft labels
     are ``probs_fn(view image)``, written with the store's own writer."""
     n = sum(1 for line in open(list_path) if line.strip()
@@ -67,7 +77,8 @@ def write_store(store_dir, list_path, folder, probs_fn, num_classes, topk,
     for i in range(n):
         img = cv2.imread(osp.join(folder, f'{i}.png'))
         for v in range(num_views):
-            crop, box, flip = online_view(img, 1000 * seed + 10 * i + v)
+            crop, box, flip = online_view(img, 1000 * seed + 10 * i + v,
+                                          padding)
             p = probs_fn(crop)
             order = np.argsort(-p, kind='stable')[:topk]
             rows['sample_idx'].append(i)
@@ -95,10 +106,11 @@ def random_probs(num_classes):
     return fn
 
 
-def stored_dataset(list_path, folder, store, **kwargs):
+def stored_dataset(list_path, folder, store, replay=None, **kwargs):
     pipeline = [
         dict(type='mmpretrain.LoadImageFromFile'),
-        dict(type='ReplayStoredView', store=store, scale=CROP),
+        dict(type='ReplayStoredView', store=store, scale=CROP,
+             **(replay or {})),
         dict(type='mmpretrain.PackInputs',
              meta_keys=('sample_idx', 'img_path', 'flip', 'stored_view')),
     ]
@@ -144,6 +156,31 @@ def test_replay_reproduces_online_view_and_soft_label(tmp_path):
     # labels are kept next to the soft target
     assert ds[0]['data_samples'].gt_label.item() == 0
     assert 'gt_label' not in ds[1]['data_samples']
+
+
+def test_replay_of_padded_random_crop_views(tmp_path):
+    """CIFAR-style RandomCrop(padding) views reach past the border: replayed
+    with the same pad value, bit-identical."""
+    list_path, folder = write_list(tmp_path)
+    # images of 40.. rows: a 24 crop with padding 20 often leaves the image
+    store = write_store(str(tmp_path / 'store'), list_path, folder,
+                        random_probs(5), num_classes=5, topk=5, padding=20)
+    ds = stored_dataset(list_path, folder, store)
+    ds.pipeline.transforms[1].set_epoch(0)
+    with pytest.raises(Exception, match='outside its .*set pad_val'):
+        [ds[i] for i in range(len(ds))]
+    ds = stored_dataset(list_path, folder, store, replay=dict(pad_val=7))
+    ds.pipeline.transforms[1].set_epoch(0)
+    outside = 0
+    for i in range(len(ds)):
+        out = ds[i]
+        view = out['data_samples'].stored_view
+        img = cv2.imread(osp.join(folder, f'{i}.png'))
+        crop, box, _ = online_view(img, 1000 * 5 + 10 * i + view, 20)
+        outside += min(box) < 0 or box[2] >= img.shape[1] \
+            or box[3] >= img.shape[0]
+        assert np.array_equal(out['inputs'].permute(1, 2, 0).numpy(), crop)
+    assert outside >= 2  # the padding was exercised
 
 
 def test_store_mismatch_stops_before_training(tmp_path):

@@ -55,6 +55,11 @@ class ReplayStoredView(BaseTransform):
             checked the same way (else ``'cv2'``).
         seed (int, optional): Seed of the view choice. Defaults to the
             store's seed.
+        pad_val (int | float, optional): Views of ``RandomCrop(padding=...)``
+            reach past the image border: the outside is filled with this
+            value (``RandomCrop``'s ``pad_val``, constant padding). None
+            (default): a box must lie inside the image
+            (``RandomResizedCrop`` views), anything else is an error.
 
     Example:
         >>> train_pipeline = [
@@ -71,7 +76,8 @@ class ReplayStoredView(BaseTransform):
                  scale: Union[int, Sequence[int]],
                  interpolation: Optional[str] = None,
                  backend: Optional[str] = None,
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None,
+                 pad_val: Optional[Union[int, float]] = None) -> None:
         if not isinstance(store, str) or not store:
             raise ValueError(f'ReplayStoredView: store must be the path of a '
                              f'soft-label store directory, got {store!r}')
@@ -105,6 +111,11 @@ class ReplayStoredView(BaseTransform):
             raise ValueError(f'ReplayStoredView: seed must be an int >= 0, '
                              f'got {seed!r}')
         self.seed = self._store.seed if seed is None else seed
+        if pad_val is not None and (isinstance(pad_val, bool) or
+                                    not isinstance(pad_val, (int, float))):
+            raise TypeError(f'ReplayStoredView: pad_val must be None or a '
+                            f'number, got {pad_val!r}')
+        self.pad_val = pad_val
         self.num_classes = self._store.num_classes
         # Shared memory: forked and spawned DataLoader workers (persistent
         # ones too) read the epoch the main process sets.
@@ -155,11 +166,22 @@ class ReplayStoredView(BaseTransform):
         img = results['img']
         x1, y1, x2, y2 = (int(v) for v in views['box'][pos])
         h, w = img.shape[:2]
-        if not (0 <= x1 <= x2 < w and 0 <= y1 <= y2 < h):
+        inside = 0 <= x1 <= x2 < w and 0 <= y1 <= y2 < h
+        overlaps = x1 <= x2 and y1 <= y2 and x1 < w and y1 < h \
+            and x2 >= 0 and y2 >= 0
+        if not inside and (self.pad_val is None or not overlaps):
             raise ValueError(
                 f'ReplayStoredView: stored box {(x1, y1, x2, y2)} of sample '
                 f'{idx} ({results.get("img_path", "")!r}) is outside its '
-                f'{w}x{h} image: the store was generated from other images')
+                f'{w}x{h} image: the store was generated from other images'
+                + ('' if self.pad_val is not None else
+                   ' (or from padded crops: set pad_val)'))
+        if not inside:  # a RandomCrop(padding=...) view: pad, then crop
+            left, top = max(0, -x1), max(0, -y1)
+            img = mmcv.impad(img, padding=(left, top, max(0, x2 - w + 1),
+                                           max(0, y2 - h + 1)),
+                             pad_val=self.pad_val)
+            x1, x2, y1, y2 = x1 + left, x2 + left, y1 + top, y2 + top
         img = mmcv.imcrop(img, bboxes=np.array([x1, y1, x2, y2]))
         img = mmcv.imresize(
             img, (self.scale[1], self.scale[0]),
@@ -181,7 +203,8 @@ class ReplayStoredView(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(store={self.store_dir!r}, '
                 f'scale={self.scale}, interpolation={self.interpolation!r}, '
-                f'backend={self.backend!r}, seed={self.seed})')
+                f'backend={self.backend!r}, seed={self.seed}, '
+                f'pad_val={self.pad_val})')
 
 
 def iter_dataset_transforms(dataset) -> Iterator[Tuple[object, object]]:
