@@ -62,3 +62,89 @@ default_hooks = dict(checkpoint=dict(interval=4))
     ckpt = torch.load(work / 'epoch_4.pth', map_location='cpu',
                       weights_only=False)
     assert 'head.fc.weight' in ckpt['state_dict']
+
+
+def test_generated_store_replays_and_trains_through_train_py(tmp_path):
+    """generate_soft_labels (the teacher once) -> ReplayStoredView: the
+    teacher's distribution on every replayed view is the stored one; then the
+    stored-mode classifier trains through tools/train.py, no teacher."""
+    import cv2
+    import numpy as np
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from ssld_mm.data_selection.soft_labels import generate_soft_labels
+    from ssld_mm.registry import DATASETS, MODELS
+    from ssld_mm.utils import register_all_modules
+
+    folder = write_image_folder(str(tmp_path / 'data'), num_classes=3,
+                                per_class=3, size=40)
+    paths = sorted(glob.glob(osp.join(folder, '*', '*.png')))
+    list_path = tmp_path / 'train.txt'
+    list_path.write_text('\n'.join(
+        f'{osp.relpath(p, folder)} {osp.basename(osp.dirname(p))[-1]}'
+        for p in paths) + '\n')
+    register_all_modules(init_default_scope=True)
+    teacher_cfg = Config.fromfile(TINY_CLS_CONFIG)
+    torch.manual_seed(0)
+    teacher = MODELS.build(teacher_cfg.model).eval()
+    with torch.no_grad():
+        teacher.head.fc.weight.mul_(30)
+    torch.save({'state_dict': teacher.state_dict()}, tmp_path / 'teacher.pth')
+
+    student = tmp_path / 'student.py'
+    student.write_text(f"""
+_base_ = [{TINY_CLS_CONFIG!r}]
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='ImageListDataset', ann_file={str(list_path)!r},
+    data_prefix={folder!r}, classes=['a', 'b', 'c'], pipeline=[
+        dict(type='mmpretrain.LoadImageFromFile'),
+        dict(type='mmpretrain.RandomResizedCrop', scale=24),
+        dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='mmpretrain.PackInputs')]))
+val_dataloader = dict(dataset=dict(data_root={folder!r}))
+test_dataloader = val_dataloader
+""")
+    store = str(tmp_path / 'store')
+    generate_soft_labels(TINY_CLS_CONFIG, str(tmp_path / 'teacher.pth'),
+                         str(student), str(list_path), store, views=2, topk=3,
+                         seed=3, data_prefix=folder, batch_size=4,
+                         num_workers=0, progress=False, log=lambda *_: None)
+
+    ds = DATASETS.build(dict(
+        type='ImageListDataset', ann_file=str(list_path), data_prefix=folder,
+        classes=['a', 'b', 'c'], pipeline=[
+            dict(type='mmpretrain.LoadImageFromFile'),
+            dict(type='ReplayStoredView', store=store, scale=24),
+            dict(type='mmpretrain.PackInputs')]))
+    replay = ds.pipeline.transforms[1]
+    for epoch in (0, 1):
+        replay.set_epoch(epoch)
+        for i in range(len(ds)):
+            out = ds[i]
+            data = teacher.data_preprocessor(dict(inputs=[out['inputs']]))
+            with torch.no_grad():
+                probs = teacher(data['inputs'], mode='tensor').softmax(1)[0]
+            np.testing.assert_allclose(out['data_samples'].gt_score.numpy(),
+                                       probs.numpy(), atol=2e-3)
+    DefaultScope._instance_dict.clear()
+
+    stored = tmp_path / 'stored.py'
+    stored.write_text(f"""
+_base_ = [{str(student)!r}]
+model = dict(data_preprocessor=dict(type='SSLDDataPreprocessor'),
+             head=dict(type='SoftLabelClsHead'))
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='mmpretrain.LoadImageFromFile'),
+    dict(type='ReplayStoredView', store={store!r}, scale=24),
+    dict(type='mmpretrain.PackInputs')]))
+custom_hooks = [dict(type='StoredViewEpochHook')]
+param_scheduler = []
+""")
+    work = tmp_path / 'work'
+    run_tool([TRAIN, str(stored), '--work-dir', str(work)])
+    logs = [json.loads(line) for line in open(glob.glob(
+        str(work / '*' / 'vis_data' / 'scalars.json'))[0])]
+    train = [r for r in logs if 'loss_distill' in r]
+    assert len(train) == 2 * 2 and 'loss_gt' not in train[0]
+    assert osp.isfile(work / 'epoch_2.pth')
