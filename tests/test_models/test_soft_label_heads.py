@@ -18,6 +18,8 @@ def scope():
 
 def head(type_='SoftLabelClsHead', **kwargs):
     cfg = dict(type=type_, num_classes=C, in_channels=8)
+    if type_ == 'SoftLabelPlainClsHead':  # no layers: features are logits
+        cfg = dict(type=type_)
     if type_ == 'SoftLabelStackedClsHead':
         cfg['mid_channels'] = [16]
     if type_ == 'SoftLabelPaddleMobileNetV3Head':
@@ -78,13 +80,17 @@ def test_default_is_symmetric_kl_and_heads_share_the_loss():
     feats = (torch.randn(4, 8, generator=g), )
     p = torch.randn(4, C, generator=g).softmax(1)
     for type_ in ('SoftLabelClsHead', 'SoftLabelStackedClsHead',
-                  'SoftLabelPaddleMobileNetV3Head'):
+                  'SoftLabelPaddleMobileNetV3Head', 'SoftLabelPlainClsHead'):
         h = head(type_)
         assert type(h.distill_loss).__name__ == 'SymmetricKLLoss'
         h.eval()  # no dropout: forward is deterministic
-        logits = h(feats)
-        got = h.loss(feats, samples(p, [None] * 4))['loss_distill']
+        x = feats if type_ != 'SoftLabelPlainClsHead' else (feats[0][:, :C], )
+        logits = h(x)
+        got = h.loss(x, samples(p, [None] * 4))['loss_distill']
         torch.testing.assert_close(got, skl_reference(logits, p.log()))
+    plain = head('SoftLabelPlainClsHead')
+    assert not list(plain.parameters())
+    torch.testing.assert_close(plain((feats[0][:, :C], )), feats[0][:, :C])
 
 
 def test_paddle_soft_head_keeps_the_paddle_head_keys():
