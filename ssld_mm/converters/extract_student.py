@@ -1,11 +1,11 @@
 """Turn an SSLD distiller checkpoint into a plain classifier checkpoint."""
-import os
 import os.path as osp
 from typing import Dict
 
 import torch
 
 from ssld_mm.utils.checkpoint import load_local_checkpoint
+from ssld_mm.utils.fileio import atomic_open
 
 STUDENT_PREFIX = 'student.'
 
@@ -52,13 +52,6 @@ def extract_student(src: str, dst: str) -> Dict[str, torch.Tensor]:
     meta = {k: v for k, v in meta.items() if k in ('epoch', 'iter', 'cfg',
                                                    'mmengine_version', 'seed')}
     meta.update(source=osp.abspath(src), converter='ssld_mm.extract_student')
-    out_dir = osp.dirname(osp.abspath(dst))
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = f'{dst}.tmp-{os.getpid()}'
-    try:
-        torch.save({'state_dict': state, 'meta': meta}, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(dst, 'wb') as f:
+        torch.save({'state_dict': state, 'meta': meta}, f)
     return state

@@ -10,14 +10,13 @@ to 0). Anything else is a
 shapes, raised before anything is written.
 """
 import collections
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
+from ssld_mm.utils.fileio import atomic_open
 from .paddle_archs import PADDLE_ARCHS, PaddleArch, get_arch, model_cfg
 from .paddle_keys import (SIGNATURES, detect_naming, map_key,
                           mmpretrain_to_mmdet_resnet)
@@ -304,14 +303,6 @@ def convert_pdparams(src: str,
         meta['mmdet_backbone'] = dict(type='ResNetV1d',
                                       depth=spec.params['depth'])
     checkpoint = dict(state_dict=state_dict, meta=meta)
-    dst = osp.abspath(osp.expanduser(dst))
-    os.makedirs(osp.dirname(dst), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.paddle_to_mm.', dir=osp.dirname(dst))
-    os.close(fd)
-    try:
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(osp.abspath(osp.expanduser(dst)), 'wb') as f:
+        torch.save(checkpoint, f)
     return checkpoint

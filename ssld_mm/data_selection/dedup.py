@@ -331,7 +331,7 @@ def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
         if not osp.isfile(path):
             raise FileNotFoundError(f'{name} list {path!r} does not exist')
     val_prefix = data_prefix if val_prefix is None else val_prefix
-    work_dir = work_dir or out + '.work'
+    work_dir = work_dir or rs.default_work_dir(out)
     params = dict(max_side=int(max_side), max_keypoints=int(max_keypoints),
                   ratio=float(ratio), min_inliers=int(min_inliers),
                   candidates=int(candidates), ransac_thresh=float(ransac_thresh),

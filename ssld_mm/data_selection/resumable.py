@@ -19,10 +19,11 @@ import json
 import os
 import os.path as osp
 import re
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ssld_mm.datasets.image_list import iter_image_list
+from ssld_mm.utils.fileio import (atomic_open, write_json_atomic,  # noqa: F401
+                                  write_lines_atomic)
 
 MANIFEST = 'manifest.json'
 _SHARD_RE = re.compile(r'^\s*(\d+)\s*/\s*(\d+)\s*$')
@@ -81,49 +82,6 @@ def done_chunks(work_dir: str, total_chunks: int, ext: str) -> List[int]:
             if osp.isfile(chunk_path(work_dir, c, ext))]
 
 
-def _tmp_name(path: str) -> str:
-    # pid-unique, so shards that merge at the same time never share a file.
-    return f'{path}.tmp.{os.getpid()}'
-
-
-@contextmanager
-def atomic_open(path: str, mode: str = 'w', **kwargs) -> Iterator[Any]:
-    """Open a temporary file that replaces ``path`` only when the block ends
-    without an exception (then it is flushed and fsync'ed first).
-
-    Example:
-        >>> with atomic_open('out.txt') as f:
-        ...     f.write('complete or absent\\n')
-    """
-    d = osp.dirname(osp.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    tmp = _tmp_name(path)
-    try:
-        with open(tmp, mode, **kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json_atomic(path: str, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    with atomic_open(path, 'w', encoding='utf-8') as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write('\n')
-
-
-def write_lines_atomic(path: str, lines: Sequence[str]) -> None:
-    """Write text lines (each gets a newline), atomically."""
-    with atomic_open(path, 'w', encoding='utf-8') as f:
-        for line in lines:
-            f.write(line)
-            f.write('\n')
-
-
 def prepare_work_dir(work_dir: str, manifest: Dict[str, Any]) -> bool:
     """Create ``work_dir`` with ``manifest``, or check an existing one.
 
@@ -157,6 +115,11 @@ def prepare_work_dir(work_dir: str, manifest: Dict[str, Any]) -> bool:
         return True
     write_json_atomic(path, manifest)
     return False
+
+
+def default_work_dir(out: str) -> str:
+    """Work directory of a run writing ``out`` when none is given: ``<out>.work``."""
+    return out + '.work'
 
 
 def read_manifest(work_dir: str) -> Optional[Dict[str, Any]]:

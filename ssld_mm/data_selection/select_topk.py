@@ -104,11 +104,6 @@ def rebase_path(path: str, from_prefix: str, to_prefix: str) -> str:
     return full if rel.split(os.sep)[0] == os.pardir else rel
 
 
-def default_work_dir(out: str) -> str:
-    """Work directory used when none is given: ``<out>.work``."""
-    return out + '.work'
-
-
 def shard_from_launcher(launcher: str) -> Tuple[Tuple[int, int], int]:
     """``((rank, world_size), local_rank)`` from a launcher's environment.
 
@@ -529,7 +524,7 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
 
     from .teacher import load_teacher_config
     cfg = load_teacher_config(config)
-    work_dir = work_dir or default_work_dir(out)
+    work_dir = work_dir or rs.default_work_dir(out)
     num_entries = rs.count_entries(pool_list)
     total = rs.num_chunks(num_entries, chunk_size)
     import hashlib

@@ -242,7 +242,7 @@ def save_shard(store_dir: str,
     Returns:
         str: The shard's path.
     """
-    from ssld_mm.data_selection.resumable import atomic_open
+    from ssld_mm.utils.fileio import atomic_open
     arrays = validate_shard_arrays(arrays, topk)
     path = osp.join(store_dir, shard_name(shard_id))
     with atomic_open(path, 'wb') as f:
@@ -320,7 +320,7 @@ def make_index(*,
 def save_index(store_dir: str, index: Dict[str, Any]) -> str:
     """Validate and write ``index.json`` atomically (written last: its
     presence means the store is complete)."""
-    from ssld_mm.data_selection.resumable import write_json_atomic
+    from ssld_mm.utils.fileio import write_json_atomic
     _validate_index(index, store_dir)
     path = osp.join(store_dir, INDEX_FILE)
     write_json_atomic(path, index)
