@@ -157,7 +157,7 @@ run_tests() {
     local log=$1
     shift
     set +e
-    OMP_NUM_THREADS=1 "$PYTHON" -m pytest -q -rA -p no:cacheprovider "$@" >"$log" 2>&1
+    COLUMNS=240 OMP_NUM_THREADS=1 "$PYTHON" -m pytest -q -rA -p no:cacheprovider "$@" >"$log" 2>&1
     echo $?
     set -e
 }
@@ -229,6 +229,9 @@ EOF
     if [ "$verdict" != CAUGHT ]; then
         survived=$((survived + 1))
         tail -15 "$WORK/mutant_$n.log" | sed 's/^/    | /'
+    else  # why each test failed (check it is the planted bug, not noise)
+        grep -E '^(FAILED|ERROR) ' "$WORK/mutant_$n.log" | sed 's/^[A-Z]* [^ ]*::/    /' \
+            | cut -c1-160
     fi
 done
 echo "$((${#SELECTED[@]} - survived)) of ${#SELECTED[@]} mutants caught"
