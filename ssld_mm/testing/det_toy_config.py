@@ -72,7 +72,9 @@ def coco_toy_overrides(cfg: Config,
                        max_epochs: int = 1,
                        warmup_iters: int = 10,
                        lr: Optional[float] = None,
-                       checkpoint: Optional[str] = '__keep__') -> Dict[str, Any]:
+                       checkpoint: Optional[str] = '__keep__',
+                       score_thr: Optional[float] = None,
+                       val_interval: Optional[int] = None) -> Dict[str, Any]:
     """Config keys to merge into ``cfg`` to run it on a COCO toy set.
 
     Args:
@@ -86,6 +88,11 @@ def coco_toy_overrides(cfg: Config,
         lr (float, optional): Base lr; the config's by default.
         checkpoint (str | None): ``model.backbone.init_cfg.checkpoint``;
             None for random init; by default the config's is kept.
+        score_thr (float, optional): ``model.test_cfg.rcnn.score_thr``
+            (0 keeps every box, so a barely trained detector still gets a
+            COCO mAP instead of "empty results"); the config's by default.
+        val_interval (int, optional): Epochs between validations;
+            ``max_epochs`` by default.
 
     Returns:
         dict: Top-level keys to merge (``Config.merge_from_dict`` or a child
@@ -98,6 +105,8 @@ def coco_toy_overrides(cfg: Config,
     num_classes = len(info['classes'])
     model: Dict[str, Any] = dict(roi_head=dict(bbox_head=_with_num_classes(
         cfg.model.roi_head.bbox_head, num_classes)))
+    if score_thr is not None:
+        model['test_cfg'] = dict(rcnn=dict(score_thr=score_thr))
     if checkpoint != '__keep__':
         model['backbone'] = dict(
             init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
@@ -114,7 +123,8 @@ def coco_toy_overrides(cfg: Config,
         val_evaluator=dict(ann_file=osp.join(
             osp.abspath(info['root']), info['ann_files']['val2017'])),
         train_cfg=dict(_delete_=True, type='EpochBasedTrainLoop',
-                       max_epochs=max_epochs, val_interval=max_epochs),
+                       max_epochs=max_epochs,
+                       val_interval=val_interval or max_epochs),
         param_scheduler=[
             dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
                  end=warmup_iters)

@@ -27,8 +27,8 @@ class SSLDResNetV1d(ResNetV1d):
       except the offset convs of DCN layers (classifiers have none; they keep
       MMCV's zero init as in PaddleDetection); otherwise a ``ValueError``
       names the file and the keys, before any training step;
-    * ``checkpoint=None`` (or no ``init_cfg``) leaves MMDetection's random
-      init and warns.
+    * ``checkpoint=None`` leaves MMDetection's random init (as
+      ``init_cfg=None`` does) and warns.
 
     The checkpoint is loaded after the submodules' own ``init_weights`` (the
     DCN layers reset themselves there), and stages frozen by
@@ -63,8 +63,10 @@ class SSLDResNetV1d(ResNetV1d):
                     f'SSLDResNetV1d: init_cfg takes only type and checkpoint '
                     f'(the key layout is found by itself), got {sorted(extra)}')
             self.pretrained_checkpoint = init_cfg.get('checkpoint')
+            if self.pretrained_checkpoint is None:
+                init_cfg = None  # MMDetection's random init (Kaiming, ...)
         super().__init__(init_cfg=init_cfg, **kwargs)
-        if is_pretrained:
+        if self.pretrained_checkpoint is not None:
             # Loaded by init_weights below, after the children (DCN) init.
             self.init_cfg = None
 
@@ -74,7 +76,8 @@ class SSLDResNetV1d(ResNetV1d):
         if self.pretrained_checkpoint is None:
             print_log(
                 'SSLDResNetV1d: model.backbone.init_cfg.checkpoint is not set; '
-                'the backbone keeps its random init', logger='current',
+                "the backbone keeps MMDetection's random init",
+                logger='current',
                 level=30)
             return
         from ssld_mm.converters.mmdet_resnet import load_mmdet_resnet
