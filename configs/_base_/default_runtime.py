@@ -10,6 +10,8 @@ default_hooks = dict(
     checkpoint=dict(type='CrashSafeCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
+    # lists images ImageListDataset(on_bad_image='skip') replaced in work_dir
+    bad_images=dict(type='BadImageHook'),
 )
 
 env_cfg = dict(

@@ -1,6 +1,7 @@
 """Labeled, unlabeled or mixed image lists as an MMPretrain dataset."""
 import json
 import os.path as osp
+import warnings
 from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
@@ -11,11 +12,13 @@ from mmpretrain.datasets import BaseDataset
 from ssld_mm.registry import DATASETS
 from .image_list import (ImageListEntry, ImageListError, iter_image_list,
                          resolve_image_path)
+from . import bad_images
 from .soft_label_store import fill_distribution
 
 # OpenMMLab 2.0 annotation files (``{'metainfo': ..., 'data_list': [...]}``).
 _OPENMMLAB_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 _MAX_LISTED_MISSING = 5
+_MAX_REPLACEMENTS = 100
 
 
 @DATASETS.register_module()
@@ -72,6 +75,24 @@ class ImageListDataset(BaseDataset):
             mass outside the top classes spread uniformly over the others),
             the soft target of ``SoftLabelClsHead``; other entries keep only
             their ``gt_label``, if any. Needs ``classes``. Defaults to None.
+        on_bad_image (str): What an unreadable image does when it is fetched
+            (missing, zero bytes, truncated, not an image, decoder error, more
+            than ``max_image_pixels``): ``'error'`` stops with an
+            ``ImageListError`` naming list, line and image; ``'skip'`` replaces
+            it by another sample of this list, chosen deterministically from
+            its index (resumed runs see the same data), records it and goes
+            on. With the ``BadImageHook`` of ``configs/_base_/default_runtime.py``
+            the bad images are listed (``list:line``, path, reason) in
+            ``<work_dir>/bad_images.txt`` and counted in the log once per
+            epoch. Use ``'skip'`` for large unlabeled pools, ``'error'`` for
+            labeled and validation lists. Defaults to ``'error'``.
+        max_bad_images (int | float): With ``'skip'``: how many distinct bad
+            images the list may have, a count or a fraction of its length;
+            one more stops the run with the list. Defaults to 0.01.
+        max_image_pixels (int, optional): An image whose header announces
+            more pixels is a bad image (refused before decoding: a
+            decompression bomb is not an out-of-memory). None: no limit.
+            Defaults to 89478485 (Pillow's limit, e.g. 9459 x 9459).
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``indices``, ``test_mode``, ``lazy_init``, ``serialize_data``...).
 
@@ -105,7 +126,12 @@ class ImageListDataset(BaseDataset):
                  classes: Union[str, Sequence[str], None] = None,
                  pipeline: Sequence = (),
                  soft_labels: Optional[str] = None,
+                 on_bad_image: str = 'error',
+                 max_bad_images: Union[int, float] = 0.01,
+                 max_image_pixels: Optional[int] = 89478485,
                  **kwargs) -> None:
+        self._init_bad_image_policy(on_bad_image, max_bad_images,
+                                    max_image_pixels)
         if soft_labels is not None and (not isinstance(soft_labels, str)
                                         or not soft_labels):
             raise ValueError('soft_labels must be the path of a '
@@ -219,6 +245,15 @@ class ImageListDataset(BaseDataset):
             shown = '\n  '.join(missing[:_MAX_LISTED_MISSING])
             more = len(missing) - _MAX_LISTED_MISSING
             tail = f'\n  ... and {more} more' if more > 0 else ''
+            if self.on_bad_image == 'skip' and len(missing) <= \
+                    bad_images.bad_image_budget(self.max_bad_images,
+                                                len(data_list)):
+                warnings.warn(
+                    f'{len(missing)} image(s) named in {self.ann_file} do not '
+                    "exist; on_bad_image='skip' replaces them when fetched:"
+                    f'\n  {shown}{tail}')
+                missing = []
+        if missing:
             raise ImageListError(
                 f'{len(missing)} image(s) named in {self.ann_file} do not '
                 f'exist (list:line: path):\n  {shown}{tail}')
@@ -311,8 +346,75 @@ class ImageListDataset(BaseDataset):
             ) from e
 
     def prepare_data(self, idx: int) -> Optional[dict]:
-        """Fetch sample ``idx`` through the pipeline (see ``run_pipeline``)."""
-        return self.run_pipeline(self.get_data_info(idx))
+        """Fetch sample ``idx`` through the pipeline (see ``run_pipeline``);
+        a bad image is replaced or raises, as ``on_bad_image`` says."""
+        for attempt in range(_MAX_REPLACEMENTS + 1):
+            info = self.get_data_info(idx)
+            reason = bad_images.too_many_pixels(info['img_path'],
+                                                self.max_image_pixels)
+            if reason is None:
+                try:
+                    return self.run_pipeline(info)
+                except ImageListError:
+                    reason = bad_images.diagnose_image(info['img_path'])
+                    if reason is None or self.on_bad_image == 'error':
+                        raise  # not the image's fault, or not to be skipped
+            if self.on_bad_image == 'error':
+                raise ImageListError(
+                    f"{self._where(info.get('line_no', 0))}: image "
+                    f"{info['img_path']!r}: {reason}")
+            self._record_bad_image(info, reason)
+            idx = bad_images.replacement_index(idx, attempt, len(self))
+        raise ImageListError(
+            f'{self.ann_file}: {_MAX_REPLACEMENTS + 1} bad images in a row '
+            'while looking for a replacement; is the image folder there?')
+
+    # ------------------------------------------------------- bad images
+    def _init_bad_image_policy(self, on_bad_image: str,
+                               max_bad_images: Union[int, float],
+                               max_image_pixels: Optional[int]) -> None:
+        if on_bad_image not in ('error', 'skip'):
+            raise ValueError("on_bad_image must be 'error' or 'skip', got "
+                             f'{on_bad_image!r}')
+        bad_images.bad_image_budget(max_bad_images, 0)  # validates
+        if max_image_pixels is not None and (
+                isinstance(max_image_pixels, bool)
+                or not isinstance(max_image_pixels, int)
+                or max_image_pixels < 1):
+            raise ValueError('max_image_pixels must be a positive int or None, '
+                             f'got {max_image_pixels!r}')
+        self.on_bad_image = on_bad_image
+        self.max_bad_images = max_bad_images
+        self.max_image_pixels = max_image_pixels
+        #: set by ``BadImageHook``: the work dir's report file
+        self.bad_image_report: Optional[str] = None
+        #: bad images this process met: ``{list:line: (path, reason)}``
+        self.bad_images: dict = {}
+
+    def _record_bad_image(self, info: dict, reason: str) -> None:
+        """Count and report a bad image; stop when over the budget."""
+        where = self._where(info.get('line_no', 0))
+        if where not in self.bad_images:
+            self.bad_images[where] = (info['img_path'], reason)
+            if self.bad_image_report is not None:
+                bad_images.append_report(self.bad_image_report, where,
+                                         info['img_path'], reason)
+        seen = dict(self.bad_images)
+        if self.bad_image_report is not None:  # other workers and ranks too
+            seen.update(bad_images.read_report(self.bad_image_report))
+        mine = {k: v for k, v in seen.items()
+                if k.startswith(self.ann_file + (':' if self._is_text_list
+                                                 else ','))}
+        budget = bad_images.bad_image_budget(self.max_bad_images, len(self))
+        if len(mine) > budget:
+            shown = '\n  '.join(f'{k}: {p}: {r}'
+                                 for k, (p, r) in sorted(mine.items())[:20])
+            more = f'\n  ... and {len(mine) - 20} more' if len(mine) > 20 else ''
+            raise ImageListError(
+                f'{len(mine)} bad images in {self.ann_file} exceed '
+                f'max_bad_images={self.max_bad_images!r} ({budget} of '
+                f'{len(self)} samples); list:line: image: reason:\n  '
+                f'{shown}{more}')
 
     # ------------------------------------------------------------- labels
     def is_labeled(self, idx: int) -> bool:

@@ -142,9 +142,19 @@ def _run_main(script, argv, monkeypatch):
     runpy.run_path(script, run_name='__main__')
 
 
+def _tool_failure(script, argv, monkeypatch, capsys):
+    """Run a tool in-process, expect it to fail; its error text (the
+    exception, or what the tool printed before exiting non-zero)."""
+    with pytest.raises((SystemExit, Exception)) as e:
+        _run_main(script, argv, monkeypatch)
+    if isinstance(e.value, SystemExit):
+        assert e.value.code not in (0, None)
+    return f'{type(e.value).__name__}: {e.value}\n' + ''.join(capsys.readouterr())
+
+
 @pytest.mark.parametrize('how', ['--resume', 'load_from'])
 def test_refused_as_resume_and_load_from(evil, how, tmp_path, image_folder,
-                                         monkeypatch):
+                                         monkeypatch, capsys):
     path, marker = evil
     root = f'train_dataloader.dataset.data_root={image_folder}'
     extra = (['--resume', path] if how == '--resume' else
@@ -153,9 +163,10 @@ def test_refused_as_resume_and_load_from(evil, how, tmp_path, image_folder,
         extra += ['--cfg-options']
     argv = [TINY_CLS_CONFIG, '--work-dir', str(tmp_path / 'w'), '--no-validate',
             *extra, root]
-    with pytest.raises(UntrustedCheckpointError) as e:
-        _run_main(osp.join(REPO, 'tools', 'train.py'), argv, monkeypatch)
-    _assert_refused(e.value, path, marker)
+    text = _tool_failure(osp.join(REPO, 'tools', 'train.py'), argv, monkeypatch,
+                         capsys)
+    assert 'UntrustedCheckpointError' in text
+    _assert_refused(text, path, marker)
 
 
 def test_refused_by_select_topk(evil, tmp_path, monkeypatch):

@@ -5,7 +5,10 @@
 # Labels are never used by the label-free distiller (gt_loss_weight=0); they are
 # kept on the ImageNet part so that gt_loss_weight > 0 works too.
 # check_files=False: stat()-ing 5M paths at start-up is slow on network file
-# systems; a missing/unreadable image still fails naming list, line and path.
+# systems. A missing/unreadable labeled image fails naming list, line and path;
+# one of the web-crawled unlabeled pool is skipped (on_bad_image='skip':
+# replaced by another pool image, listed in <work_dir>/bad_images.txt) until
+# more than 1% of the pool is bad.
 _base_ = ['./imagenet_bs64_paddle.py']
 
 train_dataloader = dict(
@@ -28,5 +31,7 @@ train_dataloader = dict(
                 data_prefix='',
                 labeled=False,
                 check_files=False,
+                on_bad_image='skip',
+                max_bad_images=0.01,
                 pipeline={{_base_.train_pipeline}}),
         ]))

@@ -1,9 +1,10 @@
+from .bad_image_hook import BadImageHook
 from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .fix_res_hook import FixResHook
 from .stored_view_epoch_hook import StoredViewEpochHook
 from .teacher_accuracy_hook import TeacherAccuracyHook
 
 __all__ = [
-    'CrashSafeCheckpointHook', 'FixResHook', 'StoredViewEpochHook',
-    'TeacherAccuracyHook'
+    'BadImageHook', 'CrashSafeCheckpointHook', 'FixResHook',
+    'StoredViewEpochHook', 'TeacherAccuracyHook'
 ]
