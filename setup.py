@@ -38,6 +38,10 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
+    # configs/ travel inside the package (ssld_mm/.mim/configs is a symlink
+    # to ../../configs in a checkout), so `_base_ = ['ssld_mm::ssld/x.py']`
+    # resolves from a wheel as `mmdet::` does (ssld_mm/utils/config_scope.py)
+    package_data={'ssld_mm': ['.mim/model-index.yml', '.mim/configs/**/*.py']},
     python_requires='>=3.8',
     install_requires=parse_requirements('runtime.txt') +
     parse_requirements('mminstall.txt'),

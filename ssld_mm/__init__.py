@@ -2,6 +2,7 @@
 import warnings
 
 from .utils.checkpoint import patch_mmengine_checkpoint_loader
+from .utils.config_scope import register_config_scope
 from .version import __version__, version_info
 
 # Versions this release is tested with. Never refuse a newer one, only warn.
@@ -22,5 +23,6 @@ def _warn_untested_versions() -> None:
 
 _warn_untested_versions()
 patch_mmengine_checkpoint_loader()
+register_config_scope()  # `_base_ = ['ssld_mm::ssld/r50vd_mbv3.py']`
 
 __all__ = ['__version__', 'version_info']

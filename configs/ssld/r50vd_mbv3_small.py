@@ -13,7 +13,7 @@ _base_ = [
 model = dict(
     _delete_=True,
     student=_base_.model,
-    teacher='configs/_base_/models/paddleclas/resnet50_vd.py',
+    teacher='{{ fileDirname }}/../_base_/models/paddleclas/resnet50_vd.py',
     teacher_ckpt='checkpoints/ResNet50_vd_ssld_pretrained.pth',
     **_base_.distiller)
 

@@ -13,7 +13,7 @@ _base_ = [
 model = dict(
     _delete_=True,
     student=_base_.model,
-    teacher='configs/_base_/models/resnext101_32x16d_wsl.py',
+    teacher='{{ fileDirname }}/../_base_/models/resnext101_32x16d_wsl.py',
     teacher_ckpt='checkpoints/ResNeXt101_32x16d_wsl_pretrained.pth',
     **_base_.distiller)
 

@@ -86,8 +86,10 @@ def test_scaled_down_r50vd_mbv3_trains_through_tools(tmp_path):
     pool_list = _write_list(tmp_path / 'pool.txt', pool, labeled=False)
     # the real teacher architecture with random weights, saved as a checkpoint
     base = Config.fromfile(osp.join(REPO, 'configs', 'ssld', 'r50vd_mbv3.py'))
-    assert base.model.teacher == 'configs/_base_/models/paddleclas/resnet50_vd.py'
-    teacher = MODELS.build(Config.fromfile(osp.join(REPO, base.model.teacher)).model)
+    # the teacher config path is resolved next to the config, whatever the cwd
+    assert osp.realpath(base.model.teacher) == osp.join(
+        REPO, 'configs', '_base_', 'models', 'paddleclas', 'resnet50_vd.py')
+    teacher = MODELS.build(Config.fromfile(base.model.teacher).model)
     ckpt = tmp_path / 'teacher.pth'
     torch.save({'state_dict': teacher.state_dict()}, ckpt)
     cfg = tmp_path / 'small.py'
