@@ -22,7 +22,7 @@ import json
 import os
 import os.path as osp
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -35,13 +35,15 @@ from ssld_mm.datasets.soft_label_store import (INDEX_FILE, SKIPPED_FILE,
                                                hash_ints, make_index,
                                                normalize_crop_size, save_index,
                                                save_shard, shard_name)
+from ssld_mm.utils.autocast import autocast_context, check_autocast
 from . import resumable as rs
 
 _FORMAT_VERSION = 1
-_CROP_TYPES = ('RandomResizedCrop', )
+_CROP_TYPES = ('RandomResizedCrop', 'RandomCrop')
 _FLIP_TYPES = ('RandomFlip', )
 _LOAD_TYPES = ('LoadImageFromFile', )
-AUTOCAST_DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16}
+#: deterministic transforms allowed before the crop (boxes are in their frame)
+_PRE_CROP_TYPES = _LOAD_TYPES + ('Resize', 'ResizeEdge')
 
 
 def _type_name(t: dict) -> str:
@@ -66,19 +68,21 @@ def find_view_transforms(cfg: Config) -> Dict[str, Any]:
 
     Searches ``train_dataloader.dataset`` (through wrappers such as
     ``ConcatDataset``/``SubsetDataset``), then ``train_pipeline``, for the
-    first pipeline with a ``RandomResizedCrop``.
+    first pipeline with a ``RandomResizedCrop`` or a ``RandomCrop``.
 
     Returns:
-        dict: ``load`` (list of the transforms before the crop, all of them
-        image loading), ``crop`` (the ``RandomResizedCrop`` config), ``flip``
+        dict: ``load`` (list of the transforms before the crop: image loading
+        and deterministic resizing), ``crop`` (the crop's config), ``flip``
         (the ``RandomFlip`` config right after it, or None), ``rest`` (the
         transforms after them, which training applies to the replayed view)
         and ``scope`` (the config's default scope).
 
     Raises:
-        ValueError: If there is no ``RandomResizedCrop``, if a transform other
-            than image loading precedes it (its boxes would not be in
-            original-image pixels), or for a flip that is not horizontal.
+        ValueError: If there is no such crop, if a random or unknown transform
+            precedes it (only image loading and ``Resize``/``ResizeEdge``,
+            whose output frame the boxes are given in, may), for a
+            ``RandomCrop`` with ``pad_if_needed`` or a non-constant padding,
+            or for a flip that is not horizontal.
     """
     candidates = list(
         _pipelines_in(cfg.get('train_dataloader', {}).get(
@@ -91,13 +95,19 @@ def find_view_transforms(cfg: Config) -> Dict[str, Any]:
         if not crop_at:
             continue
         c = crop_at[0]
-        before = [n for n in names[:c] if n not in _LOAD_TYPES]
+        before = [n for n in names[:c] if n not in _PRE_CROP_TYPES]
         if before:
             raise ValueError(
-                f'the train pipeline has {before} before RandomResizedCrop; '
-                'stored views are boxes in original-image pixels, so only '
-                f'image loading ({list(_LOAD_TYPES)}) may come before the crop'
-            )
+                f'the train pipeline has {before} before {names[c]}; stored '
+                'views are boxes in the frame of the image entering the crop, '
+                f'so only {list(_PRE_CROP_TYPES)} may come before it')
+        crop = dict(pipeline[c])
+        if names[c] == 'RandomCrop' and (
+                crop.get('pad_if_needed', False)
+                or crop.get('padding_mode', 'constant') != 'constant'):
+            raise ValueError(
+                'stored views support RandomCrop with constant padding and '
+                f'pad_if_needed=False, got {crop}')
         flip = None
         if c + 1 < len(names) and names[c + 1] in _FLIP_TYPES:
             flip = dict(pipeline[c + 1])
@@ -108,12 +118,13 @@ def find_view_transforms(cfg: Config) -> Dict[str, Any]:
                     'stored views support RandomFlip(prob=<float>, '
                     f"direction='horizontal'), got {flip}")
         return dict(load=[dict(t) for t in pipeline[:c]],
-                    crop=dict(pipeline[c]),
+                    crop=crop,
                     flip=flip,
                     rest=[dict(t) for t in pipeline[c + (2 if flip else 1):]],
                     scope=cfg.get('default_scope', None) or 'mmpretrain')
     raise ValueError(
-        'the student train config has no RandomResizedCrop in its train '
+        'the student train config has no RandomResizedCrop or RandomCrop '
+        'in its train '
         'pipeline (train_dataloader.dataset...pipeline or train_pipeline); '
         'pass the config of the online (random-crop) training run')
 
@@ -299,9 +310,7 @@ def teacher_view_probs(model: torch.nn.Module,
     x = model.data_preprocessor({'inputs': inputs}, False)['inputs']
     if channels_last and x.dim() == 4:
         x = x.contiguous(memory_format=torch.channels_last)
-    ctx = nullcontext() if autocast is None else torch.autocast(
-        device_type=x.device.type, dtype=AUTOCAST_DTYPES[autocast])
-    with ctx:
+    with autocast_context(x.device.type, autocast):
         logits = model(x, mode='tensor')
     if isinstance(logits, (tuple, list)):
         logits = logits[-1]
@@ -605,10 +614,7 @@ def generate_soft_labels(teacher_config: Union[str, Config],
                 f'{name} must be an integer >= {low}, got {value!r}')
     if views > 32767:
         raise ValueError(f'views must fit int16, got {views}')
-    if teacher_autocast is not None and teacher_autocast not in AUTOCAST_DTYPES:
-        raise ValueError(
-            f'teacher_autocast must be None or one of '
-            f'{sorted(AUTOCAST_DTYPES)}, got {teacher_autocast!r}')
+    check_autocast(teacher_autocast, 'teacher_autocast')
     if not osp.isfile(list_path):
         raise FileNotFoundError(f'image list {list_path!r} does not exist')
     if not (isinstance(shard, tuple) and len(shard) == 2

@@ -17,6 +17,8 @@ import torch
 from mmengine.config import Config
 from torch.utils.data import Dataset
 
+from ssld_mm.utils.autocast import autocast_context
+
 
 def load_teacher_config(config: Union[str, Config]) -> Config:
     """Load a teacher config file (clear error for a missing path); a
@@ -237,9 +239,8 @@ def teacher_probs(model: torch.nn.Module, inputs: Any,
     """
     data = model.data_preprocessor({'inputs': inputs}, False)
     device_type = data['inputs'].device.type
-    with torch.autocast(device_type=device_type, dtype=torch.float16
-                        if device_type == 'cuda' else torch.bfloat16,
-                        enabled=fp16):
+    dtype = ('float16' if device_type == 'cuda' else 'bfloat16') if fp16 else None
+    with autocast_context(device_type, dtype):
         logits = model(data['inputs'], mode='tensor')
     if isinstance(logits, (tuple, list)):
         logits = logits[-1]

@@ -34,8 +34,7 @@ import torch
 from mmengine.config import DictAction
 
 from ssld_mm.utils import cli
-
-_AMP_DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16}
+from ssld_mm.utils.autocast import AUTOCAST_DTYPES, check_autocast
 
 
 def guess_input_shape(cfg) -> Tuple[int, int, int]:
@@ -181,13 +180,11 @@ def benchmark(cfg,
         teacher_weights = 'random (teacher_ckpt not found)'
     if channels_last:
         model_cfg['teacher_channels_last'] = True
-    if amp_dtype is not None and amp_dtype not in _AMP_DTYPES:
-        raise ValueError(f'amp_dtype must be one of {sorted(_AMP_DTYPES)}, '
-                         f'got {amp_dtype!r}')
+    check_autocast(amp_dtype, 'amp_dtype')
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     amp_torch_dtype = None
     if amp:
-        amp_torch_dtype = _AMP_DTYPES[amp_dtype or (
+        amp_torch_dtype = AUTOCAST_DTYPES[amp_dtype or (
             'float16' if dev.type == 'cuda' else 'bfloat16')]
         if teacher_autocast is None:
             teacher_autocast = 'float16' if amp_torch_dtype == torch.float16 \

@@ -1,7 +1,6 @@
 """The SSLD distiller: a frozen teacher and a student classifier in one model."""
 import copy
 import os.path as osp
-from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -12,15 +11,10 @@ from torch import nn
 
 from ssld_mm.models.heads.soft_label_head_mixin import soft_label_losses
 from ssld_mm.registry import MODELS
+from ssld_mm.utils.autocast import autocast_context, check_autocast
 from ssld_mm.utils.checkpoint import load_local_checkpoint
 from .teacher_renormalize import TeacherRenormalize
 
-_AUTOCAST_DTYPES = {
-    'float16': torch.float16,
-    'fp16': torch.float16,
-    'bfloat16': torch.bfloat16,
-    'bf16': torch.bfloat16,
-}
 
 
 def _model_cfg_from(teacher: Union[dict, str]) -> dict:
@@ -186,9 +180,7 @@ class SSLDDistiller(BaseModel):
         if not isinstance(gt_loss_weight, (int, float)) or gt_loss_weight < 0:
             raise ValueError(
                 f'gt_loss_weight must be a number >= 0, got {gt_loss_weight!r}')
-        if teacher_autocast is not None and teacher_autocast not in _AUTOCAST_DTYPES:
-            raise ValueError(f'teacher_autocast must be None or one of '
-                             f'{sorted(_AUTOCAST_DTYPES)}, got {teacher_autocast!r}')
+        check_autocast(teacher_autocast, 'teacher_autocast')
         student = copy.deepcopy(dict(student))
         if data_preprocessor is None:
             data_preprocessor = copy.deepcopy(
@@ -267,12 +259,7 @@ class SSLDDistiller(BaseModel):
             inputs = self.teacher_renormalize(inputs)
         if self.teacher_channels_last and inputs.dim() == 4:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
-        ctx = nullcontext()
-        if self.teacher_autocast is not None:
-            ctx = torch.autocast(
-                device_type=inputs.device.type,
-                dtype=_AUTOCAST_DTYPES[self.teacher_autocast])
-        with ctx:
+        with autocast_context(inputs.device.type, self.teacher_autocast):
             logits = self.teacher(inputs, mode='tensor')
         if isinstance(logits, (tuple, list)):
             logits = logits[-1]
