@@ -100,6 +100,8 @@ def test_pipelines_differ_only_in_scales():
     assert p640[4]['scales'] == [(1000, s) for s in range(416, 673, 32)]
     assert c320.test_dataloader.dataset.pipeline[1]['scale'] == (320, 320)
     assert c640.test_dataloader.dataset.pipeline[1]['scale'] == (640, 640)
+    assert c320.model.roi_head.bbox_roi_extractor.roi_layer == dict(
+        type='RoIAlign', output_size=7, sampling_ratio=2, aligned=False)
     assert c320.model.roi_head.bbox_roi_extractor.featmap_strides == [4, 8, 16]
     assert c640.model.roi_head.bbox_roi_extractor.featmap_strides == [
         4, 8, 16, 32]

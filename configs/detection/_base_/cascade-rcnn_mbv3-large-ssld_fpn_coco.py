@@ -40,9 +40,10 @@ model = dict(
     rpn_head=dict(in_channels=48, feat_channels=48),
     roi_head=dict(
         # FPNRoIAlign box_resolution 7, sampling_ratio 2; canonical size/level map to
-        # finest_scale 56 (the default) at both resolutions.
+        # finest_scale 56 (the default) at both resolutions. Paddle 1.x's roi_align
+        # has no half-pixel offset (aligned=False).
         bbox_roi_extractor=dict(
-            roi_layer=dict(sampling_ratio=2), out_channels=48),
+            roi_layer=dict(sampling_ratio=2, aligned=False), out_channels=48),
         # CascadeTwoFCHead mlp_dim 128, class-agnostic regression, BalancedL1Loss
         # (alpha 0.5, gamma 1.5, beta 1.0), bbox_reg_weights [10, 20, 30].
         bbox_head=[
