@@ -109,3 +109,60 @@ def test_synthetic_fallback_warns(tmp_path, monkeypatch):
 def test_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_coco_toy(str(tmp_path), source='synthetic', **kwargs)
+
+
+def test_toy_overrides_keep_the_recipe_and_shrink_the_data(tmp_path):
+    from mmengine.config import Config
+
+    from conftest import REPO
+    from ssld_mm.testing import coco_toy_overrides, write_coco_toy_config
+    info = make_coco_toy(str(tmp_path / 'toy'), num_train=2, num_val=1,
+                         source='synthetic')
+    src = osp.join(REPO, 'configs', 'detection',
+                   'cascade-rcnn_r50vd-ssld_fpn_1x_coco.py')
+    over = coco_toy_overrides(Config.fromfile(src), info, scale=(96, 96),
+                              checkpoint='x.pth', score_thr=0.0)
+    assert [h['num_classes'] for h in over['model']['roi_head']['bbox_head']
+            ] == [3, 3, 3]
+    dst = write_coco_toy_config(src, str(tmp_path / 'c.py'), info,
+                                scale=(96, 96), checkpoint='x.pth', lr=0.005)
+    cfg = Config.fromfile(dst)
+    train = cfg.train_dataloader.dataset
+    assert train.data_root == str(tmp_path / 'toy') + os.sep
+    assert train.metainfo.classes == ('rectangle', 'ellipse', 'triangle')
+    assert train.pipeline[2].scales == [(96, 96)]  # RandomChoiceResize
+    assert cfg.test_dataloader.dataset.pipeline[1].scale == (96, 96)
+    assert cfg.val_evaluator.ann_file == str(
+        tmp_path / 'toy' / 'annotations' / 'instances_val2017.json')
+    # the recipe stays: cascade heads (class-agnostic), frozen backbone, lr mults
+    assert [h.reg_class_agnostic for h in cfg.model.roi_head.bbox_head
+            ] == [True] * 3
+    assert cfg.model.backbone.frozen_stages == 1
+    assert cfg.model.backbone.init_cfg.checkpoint == 'x.pth'
+    assert cfg.optim_wrapper.optimizer.lr == 0.005
+    assert cfg.optim_wrapper.paramwise_cfg.lr_mult_list == [
+        0.05, 0.05, 0.05, 0.1, 0.15]
+    assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=1,
+                                 val_interval=1)
+
+
+def test_make_coco_toy_tool(tmp_path):
+    from mmengine.config import Config
+
+    from conftest import REPO, run_tool
+    out = str(tmp_path / 'faster.py')
+    proc = run_tool([
+        'tools/data/make_coco_toy.py', str(tmp_path / 'toy'), '--num-train',
+        '3', '--num-val', '2', '--image-size', '96', '--config',
+        osp.join(REPO, 'configs', 'detection',
+                 'faster-rcnn_r50vd-ssld_fpn_1x_coco.py'), '--out', out,
+        '--max-epochs', '4', '--val-interval', '2', '--checkpoint', 'none'
+    ])
+    assert '3 train images' in proc.stdout and out in proc.stdout
+    cfg = Config.fromfile(out)
+    assert cfg.model.backbone.init_cfg.checkpoint is None
+    assert cfg.model.roi_head.bbox_head.num_classes == 3
+    assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval) == (4, 2)
+    with open(osp.join(tmp_path, 'toy', 'annotations',
+                       'instances_val2017.json')) as f:
+        assert len(json.load(f)['images']) == 2
