@@ -5,6 +5,7 @@ Example:
     tools/dist_test.sh CONFIG CKPT 8 --out results.pkl
 """
 import argparse
+import sys
 
 from ssld_mm.utils import cli
 from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
@@ -39,6 +40,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    for folder in cli.import_folders(args.config):  # for custom_imports
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     # --cfg-options first: every default below sees the user's values
     cfg = cli.load_config(args.config, args.cfg_options)
     cli.set_work_dir(cfg, args.work_dir, args.config)

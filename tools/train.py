@@ -7,7 +7,9 @@ Example:
     tools/dist_train.sh CONFIG 8 --cfg-options model.teacher_ckpt=ckpt.pth
 """
 import argparse
+import sys
 
+from ssld_mm.engine.hooks.finite_loss_hook import add_finite_loss_hook
 from ssld_mm.utils import cli
 from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
                                       apply_checkpoint_trust)
@@ -43,6 +45,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    for folder in cli.import_folders(args.config):  # for custom_imports
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     # --cfg-options first: every default below sees the user's values
     cfg = cli.load_config(args.config, args.cfg_options)
     if args.no_validate:
@@ -58,6 +63,7 @@ def main() -> None:
         pin_memory=not args.no_pin_memory,
         persistent_workers=not args.no_persistent_workers)
     apply_checkpoint_trust(cfg, args.trust_checkpoint)
+    add_finite_loss_hook(cfg)  # MMDetection configs too
     check_config_files(
         cfg, ('train_dataloader', 'val_dataloader'),
         checkpoint_key='--resume' if cfg.get('resume') else None)

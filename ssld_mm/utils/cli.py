@@ -50,11 +50,6 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     values (``train_dataloader.num_workers=0`` then turns
     ``persistent_workers`` off instead of crashing).
 
-    The config's folder and the current folder are put on ``sys.path``
-    (front, once) before loading, so ``custom_imports`` finds a module that
-    sits next to the config or in the folder the tool runs from, without
-    setting ``PYTHONPATH``.
-
     Args:
         path (str): The config file.
         cfg_options (dict, optional): ``--cfg-options`` (dotted keys).
@@ -64,14 +59,25 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
-    import sys
-    for folder in (os.getcwd(), osp.dirname(osp.abspath(path))):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+def import_folders(config_path: str) -> list:
+    """Folders a tool makes importable before loading ``config_path``.
+
+    The config's folder and the current folder, so that ``custom_imports``
+    finds a user's module that sits next to the config or in the folder the
+    tool runs from (``tools/train.py`` and ``tools/test.py`` put them first
+    on the module search path; the package itself never changes it).
+
+    Example:
+        >>> import_folders('my_project/my_distill.py')
+        ['/home/me/work', '/home/me/work/my_project']
+    """
+    return [os.getcwd(), osp.dirname(osp.abspath(config_path))]
 
 
 def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str) -> None:

@@ -22,14 +22,18 @@ with ``custom_imports`` -- can say::
 """
 import os.path as osp
 
-#: The ssld_mm package folder (wherever it is installed or checked out).
-PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SCOPE = 'ssld_mm'
+
+
+def package_dir() -> str:
+    """The ssld_mm package folder (wherever it is installed or checked out)."""
+    import ssld_mm
+    return osp.abspath(list(ssld_mm.__path__)[0])
 
 
 def configs_root() -> str:
     """The folder ``ssld_mm::<path>`` resolves in (``.mim/configs``)."""
-    return osp.join(PACKAGE_DIR, '.mim', 'configs')
+    return osp.join(package_dir(), '.mim', 'configs')
 
 
 def register_config_scope() -> None:
@@ -49,7 +53,7 @@ def register_config_scope() -> None:
 
     def get_installed_path(package: str) -> str:
         if package == SCOPE:
-            return PACKAGE_DIR
+            return package_dir()
         return original(package)
 
     get_installed_path._ssld_mm_scope = True  # type: ignore[attr-defined]

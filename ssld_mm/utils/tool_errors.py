@@ -148,8 +148,8 @@ def one_line_error(exc: BaseException) -> str:
     if isinstance(exc, ImportError):
         return (f'custom_imports: {name}: {message} -> make the module '
                 'importable: put it next to the config or in the current '
-                'folder (both are on sys.path for the tools), or add its '
-                'folder to PYTHONPATH')
+                'folder (the tools import from both), or add its folder to '
+                'the Python path')
     if isinstance(exc, FileNotFoundError):
         return (f'{name}: {message} -> check the paths of the config '
                 '(data_root, ann_file, checkpoints) and --cfg-options')
