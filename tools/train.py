@@ -9,6 +9,7 @@ Example:
 import argparse
 import sys
 
+from ssld_mm.engine.hooks.finite_loss_hook import add_finite_loss_hook
 from ssld_mm.utils import cli
 from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
                                       apply_checkpoint_trust)
@@ -62,6 +63,7 @@ def main() -> None:
         pin_memory=not args.no_pin_memory,
         persistent_workers=not args.no_persistent_workers)
     apply_checkpoint_trust(cfg, args.trust_checkpoint)
+    add_finite_loss_hook(cfg)  # MMDetection configs too
     check_config_files(
         cfg, ('train_dataloader', 'val_dataloader'),
         checkpoint_key='--resume' if cfg.get('resume') else None)

@@ -12,6 +12,8 @@ default_hooks = dict(
     visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
     # lists images ImageListDataset(on_bad_image='skip') replaced in work_dir
     bad_images=dict(type='BadImageHook'),
+    # stops at the first NaN/inf loss, before the optimizer step
+    finite_loss=dict(type='FiniteLossHook'),
 )
 
 env_cfg = dict(
