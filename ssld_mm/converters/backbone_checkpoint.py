@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 
 from ssld_mm.utils.checkpoint import load_local_checkpoint
+from ssld_mm.utils.state_dict import checkpoint_state_dict
 
 _MAX_LISTED = 20
 
@@ -42,15 +43,7 @@ def backbone_state(ckpt: dict, filename: str = '<checkpoint>'
         TypeError: If ``ckpt`` is not a dict.
         ValueError: If it holds no tensors.
     """
-    if not isinstance(ckpt, dict):
-        raise TypeError(f'{filename}: expected a checkpoint dict, got '
-                        f'{type(ckpt).__name__}')
-    state = ckpt.get('state_dict', ckpt)
-    state = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
-    if not state:
-        raise ValueError(f'{filename}: the checkpoint holds no tensors')
-    if all(k.startswith('module.') for k in state):
-        state = {k[len('module.'):]: v for k, v in state.items()}
+    state = checkpoint_state_dict(ckpt, filename)
     for prefix in ('student.backbone.', 'backbone.'):
         if any(k.startswith(prefix) for k in state):
             ignored = sorted(k for k in state if not k.startswith(prefix))

@@ -6,6 +6,7 @@ import torch
 
 from ssld_mm.utils.checkpoint import load_local_checkpoint
 from ssld_mm.utils.fileio import atomic_open
+from ssld_mm.utils.state_dict import checkpoint_state_dict
 
 STUDENT_PREFIX = 'student.'
 
@@ -15,11 +16,10 @@ def student_state_dict(ckpt: dict, filename: str = '<checkpoint>'
     """The student's weights of a distiller checkpoint, ``student.`` stripped.
 
     Raises:
+        TypeError: If ``ckpt`` is not a checkpoint dict.
         ValueError: If the checkpoint has no ``student.*`` keys.
     """
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{filename}: not a checkpoint dict')
+    state = checkpoint_state_dict(ckpt, filename)
     student = {
         k[len(STUDENT_PREFIX):]: v
         for k, v in state.items() if k.startswith(STUDENT_PREFIX)

@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 
 from ssld_mm.utils.checkpoint import load_local_checkpoint
+from ssld_mm.utils.state_dict import checkpoint_state_dict
 
 from .paddle_keys import mmpretrain_to_mmdet_resnet
 
@@ -63,16 +64,7 @@ def to_mmdet_resnet_state(ckpt: dict, filename: str = '<checkpoint>'
         TypeError: If ``ckpt`` is not a dict.
         ValueError: If it holds no tensors.
     """
-    if not isinstance(ckpt, dict):
-        raise TypeError(f'{filename}: expected a checkpoint dict, got '
-                        f'{type(ckpt).__name__}')
-    state = ckpt.get('state_dict', ckpt)
-    state = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
-    if not state:
-        raise ValueError(f'{filename}: the checkpoint holds no tensors')
-    for prefix in _WRAPPER_PREFIXES:
-        if all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
+    state = checkpoint_state_dict(ckpt, filename, strip=_WRAPPER_PREFIXES)
     ignored: List[str] = []
     if any(k.startswith('backbone.') for k in state):
         ignored = sorted(k for k in state if not k.startswith('backbone.'))

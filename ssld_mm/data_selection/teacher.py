@@ -18,6 +18,7 @@ from mmengine.config import Config
 from torch.utils.data import Dataset
 
 from ssld_mm.utils.autocast import autocast_context
+from ssld_mm.utils.state_dict import checkpoint_state_dict
 
 
 def load_teacher_config(config: Union[str, Config]) -> Config:
@@ -68,11 +69,7 @@ def build_teacher(cfg: Config, checkpoint: str,
         model = MODELS.build(model_cfg)
 
     ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{checkpoint!r} holds no state dict')
-    state = {(k[7:] if k.startswith('module.') else k): v
-             for k, v in state.items()}
+    state = checkpoint_state_dict(ckpt, checkpoint)
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys:
         raise ValueError(

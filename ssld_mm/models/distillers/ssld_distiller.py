@@ -13,6 +13,8 @@ from ssld_mm.models.heads.soft_label_head_mixin import soft_label_losses
 from ssld_mm.registry import MODELS
 from ssld_mm.utils.autocast import autocast_context, check_autocast
 from ssld_mm.utils.checkpoint import load_local_checkpoint
+from ssld_mm.utils.state_dict import checkpoint_state_dict
+from .class_check import check_same_classes
 from .teacher_renormalize import TeacherRenormalize
 
 
@@ -37,25 +39,6 @@ def _model_cfg_from(teacher: Union[dict, str]) -> dict:
     return teacher
 
 
-def _extract_state_dict(ckpt: dict, filename: str) -> Dict[str, torch.Tensor]:
-    """The model weights of a checkpoint, in classifier key layout.
-
-    Accepts MMPretrain/MMEngine checkpoints (``state_dict``), bare state dicts,
-    our distiller checkpoints (``student.*`` keys) and DDP-saved ones (``module.*``).
-    """
-    if not isinstance(ckpt, dict):
-        raise TypeError(f'{filename}: expected a checkpoint dict, got '
-                        f'{type(ckpt).__name__}')
-    state = ckpt.get('state_dict', ckpt)
-    state = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
-    if not state:
-        raise ValueError(f'{filename}: the checkpoint holds no tensors')
-    for prefix in ('module.', 'student.'):
-        if all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
-    return state
-
-
 def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
     """Load ``filename`` into ``teacher`` strictly, or fail naming what does not fit.
 
@@ -63,7 +46,10 @@ def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
         FileNotFoundError: If the checkpoint does not exist.
         ValueError: Listing missing keys, unexpected keys and shape mismatches.
     """
-    state = _extract_state_dict(load_local_checkpoint(filename), filename)
+    # classifier keys from MMPretrain, DDP-saved (module.*) or distiller
+    # (student.*) checkpoints
+    state = checkpoint_state_dict(load_local_checkpoint(filename), filename,
+                                  strip=('module.', 'student.'))
     own = teacher.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -210,6 +196,7 @@ class SSLDDistiller(BaseModel):
         self.teacher_autocast = teacher_autocast
 
         teacher_model = MODELS.build(_model_cfg_from(teacher))
+        check_same_classes(self.student, teacher_model)
         if teacher_ckpt is None:
             print_log(
                 'SSLDDistiller: teacher_ckpt is None, the teacher keeps the '
