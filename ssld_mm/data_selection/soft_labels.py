@@ -149,8 +149,13 @@ def seeded_global_numpy(seed: int) -> Iterator[None]:
 class ViewSampler:
     """Draw and render views exactly as the student's train pipeline does.
 
+    ``RandomResizedCrop``: the box is the crop, resized to ``scale``.
+    ``RandomCrop(padding=p)``: the box is the crop of the padded image, given
+    in the unpadded frame (it may leave the image by up to ``p`` pixels,
+    which are ``pad_val``); no resize.
+
     Args:
-        crop (RandomResizedCrop): The built crop transform of the pipeline.
+        crop (RandomResizedCrop | RandomCrop): The built crop transform.
         flip (RandomFlip, optional): The built flip transform (horizontal).
         seed (int): Store seed.
         scope (str): Default scope of the student config (its loading
@@ -184,13 +189,38 @@ class ViewSampler:
                    found['scope'])
 
     @property
+    def resized(self) -> bool:
+        """Whether the crop is resized (``RandomResizedCrop``)."""
+        return hasattr(self.crop, 'crop_ratio_range')
+
+    @property
     def crop_size(self) -> Tuple[int, int]:
         """``(h, w)`` of the rendered view."""
-        return normalize_crop_size(tuple(self.crop.scale))
+        size = self.crop.scale if self.resized else self.crop.crop_size
+        return normalize_crop_size(tuple(size))
+
+    @property
+    def padding(self) -> Tuple[int, int, int, int]:
+        """``(left, top, right, bottom)`` padding of a ``RandomCrop``."""
+        p = None if self.resized else self.crop.padding
+        if p is None:
+            return (0, 0, 0, 0)
+        if isinstance(p, (int, np.integer)):
+            return (int(p), ) * 4
+        p = tuple(int(v) for v in p)
+        return p * 2 if len(p) == 2 else p
 
     def describe(self) -> Dict[str, Any]:
         """The sampling parameters, for ``index.json``."""
         c = self.crop
+        if not self.resized:
+            out = {'RandomCrop': dict(
+                crop_size=list(self.crop_size), padding=list(self.padding),
+                pad_val=c.pad_val)}
+            if self.flip is not None:
+                out['RandomFlip'] = dict(prob=float(self.flip.prob),
+                                         direction='horizontal')
+            return out
         out = {
             'RandomResizedCrop':
             dict(scale=list(self.crop_size),
@@ -207,26 +237,40 @@ class ViewSampler:
 
     def params(self, img_hw: Tuple[int, int], sample_idx: int,
                view: int) -> Tuple[np.ndarray, bool]:
-        """Box ``(x1, y1, x2, y2)`` (inclusive, original pixels) and flip of
-        one view: the crop's and then the flip's random draws, under
-        :func:`view_seed` (the same sequence the pipeline consumes)."""
-        dummy = np.broadcast_to(np.zeros((), np.uint8), tuple(img_hw))
+        """Box ``(x1, y1, x2, y2)`` (inclusive, pixels of the image entering
+        the crop) and flip of one view: the crop's and then the flip's random
+        draws, under :func:`view_seed` (the sequence the pipeline consumes)."""
+        left, top, right, bottom = self.padding
+        hw = (img_hw[0] + top + bottom, img_hw[1] + left + right)
+        dummy = np.broadcast_to(np.zeros((), np.uint8), hw)
         with seeded_global_numpy(view_seed(self.seed, sample_idx, view)):
             oh, ow, th, tw = self.crop.rand_crop_params(dummy)
             flip = self.flip is not None and \
                 self.flip._choose_direction() is not None
-        box = np.array([ow, oh, ow + tw - 1, oh + th - 1], np.int32)
+        x1, y1 = ow - left, oh - top
+        box = np.array([x1, y1, x1 + tw - 1, y1 + th - 1], np.int32)
         return box, bool(flip)
 
     def render(self, img: np.ndarray, box: np.ndarray,
                flip: bool) -> np.ndarray:
-        """The view as the pipeline makes it: crop, resize, optional flip."""
+        """The view as the pipeline makes it: crop (padded), resize (for
+        ``RandomResizedCrop``), optional flip."""
         import mmcv
-        out = mmcv.imcrop(img, bboxes=np.asarray(box))
-        out = mmcv.imresize(out,
-                            tuple(self.crop_size[::-1]),
-                            interpolation=self.crop.interpolation,
-                            backend=self.crop.backend)
+        if self.resized:
+            out = mmcv.imcrop(img, bboxes=np.asarray(box))
+            out = mmcv.imresize(out,
+                                tuple(self.crop_size[::-1]),
+                                interpolation=self.crop.interpolation,
+                                backend=self.crop.backend)
+        else:
+            # pad exactly as RandomCrop does (mmcv.impad, cv2 semantics of
+            # pad_val included), then crop the box shifted into that frame
+            left, top = self.padding[:2]
+            if self.crop.padding is not None:
+                img = mmcv.impad(img, padding=self.crop.padding,
+                                 pad_val=self.crop.pad_val)
+            out = mmcv.imcrop(img, bboxes=np.asarray(box) + np.array(
+                [left, top, left, top]))
         if flip:
             out = mmcv.imflip(out, direction='horizontal')
         return out

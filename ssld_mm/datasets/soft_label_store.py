@@ -15,8 +15,10 @@ name           dtype/shape  meaning
 =============  ===========  ==================================================
 ``sample_idx`` int64 (N,)   0-based entry of the image list
 ``view``       int16 (N,)   view number, 0..M-1
-``box``        int32 (N,4)  crop ``x1, y1, x2, y2`` in original-image pixels,
-                            inclusive (what ``mmcv.imcrop`` takes)
+``box``        int32 (N,4)  crop ``x1, y1, x2, y2``, inclusive (what
+                            ``mmcv.imcrop`` takes), in pixels of the image
+                            entering the crop (may leave it by a
+                            ``RandomCrop`` padding)
 ``flip``       bool (N,)    horizontal flip after the crop
 ``topk_idx``   int32 (N,K)  the teacher's K most probable classes, descending
 ``topk_prob``  f16 (N,K)    their softmax probabilities

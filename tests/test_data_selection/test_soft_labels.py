@@ -187,18 +187,18 @@ def test_find_view_transforms_errors():
     cfg = student_cfg()
     found = find_view_transforms(cfg)
     assert [t['type'] for t in found['rest']] == ['mmpretrain.PackInputs']
-    bad = Config(
-        dict(train_pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=32),
-            dict(type='RandomResizedCrop', scale=8)
-        ]))
+    bad = Config(dict(train_pipeline=[dict(type='LoadImageFromFile'),
+                                      dict(type='ColorJitter'),
+                                      dict(type='RandomResizedCrop', scale=8)]))
     with pytest.raises(ValueError,
-                       match=r"\['Resize'\] before RandomResizedCrop"):
+                       match=r"\['ColorJitter'\] before RandomResizedCrop"):
         find_view_transforms(bad)
-    with pytest.raises(ValueError, match='no RandomResizedCrop'):
+    with pytest.raises(ValueError, match='no RandomResizedCrop or RandomCrop'):
         find_view_transforms(
-            Config(dict(train_pipeline=[dict(type='RandomCrop')])))
+            Config(dict(train_pipeline=[dict(type='CenterCrop')])))
+    with pytest.raises(ValueError, match='pad_if_needed=False'):
+        find_view_transforms(Config(dict(train_pipeline=[
+            dict(type='RandomCrop', crop_size=8, pad_if_needed=True)])))
     vflip = Config(
         dict(train_pipeline=[
             dict(type='RandomResizedCrop', scale=8),
@@ -239,3 +239,42 @@ def test_cli(setup, tmp_path, monkeypatch):
                                                                   'bfloat16')
     assert s.views(3)['topk_prob'].astype(float).sum(1) == pytest.approx(
         [1, 1], abs=2e-2)
+
+
+def test_random_crop_with_padding_views_match_pipeline(setup):
+    """Resize + RandomCrop(padding) + RandomFlip (the demo's pipeline): boxes
+    in the resized frame, leaving it by up to the padding; rendering them
+    equals the pipeline's own output under the view seed."""
+    root, _ = setup
+    pipeline = [dict(type='mmpretrain.LoadImageFromFile'),
+                dict(type='mmpretrain.Resize', scale=(20, 16)),
+                dict(type='mmpretrain.RandomCrop', crop_size=16, padding=3,
+                     pad_val=7),
+                dict(type='mmpretrain.RandomFlip', prob=0.5),
+                dict(type='mmpretrain.PackInputs')]
+    cfg = Config(dict(default_scope='mmpretrain', train_pipeline=pipeline))
+    found = find_view_transforms(cfg)
+    assert [t['type'] for t in found['load']] == [
+        'mmpretrain.LoadImageFromFile', 'mmpretrain.Resize']
+    sampler = ViewSampler.from_config(cfg, SEED)
+    assert sampler.crop_size == (16, 16)
+    assert sampler.describe()['RandomCrop'] == dict(
+        crop_size=[16, 16], padding=[3, 3, 3, 3], pad_val=7)
+    load = build_pipeline(cfg, found['load'])
+    full = build_pipeline(cfg, pipeline[:-1])
+    outside = 0
+    for i in range(4):
+        path = osp.join(root, f'{i}.png')
+        img = load({'img_path': path})['img']
+        assert img.shape[:2] == (16, 20)
+        for j in range(4):
+            box, flip = sampler.params(img.shape[:2], i, j)
+            assert box[2] - box[0] == 15 and box[3] - box[1] == 15
+            assert -3 <= box[0] and box[2] <= 19 + 3 and -3 <= box[1]
+            outside += int(box[0] < 0 or box[1] < 0 or box[3] > 15)
+            np.random.seed(view_seed(SEED, i, j))
+            expected = full({'img_path': path})
+            assert expected['flip'] == flip
+            np.testing.assert_array_equal(sampler.render(img, box, flip),
+                                          expected['img'])
+    assert outside > 0  # padding was exercised
