@@ -7,7 +7,6 @@ the weights are loaded from the checkpoint, and images go through the config's
 *test* pipeline.
 """
 import copy
-import os.path as osp
 import warnings
 from contextlib import contextmanager
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -18,6 +17,7 @@ from mmengine.config import Config
 from torch.utils.data import Dataset
 
 from ssld_mm.utils.autocast import autocast_context
+from ssld_mm.utils.config import load_config_file
 from ssld_mm.utils.state_dict import checkpoint_state_dict
 
 
@@ -26,9 +26,7 @@ def load_teacher_config(config: Union[str, Config]) -> Config:
     :class:`Config` is returned as is."""
     if isinstance(config, Config):
         return config
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'teacher config {config!r} does not exist')
-    return Config.fromfile(config)
+    return load_config_file(config, 'teacher config', ('model', ))
 
 
 def build_teacher(cfg: Config, checkpoint: str,

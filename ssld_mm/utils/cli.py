@@ -12,6 +12,8 @@ from typing import Optional
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 
+from .config import load_config_file
+
 _LAUNCHERS = ['none', 'pytorch', 'slurm', 'mpi']
 
 
@@ -57,9 +59,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     Raises:
         FileNotFoundError: If ``path`` does not exist.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file {path!r} does not exist')
-    cfg = Config.fromfile(path)
+    cfg = load_config_file(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

@@ -1,10 +1,8 @@
 """The SSLD distiller: a frozen teacher and a student classifier in one model."""
 import copy
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import nn
@@ -13,6 +11,7 @@ from ssld_mm.models.heads.soft_label_head_mixin import soft_label_losses
 from ssld_mm.registry import MODELS
 from ssld_mm.utils.autocast import autocast_context, check_autocast
 from ssld_mm.utils.checkpoint import load_local_checkpoint
+from ssld_mm.utils.config import load_config_file
 from ssld_mm.utils.state_dict import checkpoint_state_dict
 from .class_check import check_same_classes
 from .teacher_renormalize import TeacherRenormalize
@@ -22,13 +21,7 @@ from .teacher_renormalize import TeacherRenormalize
 def _model_cfg_from(teacher: Union[dict, str]) -> dict:
     """A teacher model config from a dict, or from a config file's ``model``."""
     if isinstance(teacher, str):
-        if not osp.isfile(teacher):
-            raise FileNotFoundError(
-                f'teacher config file {teacher!r} does not exist')
-        cfg = Config.fromfile(teacher)
-        if 'model' not in cfg:
-            raise ValueError(f'teacher config {teacher!r} has no `model` key')
-        teacher = cfg.model
+        teacher = load_config_file(teacher, 'teacher config', ('model', )).model
     if not isinstance(teacher, dict):
         raise TypeError('teacher must be a model config dict or the path of a '
                         f'config file, got {type(teacher).__name__}')
