@@ -51,6 +51,30 @@ class Registry(_MMEngineRegistry):
                 obj = upstream.get(key)
         return obj
 
+    def build(self, cfg, *args, **kwargs):
+        """MMEngine's build; an unknown ``type`` names every registry searched."""
+        try:
+            return super().build(cfg, *args, **kwargs)
+        except KeyError as e:
+            msg = e.args[0] if e.args else ''
+            here = f' is not in the {self.scope}::{self.name} registry.'
+            if not isinstance(msg, str) or here not in msg:
+                raise
+            key = msg.split(here)[0]
+            searched = [f'{self.scope}::{self.name}']
+            parent = self.parent
+            while parent is not None:
+                searched.append(f'{parent.scope}::{parent.name}')
+                parent = parent.parent
+            if self._mmpretrain_sibling() is not None:
+                searched.append(f'mmpretrain::{self.name}')
+            raise KeyError(
+                f'{key} is not in the {self.scope}::{self.name} registry nor '
+                f'any other searched ({", ".join(searched)}): check the '
+                f'spelling, use a scoped name for other packages (e.g. '
+                f'"mmdet.{key}"), and import the module that registers it '
+                '(custom_imports)') from None
+
     def _mmpretrain_sibling(self):
         if self.parent is None:
             return None

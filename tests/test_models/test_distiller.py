@@ -281,10 +281,21 @@ def test_teacher_options_validated_and_autocast_runs(teacher_ckpt):
     assert not torch.equal(out, exact)
 
 
-def test_mismatched_class_counts_is_clear_error(tmp_path):
+def test_mismatched_class_counts_is_clear_error(tmp_path, monkeypatch):
     teacher = MODELS.build(tiny_classifier(width=16, num_classes=5))
     path = tmp_path / 't5.pth'
     torch.save({'state_dict': teacher.state_dict()}, path)
+    # found when the distiller is built (issue 11 section 5) ...
+    with pytest.raises(ValueError, match=r'the teacher predicts 5 classes '
+                       r'\(model.teacher.head.num_classes\) but the student 3'):
+        build(str(path), teacher=tiny_classifier(width=16, num_classes=5))
+    # ... from one forward pass when a head has no num_classes ...
+    from ssld_mm.models.distillers import class_check
+    del teacher.head.num_classes
+    assert class_check._num_classes(teacher, 64) == 5
+    # ... and, were the build check bypassed, at the first batch
+    import ssld_mm.models.distillers.ssld_distiller as distiller_module
+    monkeypatch.setattr(distiller_module, 'check_same_classes', lambda s, t: None)
     model = build(str(path), teacher=tiny_classifier(width=16, num_classes=5))
     data = model.data_preprocessor(batch(), True)
     with pytest.raises(ValueError, match=r'teacher logits \(4, 5\) and student '
