@@ -56,7 +56,8 @@ def test_benchmark_result_is_consistent(monkeypatch):
              for k, v in per_round.items()}
     calls = {k: 0 for k in per_round}
     in_step = []
-    real_step, real_teacher = distill_speed._Stepper.__call__, SSLDDistiller.teacher_logits
+    real_step = distill_speed._Stepper.__call__
+    real_teacher = SSLDDistiller.teacher_logits
 
     def step(self):
         kind = ('distiller_step' if isinstance(self.model, SSLDDistiller)

@@ -44,15 +44,18 @@ def test_local_rank_both_spellings_export_env_unless_launcher_did(flag, monkeypa
 
 def test_common_args_defaults_and_cfg_options():
     args = parser().parse_args([])
-    assert (args.work_dir, args.cfg_options, args.launcher, args.local_rank) == (
-        None, None, 'none', 0)
+    assert (args.work_dir, args.cfg_options, args.launcher,
+            args.local_rank) == (None, None, 'none', 0)
     args = parser().parse_args([
         '--work-dir', 'w', '--launcher', 'pytorch', '--cfg-options',
-        'model.teacher_ckpt=t.pth', 'train_dataloader.batch_size=64',
-        'a.b=[1,2]'])
+        'model.teacher_ckpt=t.pth', 'train_dataloader.batch_size=64', 'a.b=[1,2]'
+    ])
     assert args.work_dir == 'w' and args.launcher == 'pytorch'
-    assert args.cfg_options == {'model.teacher_ckpt': 't.pth',
-                                'train_dataloader.batch_size': 64, 'a.b': [1, 2]}
+    assert args.cfg_options == {
+        'model.teacher_ckpt': 't.pth',
+        'train_dataloader.batch_size': 64,
+        'a.b': [1, 2]
+    }
     with pytest.raises(SystemExit):
         parser().parse_args(['--launcher', 'bogus'])
 
@@ -60,7 +63,8 @@ def test_common_args_defaults_and_cfg_options():
 # ------------------------------------------------------------ config helpers
 def test_load_config_missing_file_names_it(tmp_path):
     missing = str(tmp_path / 'nope.py')
-    with pytest.raises(FileNotFoundError, match=r"config file '.*nope\.py' does not exist"):
+    with pytest.raises(
+            FileNotFoundError, match=r"config file '.*nope\.py' does not exist"):
         cli.load_config(missing)
     assert cli.load_config(TINY_CLS_CONFIG).train_cfg.max_epochs == 2
 
@@ -82,9 +86,11 @@ def test_dataloader_defaults_are_safe_on_cpu_and_keep_user_values(cuda, monkeypa
     cfg = tiny_cfg()
     cfg.train_dataloader.num_workers = 2
     cfg.val_dataloader = ConfigDict(cfg.val_dataloader, num_workers=0)
-    cfg.test_dataloader = ConfigDict(cfg.test_dataloader, num_workers=2,
-                                     persistent_workers=False,
-                                     collate_fn=dict(type='pseudo_collate'))
+    cfg.test_dataloader = ConfigDict(
+        cfg.test_dataloader,
+        num_workers=2,
+        persistent_workers=False,
+        collate_fn=dict(type='pseudo_collate'))
     cli.set_dataloader_defaults(cfg)
     train, val, test = cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader
     # pin_memory only with CUDA
@@ -126,8 +132,10 @@ def test_amp_with_accelerator_switches_to_amp_optim_wrapper(monkeypatch):
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.optim_wrapper.optimizer.lr == 0.05
     # a config that already uses AMP keeps its own loss scale
-    cfg.optim_wrapper = ConfigDict(type='mmengine.AmpOptimWrapper', loss_scale=512.0,
-                                   optimizer=dict(type='SGD', lr=0.1))
+    cfg.optim_wrapper = ConfigDict(
+        type='mmengine.AmpOptimWrapper',
+        loss_scale=512.0,
+        optimizer=dict(type='SGD', lr=0.1))
     cli.set_amp(cfg)
     assert cfg.optim_wrapper.type == 'mmengine.AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 512.0
@@ -153,7 +161,8 @@ def test_launcher_none_and_invalid():
     cli.setup_launcher(cfg, 'none')
     assert cfg.launcher == 'none'
     assert cfg.env_cfg.dist_cfg.backend == 'nccl' and 'model_wrapper_cfg' not in cfg
-    with pytest.raises(ValueError, match=r"launcher must be one of .*'pytorch'.*got 'mpirun'"):
+    with pytest.raises(
+            ValueError, match=r"launcher must be one of .*'pytorch'.*got 'mpirun'"):
         cli.setup_launcher(cfg, 'mpirun')
 
 
@@ -169,11 +178,11 @@ def test_distributed_launcher_without_cuda_uses_gloo_and_cpu_ddp(monkeypatch):
     assert calls == [('pytorch', cfg.env_cfg.dist_cfg)]
     # a config's own DDP wrapper keeps its options, only the type changes
     cfg = tiny_cfg()
-    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
-                                 find_unused_parameters=True)
+    cfg.model_wrapper_cfg = dict(
+        type='MMDistributedDataParallel', find_unused_parameters=True)
     cli.setup_launcher(cfg, 'slurm')
-    assert cfg.model_wrapper_cfg == dict(type='ssld_mm.CPUAwareDistributedDataParallel',
-                                         find_unused_parameters=True)
+    assert cfg.model_wrapper_cfg == dict(
+        type='ssld_mm.CPUAwareDistributedDataParallel', find_unused_parameters=True)
     # any other wrapper is the user's choice
     cfg = tiny_cfg()
     cfg.model_wrapper_cfg = dict(type='MMFullyShardedDataParallel')
@@ -211,8 +220,10 @@ def test_build_runner_default_and_registered_runner_type(tmp_path, monkeypatch):
 
     from ssld_mm.registry import RUNNERS
     made = []
-    monkeypatch.setattr(Runner, 'from_cfg', classmethod(
-        lambda cls, cfg: made.append(('default', cfg.work_dir)) or 'runner'))
+    monkeypatch.setattr(
+        Runner, 'from_cfg',
+        classmethod(lambda cls, cfg: made.append(
+            ('default', cfg.work_dir)) or 'runner'))
     cfg = tiny_cfg()
     cfg.work_dir = str(tmp_path)
     assert cli.build_runner(cfg) == 'runner'
@@ -235,8 +246,8 @@ def test_build_runner_default_and_registered_runner_type(tmp_path, monkeypatch):
 
 # ------------------------------------------------- tools/train.py's main()
 def load_train_script():
-    spec = importlib.util.spec_from_file_location(
-        'ssld_mm_train_script', osp.join(REPO, 'tools', 'train.py'))
+    spec = importlib.util.spec_from_file_location('ssld_mm_train_script',
+                                                  osp.join(REPO, 'tools', 'train.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -266,8 +277,10 @@ def run_train_main(monkeypatch, argv):
 def test_train_main_flags_reach_the_config(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cfg = run_train_main(monkeypatch, [
-        TINY_CLS_CONFIG, '--work-dir', str(tmp_path), '--no-validate',
-        '--cfg-options', 'train_cfg.max_epochs=7', 'train_dataloader.batch_size=2'])
+        TINY_CLS_CONFIG, '--work-dir',
+        str(tmp_path), '--no-validate', '--cfg-options', 'train_cfg.max_epochs=7',
+        'train_dataloader.batch_size=2'
+    ])
     assert cfg.work_dir == str(tmp_path) and cfg.launcher == 'none'
     assert cfg.train_cfg.max_epochs == 7 and cfg.train_dataloader.batch_size == 2
     assert cfg.val_dataloader is None and cfg.val_cfg is None
@@ -275,11 +288,14 @@ def test_train_main_flags_reach_the_config(tmp_path, monkeypatch):
     assert cfg.train_dataloader.pin_memory is False
 
 
-def test_train_main_user_cfg_options_win_over_dataloader_defaults(tmp_path, monkeypatch):
+def test_train_main_user_cfg_options_win_over_dataloader_defaults(
+        tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cfg = run_train_main(monkeypatch, [
-        TINY_CLS_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
-        'train_dataloader.num_workers=2', 'val_dataloader.persistent_workers=True'])
+        TINY_CLS_CONFIG, '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_dataloader.num_workers=2',
+        'val_dataloader.persistent_workers=True'
+    ])
     # workers set on the command line get persistent workers by default ...
     assert cfg.train_dataloader.persistent_workers is True
     # ... but never without workers (torch would raise), whoever asked
@@ -293,8 +309,9 @@ def test_train_main_auto_scale_lr_scales_by_batch_size(tmp_path, monkeypatch):
                         'auto_scale_lr = dict(base_batch_size=16)\n')
     plain = run_train_main(monkeypatch, [str(cfg_file), '--work-dir', str(tmp_path)])
     assert not plain.auto_scale_lr.get('enable', False)
-    cfg = run_train_main(monkeypatch, [str(cfg_file), '--work-dir', str(tmp_path),
-                                       '--auto-scale-lr'])
+    cfg = run_train_main(
+        monkeypatch, [str(cfg_file), '--work-dir',
+                      str(tmp_path), '--auto-scale-lr'])
     assert cfg.auto_scale_lr.enable is True
     # what the Runner does with it: lr 0.05 * (1 process x batch 4) / 16
     from mmengine.runner import Runner
@@ -310,5 +327,6 @@ def test_train_main_amp_on_cpu_stops_before_building(tmp_path, monkeypatch):
     import mmengine.device
     monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cpu')
     with pytest.raises(RuntimeError, match='--amp needs a GPU'):
-        run_train_main(monkeypatch, [TINY_CLS_CONFIG, '--work-dir', str(tmp_path),
-                                     '--amp'])
+        run_train_main(monkeypatch,
+                       [TINY_CLS_CONFIG, '--work-dir',
+                        str(tmp_path), '--amp'])

@@ -27,7 +27,10 @@ class RankIterRecorder(Hook):
     def __init__(self, out_dir: str) -> None:
         self.out_dir = out_dir
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         os.makedirs(self.out_dir, exist_ok=True)
         name = f'rank{get_rank()}_of{get_world_size()}.txt'
