@@ -1,4 +1,5 @@
 """MMDetection's ResNetV1d that takes ssld_mm classifier checkpoints strictly."""
+import logging
 from typing import Optional
 
 from mmdet.models.backbones import ResNetV1d
@@ -78,7 +79,7 @@ class SSLDResNetV1d(ResNetV1d):
                 'SSLDResNetV1d: model.backbone.init_cfg.checkpoint is not set; '
                 "the backbone keeps MMDetection's random init",
                 logger='current',
-                level=30)
+                level=logging.WARNING)
             return
         from ssld_mm.converters.mmdet_resnet import load_mmdet_resnet
         info = load_mmdet_resnet(self, self.pretrained_checkpoint)

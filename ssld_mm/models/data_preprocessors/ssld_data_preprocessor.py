@@ -1,4 +1,5 @@
 """A classification data preprocessor for batches mixing labeled and unlabeled images."""
+import logging
 from typing import Optional
 
 import torch
@@ -52,7 +53,7 @@ class SSLDDataPreprocessor(ClsDataPreprocessor):
                 'SSLDDataPreprocessor: batch augments are skipped on batches '
                 'that mix labeled and unlabeled samples (or samples with and '
                 'without gt_score).',
-                logger='current', level=30)
+                logger='current', level=logging.WARNING)
             SSLDDataPreprocessor._warned_mixed = True
         # Hide the mixed fields from the parent, then give them back.
         hidden = {}

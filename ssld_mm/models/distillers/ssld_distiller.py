@@ -1,5 +1,6 @@
 """The SSLD distiller: a frozen teacher and a student classifier in one model."""
 import copy
+import logging
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -195,7 +196,7 @@ class SSLDDistiller(BaseModel):
                 'SSLDDistiller: teacher_ckpt is None, the teacher keeps the '
                 'random weights its layers were built with (only useful for '
                 'tests and benchmarks).',
-                logger='current', level=30)
+                logger='current', level=logging.WARNING)
         else:
             load_teacher_weights(teacher_model, teacher_ckpt)
             print_log(f'SSLDDistiller: loaded teacher weights from {teacher_ckpt}',

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from mmpretrain.evaluation import Accuracy
 
-from ssld_mm.models.losses._utils import check_non_negative
+from ssld_mm.models.losses.base_distill_loss import check_non_negative
 from ssld_mm.registry import MODELS
 
 # Probabilities below this (float16 underflow of a stored target) are clamped

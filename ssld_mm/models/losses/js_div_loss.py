@@ -4,7 +4,7 @@ import math
 import torch
 
 from ssld_mm.registry import MODELS
-from ._utils import BaseDistillLoss
+from .base_distill_loss import BaseDistillLoss
 
 _LOG2 = math.log(2.0)
 

@@ -2,7 +2,7 @@
 import torch
 
 from ssld_mm.registry import MODELS
-from ._utils import BaseDistillLoss
+from .base_distill_loss import BaseDistillLoss
 
 
 @MODELS.register_module()

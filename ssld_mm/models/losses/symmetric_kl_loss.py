@@ -4,7 +4,7 @@ import math
 import torch
 
 from ssld_mm.registry import MODELS
-from ._utils import BaseDistillLoss, check_non_negative
+from .base_distill_loss import BaseDistillLoss, check_non_negative
 
 
 @MODELS.register_module()

@@ -1,4 +1,4 @@
-"""Shared code of the distillation losses (not registered).
+"""The base class of the distillation losses (not registered itself).
 
 Every loss of this package is called as ``loss(student_logits,
 teacher_logits)`` with two ``[N, C]`` tensors of raw logits and returns the
@@ -69,6 +69,15 @@ class BaseDistillLoss(nn.Module):
     Args:
         loss_weight (float): Weight of the loss, >= 0. Defaults to 1.0.
         temperature (float): Softmax temperature ``T`` > 0. Defaults to 1.0.
+
+    Example:
+        >>> from ssld_mm.models.losses import BaseDistillLoss
+        >>> from ssld_mm.registry import MODELS
+        >>> @MODELS.register_module()
+        ... class L1ProbLoss(BaseDistillLoss):
+        ...     def per_sample_loss(self, log_p_s, log_p_t):
+        ...         return (log_p_s.exp() - log_p_t.exp()).abs().sum(dim=1)
+        >>> # in a config: model = dict(distill_loss=dict(type='L1ProbLoss'))
     """
 
     def __init__(self, loss_weight: float = 1.0,
