@@ -132,8 +132,8 @@ class PaddleMobileNetV3(IndexedBackbone):
     distilled student) load with no missing or unexpected key, but they are
     not run and their parameters are frozen (``requires_grad=False``), so
     optimizers and DDP leave them alone. The classifier head (``last_conv``
-    960 -> 1280, fc) is not part of the backbone: load with
-    ``prefix='backbone.'``.
+    960 -> 1280, fc) is not part of the backbone; a ``Pretrained``
+    ``init_cfg`` takes only the ``backbone.`` keys of a checkpoint.
 
     Paddle's ``freeze_norm: true`` is ``norm_cfg=dict(type='BN', eps=1e-5,
     requires_grad=False)`` with ``norm_eval=True``. ``MobileNetV3RCNN`` has
@@ -165,6 +165,14 @@ class PaddleMobileNetV3(IndexedBackbone):
             Defaults to Kaiming for convs and constant 1 for BN.
 
     Example:
+        >>> # detection (PaddleDetection MobileNetV3RCNN, frozen BN)
+        >>> backbone = dict(
+        ...     type='ssld_mm.PaddleMobileNetV3', arch='large',
+        ...     feature_maps=[2, 3, 4],
+        ...     norm_cfg=dict(type='BN', eps=1e-5, requires_grad=False),
+        ...     norm_eval=True,
+        ...     init_cfg=dict(type='Pretrained',
+        ...                   checkpoint='checkpoints/mbv3_large_ssld.pth'))
         >>> model = dict(
         ...     type='mmpretrain.ImageClassifier',
         ...     backbone=dict(type='ssld_mm.PaddleMobileNetV3', arch='large',
