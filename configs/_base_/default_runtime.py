@@ -14,6 +14,8 @@ default_hooks = dict(
     bad_images=dict(type='BadImageHook'),
     # stops at the first NaN/inf loss, before the optimizer step
     finite_loss=dict(type='FiniteLossHook'),
+    # a list label >= the model's num_classes stops before training (list:line)
+    label_range=dict(type='LabelRangeHook'),
 )
 
 env_cfg = dict(

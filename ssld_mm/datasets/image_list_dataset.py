@@ -221,6 +221,9 @@ class ImageListDataset(BaseDataset):
         """Read the list into data infos (``img_path``, ``line_no`` and,
         for labeled lines, ``gt_label``)."""
         num_classes = len(self.CLASSES) if self.CLASSES is not None else None
+        #: the largest label and its list:line (checked against the model by
+        #: LabelRangeHook when the list names no classes)
+        self.max_label = (-1, '')
         data_list = []
         missing = []
         backend = None
@@ -234,6 +237,8 @@ class ImageListDataset(BaseDataset):
                         f'of {entry.path!r} is out of range for '
                         f'{num_classes} classes')
                 info['gt_label'] = entry.label
+                if entry.label > self.max_label[0]:
+                    self.max_label = (entry.label, self._where(entry.line_no))
             if self.check_files:
                 if backend is None:
                     backend = get_file_backend(img_path, enable_singleton=True)

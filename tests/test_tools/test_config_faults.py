@@ -43,6 +43,11 @@ def _cases(s):
                     'train_dataloader.dataset.classes=[a,b,c]'],
             f'{s["list"]}:3: label 7 of \'class_2/img_0.png\' is out of range '
             'for 3 classes'),
+        'label out of range, list without classes': (
+            base + ['train_dataloader.dataset.type=ImageListDataset',
+                    f'train_dataloader.dataset.ann_file={s["list"]}'],
+            f"{s['list']}:3: label 7 is out of range for the model's 3 classes "
+            '(model.student.head.num_classes)'),
         'missing data_root': (
             [base[0], 'train_dataloader.dataset.data_root=/no/such/folder'],
             "train_dataloader.dataset.data_root: folder '/no/such/folder' does "
