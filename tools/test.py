@@ -52,7 +52,7 @@ def main() -> None:
         cfg.test_cfg.fp16 = True
     cli.set_dataloader_defaults(cfg)
     if args.test_size is not None:
-        from ssld_mm.engine.resolution import set_test_resolution
+        from ssld_mm.utils.resolution import set_test_resolution
         changes = set_test_resolution(cfg, *args.test_size)
         print(f'--test-size: {", ".join(changes)}')
     apply_checkpoint_trust(cfg, args.trust_checkpoint)

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import REPO, TINY_CLS_CONFIG, run_tool
-from ssld_mm.engine.resolution import default_resize_size, set_test_resolution
+from ssld_mm.utils.resolution import default_resize_size, set_test_resolution
 from ssld_mm.registry import MODELS
 from ssld_mm.utils import register_all_modules
 
