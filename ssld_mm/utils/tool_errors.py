@@ -6,6 +6,7 @@ the Runner starts (:func:`check_config_files`), and run inside
 very last line, ``ERROR: <config key or cause>: <problem> -> <what to do>``.
 """
 import contextlib
+import os
 import os.path as osp
 import sys
 import traceback
@@ -151,8 +152,8 @@ def one_line_error(exc: BaseException) -> str:
                 'folder (the tools import from both), or add its folder to '
                 'the Python path')
     if isinstance(exc, FileNotFoundError):
-        return (f'{name}: {message} -> check the paths of the config '
-                '(data_root, ann_file, checkpoints) and --cfg-options')
+        return (f'{name}: {message} -> check the path; relative paths start '
+                f'from the current folder {os.getcwd()!r}')
     return f'{name}: {message} -> see the traceback above'
 
 

@@ -247,3 +247,28 @@ def test_test_tool_on_distiller_checkpoint_equals_extracted(tmp_path,
     assert last_line(err).endswith('-> use the config the checkpoint was '
                                    'trained with (same model type, backbone '
                                    'and head)')
+
+
+# ---- item 4: the process group is torn down at the end of the tools -------
+
+def test_teardown_distributed_destroys_the_group(tmp_path):
+    import torch.distributed as dist
+    cli.teardown_distributed()  # no group: nothing to do
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store',
+                            rank=0, world_size=1)
+    assert dist.is_initialized()
+    cli.teardown_distributed()
+    assert not dist.is_initialized()
+
+
+def test_other_tools_end_with_one_error_line(tmp_path):
+    dedup = osp.join(REPO, 'tools', 'data', 'dedup_sift.py')
+    _, err = run_failing([dedup, '--pool', 'p.txt', '--val', 'v.txt', '--out',
+                          'o.txt', '--removed', 'r.txt', '--ratio', '1.5'],
+                         cwd=str(tmp_path))
+    assert last_line(err) == ('ERROR: dedup_sift.py: ValueError: ratio must be '
+                              'in (0, 1), got 1.5 -> see the traceback above')
+    extract = osp.join(REPO, 'tools', 'model_converters', 'extract_student.py')
+    _, err = run_failing([extract, 'missing.pth', 'out.pth'], cwd=str(tmp_path))
+    assert last_line(err).startswith('ERROR: extract_student.py: ')
+    assert 'missing.pth' in last_line(err)

@@ -18,6 +18,7 @@ import warnings
 
 from ssld_mm.data_selection import SIFT_DEFAULTS as D
 from ssld_mm.data_selection import dedup_pool, format_dedup_summary
+from ssld_mm.utils.tool_errors import report_failures
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -93,4 +94,5 @@ def run(args: argparse.Namespace) -> dict:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    with report_failures('dedup_sift.py'):
+        sys.exit(main())

@@ -24,6 +24,7 @@ from mmengine.config import DictAction
 from ssld_mm.data_selection import parse_shard, shard_from_launcher
 from ssld_mm.data_selection.soft_labels import generate_soft_labels
 from ssld_mm.data_selection.teacher import load_teacher_config
+from ssld_mm.utils.tool_errors import report_failures
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -134,4 +135,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    with report_failures('generate_soft_labels.py'):
+        sys.exit(main())

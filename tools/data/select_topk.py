@@ -26,6 +26,7 @@ from ssld_mm.data_selection import (format_summary, parse_shard, select_topk,
 from ssld_mm.data_selection.teacher import load_teacher_config
 from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
                                       apply_checkpoint_trust)
+from ssld_mm.utils.tool_errors import report_failures
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -116,4 +117,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    with report_failures('select_topk.py'):
+        sys.exit(main())

@@ -9,6 +9,7 @@ import argparse
 from ssld_mm.converters.extract_student import extract_student
 from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
                                       apply_checkpoint_trust)
+from ssld_mm.utils.tool_errors import report_failures
 
 
 def main() -> None:
@@ -24,4 +25,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    with report_failures('extract_student.py'):
+        main()

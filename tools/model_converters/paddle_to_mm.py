@@ -19,6 +19,7 @@ import argparse
 import sys
 
 from ssld_mm.converters import PADDLE_ARCHS, PaddleConversionError, convert_pdparams
+from ssld_mm.utils.tool_errors import report_failures
 
 
 def parse_args() -> argparse.Namespace:
@@ -72,4 +73,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    with report_failures('paddle_to_mm.py'):
+        main()
