@@ -143,9 +143,12 @@ def _progress(work):
 
 def _assert_same(a, b):
     assert a.keys() == b.keys()
+    worst = 0.0
     for k in a:
         diff = (a[k].double() - b[k].double()).abs().max().item() if a[k].numel() else 0
         assert diff <= 1e-5, (k, diff)
+        worst = max(worst, diff)
+    print(f'killed and resumed vs uninterrupted: max |diff| = {worst:.3g}')
 
 
 @pytest.fixture
