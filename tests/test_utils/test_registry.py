@@ -4,18 +4,44 @@ import warnings
 import pytest
 from mmengine.registry import DefaultScope
 from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import TRANSFORMS as ROOT_TRANSFORMS
 
-from ssld_mm.registry import (DATASETS, HOOKS, MODELS, MODEL_WRAPPERS,
-                              OPTIM_WRAPPER_CONSTRUCTORS)
+from ssld_mm.registry import (DATASETS, EVALUATOR, HOOKS, LOOPS, MODELS,
+                              MODEL_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS,
+                              VISUALIZERS, Registry)
 from ssld_mm.utils import register_all_modules
 from ssld_mm.utils.env import check_stack
 
 
-def test_registries_are_children_of_mmengine_roots():
+def test_registries_are_children_of_mmengine_roots_with_mmpretrain_fallback():
+    import mmpretrain.registry as upstream
     for reg in (MODELS, DATASETS, HOOKS, MODEL_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS):
+        assert isinstance(reg, Registry)
         assert reg.scope == 'ssld_mm'
         assert reg.parent is not None and reg.parent.scope == 'mmengine'
     assert ROOT_MODELS.children['ssld_mm'] is MODELS
+    assert MODELS.fallback is upstream.MODELS
+    assert EVALUATOR.fallback is upstream.EVALUATORS
+    # locations only where our modules register
+    assert MODELS._locations == ['ssld_mm.models']
+    assert LOOPS._locations == [] and VISUALIZERS._locations == []
+
+
+def test_plain_upstream_names_fall_back_to_mmpretrain():
+    from mmpretrain.models import ClsDataPreprocessor, CrossEntropyLoss
+    assert MODELS.get('ClsDataPreprocessor') is ClsDataPreprocessor
+    assert MODELS.get('CrossEntropyLoss') is CrossEntropyLoss
+    with pytest.raises(KeyError, match=r'NoSuchLoss is not in the ssld_mm::model '
+                       r'registry nor any other searched \(ssld_mm::model, '
+                       r'mmengine::model, mmpretrain::model\)'):
+        MODELS.build(dict(type='NoSuchLoss'))
+
+
+def test_ssld_mm_names_resolve_from_another_scope():
+    register_all_modules(init_default_scope=False)
+    from ssld_mm.datasets.transforms import DetAutoAugmentV1
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        assert ROOT_TRANSFORMS.get('ssld_mm.DetAutoAugmentV1') is DetAutoAugmentV1
 
 
 def test_scoped_and_plain_names_resolve_under_ssld_mm_scope():
