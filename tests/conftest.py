@@ -94,7 +94,9 @@ def assert_each_rank_trained_its_share(log: str, out_dir: str, world_size: int,
                                        iters_per_rank: int, batch_size: int) -> None:
     """MMEngine saw ``world_size`` processes, and every rank trained
     ``iters_per_rank`` full batches of images no other rank trained."""
-    assert f'GPU number: {world_size}' in log, log[-3000:]
+    assert f'GPU number: {world_size}' in log, (
+        f'MMEngine did not log world size {world_size} ("GPU number: '
+        f'{world_size}")\n' + log[-3000:])
     files = sorted(os.listdir(out_dir))
     assert files == [f'rank{r}_of{world_size}.txt' for r in range(world_size)], files
     seen = []

@@ -67,9 +67,10 @@ def test_distill_train_resume_and_export(tmp_path, image_folder, teacher_ckpt):
     # it really resumed: a fresh run (same seed) would reach the same weights,
     # but would log epoch 1 and rewrite epoch_1.pth
     out = proc.stdout + proc.stderr
-    assert 'resumed epoch: 1' in out, out[-3000:]
-    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out
-    assert sha256(part / 'epoch_1.pth') == digest
+    assert 'resumed epoch: 1' in out, 'no "resumed epoch: 1" in the log\n' + out[-3000:]
+    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out, (
+        'the resumed run should train epoch 2 only\n' + out[-3000:])
+    assert sha256(part / 'epoch_1.pth') == digest, 'epoch_1.pth was rewritten'
     resumed = state(part / 'epoch_2.pth')
     for k in final:
         assert torch.equal(final[k], resumed[k]), k

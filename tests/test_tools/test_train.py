@@ -31,8 +31,9 @@ def sha256(path) -> str:
 
 def assert_resumed_at_epoch_1(out: str) -> None:
     """The run loaded epoch 1 and trained epoch 2 only (max_epochs=2)."""
-    assert 'resumed epoch: 1' in out, out[-3000:]
-    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out, out[-3000:]
+    assert 'resumed epoch: 1' in out, 'no "resumed epoch: 1" in the log\n' + out[-3000:]
+    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out, (
+        'the resumed run should train epoch 2 only\n' + out[-3000:])
 
 
 def test_train_resume_matches_uninterrupted_run(tmp_path, image_folder):
@@ -70,7 +71,8 @@ def test_resume_from_explicit_path_and_test_tool(tmp_path, image_folder):
                      str(ckpt), '--cfg-options', *data_opts(image_folder)])
     assert osp.isfile(work / 'epoch_2.pth')
     assert_resumed_at_epoch_1(proc.stdout + proc.stderr)
-    assert sha256(ckpt) == digest  # a fresh run would have rewritten epoch 1
+    # a fresh run would have rewritten epoch 1
+    assert sha256(ckpt) == digest, 'epoch_1.pth was rewritten'
     before, after = load_state(ckpt), load_state(work / 'epoch_2.pth')
     assert any(not torch.equal(after[k], before[k])
                for k in after if after[k].is_floating_point())

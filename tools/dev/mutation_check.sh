@@ -47,8 +47,8 @@ mutant 'tools/_launch.sh starts 1 process instead of N' \
     $T/test_distill_train.py::test_distill_ddp_two_cpu_processes
 mutant 'teacher_autocast never applied' \
     ssld_mm/models/distillers/ssld_distiller.py \
-    '        if self.teacher_autocast is not None:' \
-    '        if False:' \
+    '        with autocast_context(inputs.device.type, self.teacher_autocast):' \
+    '        with autocast_context(inputs.device.type, None):' \
     $M/test_distiller.py::test_teacher_options_validated_and_autocast_runs
 mutant 'teacher input not made channels-last' \
     ssld_mm/models/distillers/ssld_distiller.py \
