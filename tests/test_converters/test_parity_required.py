@@ -29,7 +29,8 @@ def run_parity_test(require: str) -> subprocess.CompletedProcess:
 def test_missing_parity_env_fails_when_required():
     proc = run_parity_test('1')
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 1, out[-3000:]
+    assert proc.returncode == 1, (
+        f'expected a failure, pytest exited {proc.returncode}\n' + out[-3000:])
     assert '1 error' in out
     assert 'Paddle parity env absent (/nonexistent/bin/python)' in out
     assert 'SSLD_MM_REQUIRE_PARITY=1 makes this a failure' in out
@@ -59,4 +60,4 @@ def test_make_test_requires_the_parity_env():
     assert pytest_line == [
         'SSLD_MM_REQUIRE_PARITY=${SSLD_MM_REQUIRE_PARITY:-1} '
         '.venv/bin/python -m pytest tests'
-    ], proc.stdout
+    ], 'make -n test does not require the parity env:\n' + proc.stdout

@@ -17,6 +17,7 @@
 # modified. Slow on 2 cores (a few minutes): run it before calling a test issue
 # done, not in CI. docs/testing.md lists the mutants and the last result.
 set -euo pipefail
+{  # parsed whole before it runs: editing this file during a run is safe
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 [ -x "$PYTHON" ] || { echo "no python at $PYTHON (run make setup)" >&2; exit 2; }
@@ -236,3 +237,5 @@ EOF
 done
 echo "$((${#SELECTED[@]} - survived)) of ${#SELECTED[@]} mutants caught"
 [ "$survived" = 0 ]
+exit
+}
