@@ -266,12 +266,14 @@ def test_make_demo_smoke_end_to_end(tmp_path):
     assert 'L = 160 labeled, U = 240 unlabeled' in out
     results = json.loads((work / 'results.json').read_text())
     assert list(results) == ['teacher', 'student_label_only', 'student_ssld',
-                             'student_ssld_unlabeled']
+                             'student_ssld_unlabeled',
+                             'student_ssld_unlabeled_stored']
     assert all(0.0 <= v <= 100.0 for v in results.values())
     # the fake data is easy: the teacher learns it within its three epochs
     assert results['teacher'] > 30.0
     detail = json.loads((work / 'results_detail.json').read_text())
-    for key in ('student_label_only', 'student_ssld', 'student_ssld_unlabeled'):
+    for key in ('student_label_only', 'student_ssld', 'student_ssld_unlabeled',
+                'student_ssld_unlabeled_stored'):
         accs = detail['runs'][key]['accs']
         assert len(accs) == 2
         assert math.isclose(results[key], round(sum(accs) / 2, 2))
@@ -292,6 +294,25 @@ def test_make_demo_smoke_end_to_end(tmp_path):
     assert (work / 'student_ssld_unlabeled' / 'seed_0' / 'student.pth').is_file()
     log = (work / 'logs' / 'student_ssld_seed_0.log').read_text()
     assert 'loaded teacher weights from' in log and 'loss_distill' in log
+    # the stored-teacher row: one store (L + U, 1 view per image for the one
+    # distillation epoch) for both seeds, a plain classifier without teacher
+    from ssld_mm.datasets import SoftLabelStore
+    stored = work / 'student_ssld_unlabeled_stored'
+    store = SoftLabelStore(str(stored / 'soft_labels'))
+    assert (store.num_samples, store.num_views, store.topk) == (400, 1, 10)
+    assert 'RandomCrop' in store.index['view_sampler']
+    assert store.index['teacher_checkpoint'].startswith(str(work / 'teacher'))
+    dumped = Config.fromfile(str(stored / 'seed_1' / 'distill' /
+                                 'ssld_lenet5_fmnist_unlabeled_stored.py'))
+    assert dumped.model.type == 'mmpretrain.ImageClassifier'
+    assert dumped.train_dataloader.dataset.pipeline[2].store == str(
+        stored / 'soft_labels')
+    log = (work / 'logs' /
+           'student_ssld_unlabeled_stored_seed_1_distill.log').read_text()
+    assert 'loss_distill' in log and 'loaded teacher weights' not in log
+    curve = detail['runs']['student_ssld_unlabeled_stored']['curves'][1]
+    assert [e for e, _ in curve] == [1, 2]
+    assert detail['job_seconds']['student_ssld_unlabeled_stored/generate'] > 0
 
 
 def test_run_demo_without_data_says_where_it_looked(tmp_path):

@@ -251,3 +251,60 @@ def write_fake_fashion_mnist(root: str, n_train: int = 600, n_test: int = 200,
                 with open(osp.join(root, name), 'wb') as f:
                     f.write(payload)
     return root
+
+
+STORED_LIST_FILE = 'lu_png_list.txt'
+PNG_DIR = 'png'
+
+
+def write_png_list(data_root: str, labeled_idx: str, unlabeled_idx: str,
+                   list_name: str = STORED_LIST_FILE) -> str:
+    """Write the images of L then U as PNG files and their image list.
+
+    The stored-teacher run trains from an image list (``ImageListDataset``,
+    whose entries are the ``sample_idx`` of the soft-label store); its entries
+    are the images of the online L + U run, in the same order, without
+    labels. Idempotent: PNGs and the list are rewritten only when missing or
+    different.
+
+    Args:
+        data_root (str): Folder with ``train-images-idx3-ubyte``; the PNGs go
+            to ``data_root/png/train_XXXXX.png``.
+        labeled_idx (str): Index file of L.
+        unlabeled_idx (str): Index file of U.
+        list_name (str): File name of the list in ``data_root``.
+
+    Returns:
+        str: Path of the list (lines ``png/train_XXXXX.png``, relative to
+        ``data_root``).
+    """
+    import cv2
+
+    from ssld_mm.datasets import load_indices
+    path = osp.join(data_root, 'train-images-idx3-ubyte')
+    magic, n = read_idx_header(path)
+    if magic != 0x0803:
+        raise ValueError(f'{path}: idx magic {magic:#06x}, expected 0x0803')
+    with open(path, 'rb') as f:
+        rows, cols = struct.unpack('>II', f.read(16)[8:16])
+        images = np.frombuffer(f.read(n * rows * cols), np.uint8).reshape(
+            n, rows, cols)
+    order = np.concatenate([load_indices(labeled_idx, n),
+                            load_indices(unlabeled_idx, n)]).astype(np.int64)
+    os.makedirs(osp.join(data_root, PNG_DIR), exist_ok=True)
+    lines = []
+    for i in order.tolist():
+        rel = f'{PNG_DIR}/train_{i:05d}.png'
+        dst = osp.join(data_root, rel)
+        if not osp.isfile(dst):
+            tmp = dst[:-4] + '.part.png'
+            cv2.imwrite(tmp, images[i])
+            os.replace(tmp, dst)
+        lines.append(rel)
+    text = '\n'.join(lines) + '\n'
+    list_path = osp.join(data_root, list_name)
+    if not osp.isfile(list_path) or open(list_path).read() != text:
+        with open(list_path + '.part', 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.replace(list_path + '.part', list_path)
+    return list_path

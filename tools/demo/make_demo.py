@@ -9,7 +9,9 @@ from demo_data import prepare_fashion_mnist, write_split
 from demo_pipeline import (CONFIGS, PROFILES, RESULT_KEYS, build_jobs,
                            collect_results, job_seconds, run_jobs)
 from demo_results import (format_markdown_table, format_table, mean_std,
-                          plot_curves, write_json)
+                          plot_curves, read_curve, write_json)
+from demo_stored import KEY as STORED_KEY
+from demo_stored import collect_stored, order_jobs, stored_jobs
 
 #: glibc malloc settings for CPU training (see docs/demo.md, "Speed").
 CPU_MALLOC_ENV = {
@@ -22,6 +24,7 @@ LABELS = {
     'student_label_only': 'student LeNet-5, L labels',
     'student_ssld': 'student SSLD on L (no labels)',
     'student_ssld_unlabeled': 'student SSLD on L+U (no labels), then fine-tuned on L',
+    STORED_KEY: 'the same, stored teacher (no teacher in the loop)',
 }
 
 
@@ -34,6 +37,7 @@ def run_demo(work_root: str = 'work_dirs/demo',
              source: Optional[str] = None,
              distill_loss: Optional[str] = None,
              fast_teacher: bool = True,
+             stored: bool = True,
              echo: Callable[[str], None] = print) -> Dict[str, float]:
     """Prepare the data, train every run, print and save the comparison.
 
@@ -55,6 +59,9 @@ def run_demo(work_root: str = 'work_dirs/demo',
         fast_teacher (bool): Run the frozen teacher of the distillation runs
             in channels-last under bfloat16 (CPUs with native bf16) or
             float16 (CUDA) autocast. Defaults to True.
+        stored (bool): Also run ``student_ssld_unlabeled_stored``, the L + U
+            distillation from a soft-label store generated once for all
+            seeds (no teacher in the training loop). Defaults to True.
 
     Returns:
         dict: The content of ``results.json`` (mean test top-1 per run, %).
@@ -97,30 +104,37 @@ def run_demo(work_root: str = 'work_dirs/demo',
         env.setdefault(var, value)
     jobs = build_jobs(work_root, data_root, labeled_idx, unlabeled_idx,
                       settings)
+    keys = RESULT_KEYS + ((STORED_KEY, ) if stored else ())
+    if stored:
+        jobs = order_jobs(jobs, stored_jobs(work_root, data_root, labeled_idx,
+                                            unlabeled_idx, settings))
     run_jobs(jobs, max_parallel=max_parallel, env=env, echo=echo)
     total = time.time() - start
 
     results = collect_results(work_root, settings['seeds'])
+    if stored:
+        results[STORED_KEY] = collect_stored(work_root, settings['seeds'],
+                                             read_curve)
     seconds = job_seconds(jobs)
     summary = {key: round(mean_std(results[key]['accs'])[0], 2)
-               for key in RESULT_KEYS}
+               for key in keys}
     rows = []
-    for key in RESULT_KEYS:
+    for key in keys:
         note = ''
-        if key == 'student_ssld_unlabeled':
+        if key.startswith('student_ssld_unlabeled'):
             mean_d, std_d = mean_std(results[key]['distill_accs'])
             note = f'after distillation only: {mean_d:.2f} +- {std_d:.2f}'
         rows.append(dict(name=key, accs=results[key]['accs'],
                          seconds=seconds.get(key, 0.0), note=note))
     plot_png = plot_curves(
-        {LABELS[key]: results[key]['curves'] for key in RESULT_KEYS},
+        {LABELS[key]: results[key]['curves'] for key in keys},
         osp.join(work_root, 'test_accuracy.png'),
         title=f'Fashion-MNIST test top-1 (L = {n_l} labeled, U = {n_u} '
         'unlabeled)',
         curves_by_images={
             LABELS[key]: [_images_seen(c, key, results[key]['stage_epochs'],
                                        n_l, n_u) for c in results[key]['curves']]
-            for key in RESULT_KEYS})
+            for key in keys})
     results_json = write_json(osp.join(work_root, 'results.json'), summary)
     write_json(osp.join(work_root, 'results_detail.json'), dict(
         profile=profile, num_labeled=n_l, num_unlabeled=n_u,
@@ -135,8 +149,9 @@ def run_demo(work_root: str = 'work_dirs/demo',
             curves=results[key]['curves'],
             **({'distill_accs': results[key]['distill_accs'],
                 'distill_epochs': results[key]['stage_epochs']}
-               if key == 'student_ssld_unlabeled' else {}))
-              for key in RESULT_KEYS}))
+               if key.startswith('student_ssld_unlabeled') else {}))
+              for key in keys},
+        job_seconds={j.name: round(j.seconds, 1) for j in jobs}))
     with open(osp.join(work_root, 'results.md'), 'w', encoding='utf-8') as f:
         f.write(format_markdown_table(rows) + '\n')
 
@@ -147,6 +162,14 @@ def run_demo(work_root: str = 'work_dirs/demo',
     echo(f'[demo] SSLD with unlabeled data vs label-only student: '
          f'{gain:+.2f} points (mean test top-1); teacher '
          f'{summary["teacher"]:.2f}.')
+    if stored:
+        jt = {j.name: j.seconds for j in jobs}
+        echo(f'[demo] stored teacher vs online teacher (L + U, fine-tuned): '
+             f'{summary[STORED_KEY]:.2f} vs '
+             f'{summary["student_ssld_unlabeled"]:.2f}; its store took '
+             f'{jt.get(STORED_KEY + "/generate", 0):.0f} s to generate '
+             f'(once, for all seeds); demo without the stored row: '
+             f'run_demo.py --no-stored.')
     echo(f'[demo] total wall time {total:.0f} s ({total / 60:.1f} min); '
          f'wrote {results_json}, {plot_png} and results.md')
     return summary
@@ -157,7 +180,7 @@ def _images_seen(curve, key: str, stage_epochs: int, n_l: int, n_u: int):
     per epoch for the distillation stage, L per fine-tuning epoch)."""
     out = []
     for epoch, acc in curve:
-        if key == 'student_ssld_unlabeled':
+        if key.startswith('student_ssld_unlabeled'):
             first = min(epoch, stage_epochs)
             seen = first * (n_l + n_u) + (epoch - first) * n_l
         else:

@@ -43,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-fast-teacher', action='store_true',
                         help='keep the frozen teacher in float32 (default: '
                         'bf16/fp16 autocast + channels-last where supported)')
+    parser.add_argument('--no-stored', action='store_true',
+                        help='skip student_ssld_unlabeled_stored (the L + U '
+                        'distillation from a stored teacher)')
     return parser.parse_args(argv)
 
 
@@ -51,7 +54,7 @@ def main(argv=None) -> int:
     try:
         run_demo(args.work_dir, args.data_root, args.profile, args.seeds,
                  args.jobs, args.threads, args.source, args.distill_loss,
-                 not args.no_fast_teacher)
+                 not args.no_fast_teacher, stored=not args.no_stored)
     except DataNotFoundError as e:
         print(f'[demo] error: {e}', file=sys.stderr)
         return 2
