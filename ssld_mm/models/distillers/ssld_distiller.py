@@ -105,10 +105,9 @@ class SSLDDistiller(BaseModel):
             leaves the teacher randomly initialised (tests, benchmarks) and warns.
         distill_loss (dict): Config of the divergence loss, called as
             ``loss(student_logits, teacher_logits)``. Defaults to
-            ``SymmetricKLLoss``, PaddleClas's SSLD loss (its "JSDivLoss"): it
-            reproduces the published numbers, and in our Fashion-MNIST demo the
-            true JSD (``JSDivLoss``, about 4x smaller gradients near agreement)
-            trained worse students (docs/demo.md).
+            ``SymmetricKLLoss``, PaddleClas's SSLD loss (its "JSDivLoss"),
+            the one that reproduces the published numbers; how the losses
+            compare: docs/demo.md.
         gt_loss_weight (float): Weight of the student head's loss on labeled
             samples. 0 (default) trains label-free, as SSLD does.
         data_preprocessor (dict, optional): Shared preprocessor. Defaults to the
@@ -264,10 +263,9 @@ class SSLDDistiller(BaseModel):
              data_samples: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
         """Distillation loss on all samples (+ GT loss on labeled ones).
 
-        The teacher runs first: its forward then allocates and frees its
-        activations before the student's forward keeps its own alive for the
-        backward pass (student first measured a higher peak memory and about
-        twice the page faults on CPU; the losses are the same either way).
+        The teacher runs first, so its activations are freed before the
+        student's are kept for the backward pass (lower peak memory; the
+        losses do not depend on the order).
         """
         teacher_logits = self.teacher_logits(inputs)
         feats = self.student.extract_feat(inputs)
