@@ -48,7 +48,8 @@ def _write_bad(folder):
     open(osp.join(folder, 'truncated.jpg'), 'wb').write(data[:int(len(data) * 0.9)])
     open(osp.join(folder, 'zero.jpg'), 'wb').close()
     open(osp.join(folder, 'text.png'), 'w').write('this is not an image\n')
-    open(osp.join(folder, 'garbage.jpg'), 'wb').write(b'\xff\xd8\xff\xe0' + bytes(range(256)) * 4)
+    open(osp.join(folder, 'garbage.jpg'), 'wb').write(
+        b'\xff\xd8\xff\xe0' + bytes(range(256)) * 4)
     cv2.imwrite(osp.join(folder, 'bomb.png'), np.zeros((1500, 1500), np.uint8))
     return {'missing.png': 'missing file', 'truncated.jpg': 'not decodable',
             'zero.jpg': 'empty file', 'text.png': 'not decodable',

@@ -169,25 +169,26 @@ def test_refused_as_resume_and_load_from(evil, how, tmp_path, image_folder,
     _assert_refused(text, path, marker)
 
 
-def test_refused_by_select_topk(evil, tmp_path, monkeypatch):
+def test_refused_by_select_topk(evil, tmp_path, monkeypatch, capsys):
     path, marker = evil
     pool = tmp_path / 'pool.txt'
     pool.write_text('a.png\n')
     argv = [TINY_CLS_CONFIG, path, '--pool', str(pool), '--k', '1', '--out',
             str(tmp_path / 'sel.txt'), '--num-workers', '0', '--no-progress']
-    with pytest.raises(UntrustedCheckpointError) as e:
-        _run_main(osp.join(REPO, 'tools', 'data', 'select_topk.py'), argv,
-                  monkeypatch)
-    _assert_refused(e.value, path, marker)
+    text = _tool_failure(osp.join(REPO, 'tools', 'data', 'select_topk.py'),
+                         argv, monkeypatch, capsys)
+    assert 'UntrustedCheckpointError' in text
+    _assert_refused(text, path, marker)
 
 
-def test_refused_by_extract_student(evil, tmp_path, monkeypatch):
+def test_refused_by_extract_student(evil, tmp_path, monkeypatch, capsys):
     path, marker = evil
     dst = tmp_path / 'student.pth'
-    with pytest.raises(UntrustedCheckpointError) as e:
-        _run_main(osp.join(REPO, 'tools', 'model_converters', 'extract_student.py'),
-                  [path, str(dst)], monkeypatch)
-    _assert_refused(e.value, path, marker)
+    text = _tool_failure(
+        osp.join(REPO, 'tools', 'model_converters', 'extract_student.py'),
+        [path, str(dst)], monkeypatch, capsys)
+    assert 'UntrustedCheckpointError' in text
+    _assert_refused(text, path, marker)
     assert not dst.exists()
 
 
@@ -247,7 +248,8 @@ def test_missing_local_file_names_the_path(tmp_path):
 def test_remote_schemes_are_not_overridden():
     loader = CheckpointLoader._get_checkpoint_loader('https://example.com/x.pth')
     assert loader is not load_local_checkpoint
-    assert CheckpointLoader._get_checkpoint_loader('/tmp/x.pth') is load_local_checkpoint
+    local = CheckpointLoader._get_checkpoint_loader('/tmp/x.pth')
+    assert local is load_local_checkpoint
 
 
 def test_pdparams_keep_their_restricted_unpickler(tmp_path):

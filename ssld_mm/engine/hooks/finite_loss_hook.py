@@ -1,6 +1,6 @@
 """Stop a run at the first non-finite loss, before NaN reaches the weights."""
 import math
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict
 
 import torch
 from mmengine.hooks import Hook
