@@ -308,3 +308,20 @@ def test_find_resumable_checkpoint_warns_on_empty_work_dir(tmp_path, capsys):
     assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
     out = capsys.readouterr().out
     assert 'skipping' in out and 'epoch_3.pth' in out
+
+
+def test_a_half_written_last_checkpoint_is_not_trusted(tmp_path, capsys):
+    """MMEngine writes last_checkpoint with a plain open(): a kill can leave it
+    empty or cut. The scan still finds the newest complete checkpoint."""
+    from mmengine.logging import MMLogger
+
+    from ssld_mm.utils.checkpoint import find_resumable_checkpoint
+    MMLogger.get_instance('f_pointer_test')
+    for step in (1, 2):
+        torch.save({'state_dict': {'w': torch.full((5, ), step)}},
+                   str(tmp_path / f'iter_{step}.pth'))
+    for content in ('', str(tmp_path / 'iter_'), str(tmp_path / 'iter_3.pth')):
+        (tmp_path / 'last_checkpoint').write_text(content)
+        assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+        out = capsys.readouterr().out
+        assert 'which is not a file' in out, (content, out)
