@@ -9,61 +9,27 @@ at any moment leaves either the old file or the new one, never half of one.
 :func:`register_atomic_local_backend` makes it MMEngine's backend for local
 paths (``save_checkpoint`` goes through it); ssld_mm does that on import.
 """
-import os
-import os.path as osp
 from pathlib import Path
 from typing import Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
-TMP_MARK = '.tmp-'
-
-
-def temp_path_for(filepath: str) -> str:
-    """The temporary file :func:`atomic_write_bytes` writes before renaming."""
-    folder, name = osp.split(osp.abspath(filepath))
-    return osp.join(folder, f'.{name}{TMP_MARK}{os.getpid()}')
-
-
-def is_temp_file(name: str) -> bool:
-    """Whether ``name`` is a temporary file of :func:`atomic_write_bytes`."""
-    base = osp.basename(name)
-    return base.startswith('.') and TMP_MARK in base
+from .fileio import TMP_MARK, atomic_open, is_temp_file, temp_path_for  # noqa: F401
 
 
 def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
     """Write ``data`` to ``filepath`` so that it appears whole or not at all.
 
-    Temporary file in the same folder, flush, fsync, ``os.replace``, then an
+    :func:`ssld_mm.utils.fileio.atomic_open` with ``sync_dir=True``:
+    temporary file in the same folder, flush, fsync, ``os.replace``, then an
     fsync of the folder so the rename itself survives a power loss.
 
     Args:
         data (bytes): The content.
         filepath (str | Path): The destination; its folder is created.
     """
-    filepath = str(filepath)
-    folder = osp.dirname(osp.abspath(filepath))
-    os.makedirs(folder, exist_ok=True)
-    tmp = temp_path_for(filepath)
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filepath)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse
-        pass
-    finally:
-        os.close(fd)
+    with atomic_open(str(filepath), 'wb', sync_dir=True) as f:
+        f.write(data)
 
 
 class AtomicLocalBackend(LocalBackend):

@@ -12,23 +12,44 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 
-def _tmp_name(path: str) -> str:
-    # pid-unique, so shards that merge at the same time never share a file.
-    return f'{path}.tmp.{os.getpid()}'
+TMP_MARK = '.tmp-'
+
+
+def temp_path_for(filepath: str) -> str:
+    """The temporary file :func:`atomic_open` writes before renaming: hidden,
+    in the same folder, pid-unique (processes writing the same file at the
+    same time never share one)."""
+    folder, name = osp.split(osp.abspath(filepath))
+    return osp.join(folder, f'.{name}{TMP_MARK}{os.getpid()}')
+
+
+def is_temp_file(name: str) -> bool:
+    """Whether ``name`` is a temporary file of :func:`atomic_open`."""
+    base = osp.basename(name)
+    return base.startswith('.') and TMP_MARK in base
 
 
 @contextmanager
-def atomic_open(path: str, mode: str = 'w', **kwargs) -> Iterator[Any]:
+def atomic_open(path: str, mode: str = 'w', sync_dir: bool = False,
+                **kwargs) -> Iterator[Any]:
     """Open a temporary file that replaces ``path`` only when the block ends
     without an exception (then it is flushed and fsync'ed first).
+
+    Args:
+        path (str): The destination; its folder is created.
+        mode (str): ``open`` mode, ``'w'`` or ``'wb'``. Defaults to ``'w'``.
+        sync_dir (bool): Also fsync the folder after the rename, so that the
+            rename itself survives a power loss (checkpoints). Defaults to
+            False.
+        **kwargs: More ``open`` arguments (``encoding``).
 
     Example:
         >>> with atomic_open('out.txt') as f:
         ...     f.write('complete or absent\\n')
     """
-    d = osp.dirname(osp.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    tmp = _tmp_name(path)
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = temp_path_for(path)
     try:
         with open(tmp, mode, **kwargs) as f:
             yield f
@@ -38,6 +59,21 @@ def atomic_open(path: str, mode: str = 'w', **kwargs) -> Iterator[Any]:
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+    if sync_dir:
+        _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json_atomic(path: str, obj: Any) -> None:
