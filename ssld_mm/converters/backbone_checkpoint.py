@@ -21,7 +21,8 @@ import torch
 import torch.nn as nn
 
 from ssld_mm.utils.checkpoint import load_local_checkpoint
-from ssld_mm.utils.state_dict import checkpoint_state_dict
+from ssld_mm.utils.state_dict import (checkpoint_state_dict,
+                                      compare_state_dicts)
 
 _MAX_LISTED = 20
 
@@ -52,15 +53,6 @@ def backbone_state(ckpt: dict, filename: str = '<checkpoint>'
     return state, []
 
 
-def _listing(title: str, items: List[str]) -> str:
-    if not items:
-        return ''
-    more = (f'\n    ... and {len(items) - _MAX_LISTED} more'
-            if len(items) > _MAX_LISTED else '')
-    return (f'\n  {title} ({len(items)}):\n    ' +
-            '\n    '.join(items[:_MAX_LISTED]) + more)
-
-
 def load_backbone_strictly(backbone: nn.Module, filename: str) -> dict:
     """Load the backbone weights of ``filename`` into ``backbone``.
 
@@ -82,20 +74,11 @@ def load_backbone_strictly(backbone: nn.Module, filename: str) -> dict:
         >>> load_backbone_strictly(model, 'checkpoints/mbv3_ssld.pth')
     """
     state, ignored = backbone_state(load_local_checkpoint(filename), filename)
-    own = backbone.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatched = [
-        f'{k}: checkpoint {tuple(state[k].shape)} vs model '
-        f'{tuple(own[k].shape)}' for k in sorted(set(own) & set(state))
-        if state[k].shape != own[k].shape
-    ]
-    if missing or unexpected or mismatched:
+    mismatch = compare_state_dicts(backbone.state_dict(), state)
+    if mismatch:
         raise ValueError(
             f'backbone checkpoint {filename} does not fit '
             f'{type(backbone).__name__} (model.backbone.init_cfg.checkpoint):'
-            f'{_listing("missing keys", missing)}'
-            f'{_listing("unexpected keys", unexpected)}'
-            f'{_listing("shape mismatches", mismatched)}')
+            f'{mismatch.describe(_MAX_LISTED)}')
     backbone.load_state_dict(state, strict=True)
     return dict(loaded=len(state), ignored=ignored)

@@ -27,7 +27,8 @@ import torch
 import torch.nn as nn
 
 from ssld_mm.utils.checkpoint import load_local_checkpoint
-from ssld_mm.utils.state_dict import checkpoint_state_dict
+from ssld_mm.utils.state_dict import (checkpoint_state_dict,
+                                      compare_state_dicts)
 
 from .paddle_keys import mmpretrain_to_mmdet_resnet
 
@@ -35,15 +36,6 @@ _WRAPPER_PREFIXES = ('module.', 'student.')
 _MMPRETRAIN_STEM = re.compile(r'stem\.[012]\.(conv|bn)\.')
 _DCN_OFFSET = re.compile(r'(^|\.)conv_offset\.')
 _MAX_LISTED = 20
-
-
-def _listing(title: str, items: List[str]) -> str:
-    if not items:
-        return ''
-    shown = '\n    '.join(items[:_MAX_LISTED])
-    more = (f'\n    ... and {len(items) - _MAX_LISTED} more'
-            if len(items) > _MAX_LISTED else '')
-    return f'\n  {title} ({len(items)}):\n    {shown}{more}'
 
 
 def to_mmdet_resnet_state(ckpt: dict, filename: str = '<checkpoint>'
@@ -96,25 +88,18 @@ def load_mmdet_resnet(backbone: nn.Module, filename: str) -> dict:
     """
     state, layout, ignored = to_mmdet_resnet_state(
         load_local_checkpoint(filename), filename)
-    own = backbone.state_dict()
-    missing = sorted(set(own) - set(state))
-    offsets = [k for k in missing if _DCN_OFFSET.search(k)]
-    missing = [k for k in missing if not _DCN_OFFSET.search(k)]
-    unexpected = sorted(set(state) - set(own))
-    mismatched = [
-        f'{k}: checkpoint {tuple(state[k].shape)} vs model '
-        f'{tuple(own[k].shape)}' for k in sorted(set(own) & set(state))
-        if state[k].shape != own[k].shape
-    ]
-    if missing or unexpected or mismatched:
+    mismatch = compare_state_dicts(backbone.state_dict(), state)
+    # DCN offset convs are new in the detector: they keep their init
+    offsets = [k for k in mismatch.missing if _DCN_OFFSET.search(k)]
+    mismatch = mismatch._replace(missing=[
+        k for k in mismatch.missing if not _DCN_OFFSET.search(k)])
+    if mismatch:
         raise ValueError(
             f'backbone checkpoint {filename} ({layout} key layout) does not '
             f'fit {type(backbone).__name__}(depth='
             f'{getattr(backbone, "depth", "?")}) (model.backbone.init_cfg.'
             f'checkpoint):'
-            f'{_listing("missing keys", missing)}'
-            f'{_listing("unexpected keys", unexpected)}'
-            f'{_listing("shape mismatches", mismatched)}')
+            f'{mismatch.describe(_MAX_LISTED)}')
     backbone.load_state_dict(state, strict=False)  # only offsets missing
     return dict(layout=layout, loaded=len(state), ignored=ignored,
                 dcn_offsets_kept=offsets)

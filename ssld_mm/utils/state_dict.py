@@ -1,5 +1,5 @@
 """The weights inside a loaded checkpoint, with wrapper prefixes removed."""
-from typing import Dict, Sequence
+from typing import Dict, List, Mapping, NamedTuple, Sequence
 
 import torch
 
@@ -50,3 +50,53 @@ def checkpoint_state_dict(ckpt: dict,
         if all(k.startswith(prefix) for k in state):
             state = {k[len(prefix):]: v for k, v in state.items()}
     return state
+
+
+class KeyMismatch(NamedTuple):
+    """How a state dict fits a model (every list sorted).
+
+    Attributes:
+        missing (list[str]): Model keys the state dict lacks.
+        unexpected (list[str]): State-dict keys the model does not have.
+        mismatched (list[str]): ``'key: checkpoint (..) vs model (..)'``
+            for keys whose shapes differ.
+    """
+    missing: List[str]
+    unexpected: List[str]
+    mismatched: List[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.mismatched)
+
+    def describe(self, max_listed: int = 20) -> str:
+        """The three lists as indented message lines (empty ones left out)."""
+        out = ''
+        for title, items in (('missing keys', self.missing),
+                             ('unexpected keys', self.unexpected),
+                             ('shape mismatches', self.mismatched)):
+            if not items:
+                continue
+            more = (f'\n    ... and {len(items) - max_listed} more'
+                    if len(items) > max_listed else '')
+            out += (f'\n  {title} ({len(items)}):\n    ' +
+                    '\n    '.join(items[:max_listed]) + more)
+        return out
+
+
+def compare_state_dicts(own: Mapping[str, torch.Tensor],
+                        state: Mapping[str, torch.Tensor]) -> KeyMismatch:
+    """Compare a model's state dict ``own`` with ``state`` to be loaded.
+
+    Example:
+        >>> mismatch = compare_state_dicts(model.state_dict(), state)
+        >>> if mismatch:
+        ...     raise ValueError(f'{filename} does not fit:{mismatch.describe()}')
+    """
+    return KeyMismatch(
+        missing=sorted(set(own) - set(state)),
+        unexpected=sorted(set(state) - set(own)),
+        mismatched=[
+            f'{k}: checkpoint {tuple(state[k].shape)} vs model '
+            f'{tuple(own[k].shape)}' for k in sorted(set(own) & set(state))
+            if state[k].shape != own[k].shape
+        ])

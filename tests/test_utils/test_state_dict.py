@@ -31,3 +31,18 @@ def test_errors_name_the_file():
         checkpoint_state_dict({'state_dict': 'oops'}, 'x.pth')
     with pytest.raises(ValueError, match=r'x\.pth: the checkpoint holds no tensors'):
         checkpoint_state_dict({'state_dict': {'a': 1}}, 'x.pth')
+
+
+def test_compare_state_dicts_lists_and_describes():
+    from ssld_mm.utils.state_dict import compare_state_dicts
+    own = {'a': torch.zeros(2), 'b': torch.zeros(3), 'c': torch.zeros(1)}
+    state = {'a': torch.zeros(2), 'b': torch.zeros(4), 'd': torch.zeros(1)}
+    m = compare_state_dicts(own, state)
+    assert m.missing == ['c'] and m.unexpected == ['d']
+    assert m.mismatched == ['b: checkpoint (4,) vs model (3,)']
+    assert bool(m) and not compare_state_dicts(own, dict(own))
+    assert m.describe() == ('\n  missing keys (1):\n    c'
+                            '\n  unexpected keys (1):\n    d'
+                            '\n  shape mismatches (1):\n    b: checkpoint (4,) vs model (3,)')
+    many = compare_state_dicts({f'k{i}': torch.zeros(1) for i in range(5)}, {})
+    assert many.describe(max_listed=2).endswith('k1\n    ... and 3 more')

@@ -1,7 +1,7 @@
 """The SSLD distiller: a frozen teacher and a student classifier in one model."""
 import copy
 import logging
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.logging import print_log
@@ -13,10 +13,9 @@ from ssld_mm.registry import MODELS
 from ssld_mm.utils.autocast import autocast_context, check_autocast
 from ssld_mm.utils.checkpoint import load_local_checkpoint
 from ssld_mm.utils.config import load_config_file
-from ssld_mm.utils.state_dict import checkpoint_state_dict
+from ssld_mm.utils.state_dict import checkpoint_state_dict, compare_state_dicts
 from .class_check import check_same_classes
 from .teacher_renormalize import TeacherRenormalize
-
 
 
 def _model_cfg_from(teacher: Union[dict, str]) -> dict:
@@ -44,27 +43,11 @@ def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
     # (student.*) checkpoints
     state = checkpoint_state_dict(load_local_checkpoint(filename), filename,
                                   strip=('module.', 'student.'))
-    own = teacher.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatched = [
-        f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
-        for k in sorted(set(own) & set(state)) if state[k].shape != own[k].shape
-    ]
-    if missing or unexpected or mismatched:
-
-        def fmt(title: str, items: List[str]) -> str:
-            if not items:
-                return ''
-            shown = '\n    '.join(items[:20])
-            more = f'\n    ... and {len(items) - 20} more' if len(items) > 20 else ''
-            return f'\n  {title} ({len(items)}):\n    {shown}{more}'
-
+    mismatch = compare_state_dicts(teacher.state_dict(), state)
+    if mismatch:
         raise ValueError(
             f'teacher checkpoint {filename} does not fit the teacher model:'
-            f'{fmt("missing keys", missing)}'
-            f'{fmt("unexpected keys", unexpected)}'
-            f'{fmt("shape mismatches", mismatched)}')
+            f'{mismatch.describe()}')
     teacher.load_state_dict(state, strict=True)
 
 
