@@ -95,3 +95,9 @@ class MobileNetV1(IndexedBackbone):
 
     def indexed_layers(self) -> List[nn.Module]:
         return [self.stem, *self.blocks]
+
+    def stage_groups(self) -> List[List[str]]:
+        """Module paths of the stem and stages 1-4, by output stride (/2, /4,
+        /8, /16, /32): the five groups of ``lr_mult_list``."""
+        b = [f'blocks.{i}' for i in range(len(self.blocks))]
+        return [['stem', b[0]], b[1:3], b[3:5], b[5:11], b[11:13]]

@@ -110,3 +110,9 @@ class PaddleMobileNetV2(IndexedBackbone):
 
     def indexed_layers(self) -> List[nn.Module]:
         return [self.stem, *self.stages, self.final_conv]
+
+    def stage_groups(self) -> List[List[str]]:
+        """Module paths of the stem and stages 1-4, by output stride (/2, /4,
+        /8, /16, /32): the five groups of ``lr_mult_list``."""
+        s = [f'stages.{i}' for i in range(len(self.stages))]
+        return [['stem', s[0]], [s[1]], [s[2]], s[3:5], s[5:7] + ['final_conv']]

@@ -92,6 +92,30 @@ class PaddleResidualUnit(nn.Module):
                              self.linear_conv) if m is not None]
 
 
+def mobilenet_v3_stage_groups(stem: List[str], blocks: List[str],
+                              tail: List[str]) -> List[List[str]]:
+    """PaddleDetection's per-stage grouping of a MobileNetV3.
+
+    The stem gets group 0; block ``i`` (0-based) gets group ``min(i // 3, 4)``;
+    the layers after the last block get the group the next block would have
+    (4 for large, 3 for small).
+
+    Args:
+        stem (list[str]): Module paths of the stem.
+        blocks (list[str]): Module paths of the inverted-residual blocks.
+        tail (list[str]): Module paths of the layers after the blocks.
+
+    Returns:
+        list[list[str]]: Five groups of module paths (some may be empty).
+    """
+    groups: List[List[str]] = [list(stem)] + [[] for _ in range(4)]
+    for i, block in enumerate(blocks):
+        groups[min(i // 3, 4)].append(block)
+    for extra in tail:
+        groups[min(len(blocks) // 3, 4)].append(extra)
+    return groups
+
+
 @MODELS.register_module()
 class PaddleMobileNetV3(IndexedBackbone):
     """MobileNetV3 as PaddleClas builds it (``MobileNetV3_{large,small}_x*``).
@@ -281,6 +305,15 @@ class PaddleMobileNetV3(IndexedBackbone):
 
     def indexed_layers(self) -> List[nn.Module]:
         return [self.stem, *self.blocks, self.last_second_conv]
+
+    def stage_groups(self) -> List[List[str]]:
+        """Module paths of the five groups of ``lr_mult_list``
+        (:func:`mobilenet_v3_stage_groups`)."""
+        tail = [name for name, module in self.named_children()
+                if name not in ('stem', 'blocks')
+                and any(True for _ in module.parameters())]
+        return mobilenet_v3_stage_groups(
+            ['stem'], [f'blocks.{i}' for i in range(len(self.blocks))], tail)
 
     def init_weights(self) -> None:
         """The configured init, or the strict checkpoint load (see
