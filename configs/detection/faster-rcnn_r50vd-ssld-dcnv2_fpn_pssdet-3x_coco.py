@@ -8,7 +8,8 @@
 # multi-scale training 384..672 (long side <= 1000) with PaddleDetection's
 # bbox-aware AutoAugment v1, test at 640x640, 8 GPUs x 2 images, lr 0.02,
 # 36 epochs with steps at 24 and 33.
-#   tools/dist_train.sh configs/detection/faster-rcnn_r50vd-ssld-dcnv2_fpn_pssdet-3x_coco.py 8
+#   tools/dist_train.sh \
+#       configs/detection/faster-rcnn_r50vd-ssld-dcnv2_fpn_pssdet-3x_coco.py 8
 # Not reproduced exactly: Paddle's warmup starts at lr 0 (start_factor 0);
 # MMEngine's LinearLR divides by its start factor, so it starts at 0.001.
 _base_ = './faster-rcnn_r50vd-ssld_fpn_1x_coco.py'

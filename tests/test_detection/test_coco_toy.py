@@ -81,7 +81,8 @@ def test_real_items_deterministic_and_inside_boxes(tmp_path):
         for img in coco['images']:
             pixels = cv2.imread(osp.join(a, split, img['file_name'])).max(axis=2)
             inside = np.zeros(pixels.shape, bool)
-            boxes = [a_['bbox'] for a_ in coco['annotations'] if a_['image_id'] == img['id']]
+            boxes = [a_['bbox'] for a_ in coco['annotations']
+                     if a_['image_id'] == img['id']]
             for x, y, w, h in (map(int, bb) for bb in boxes):
                 assert 0 <= x and x + w <= 160 and 0 <= y and y + h <= 160
                 assert (pixels[y:y + h, x:x + w] >= 60).any()  # the item is there

@@ -62,7 +62,8 @@ def header(name):
 def built(name):
     """(model, optim wrapper, layer-wise lr table) of a config."""
     import ssld_mm.engine  # noqa: F401
-    import ssld_mm.engine.optimizers.layerwise_lr_optim_wrapper_constructor as ctor  # noqa: E501
+    from ssld_mm.engine.optimizers import \
+        layerwise_lr_optim_wrapper_constructor as ctor
     import ssld_mm.models  # noqa: F401
     from mmdet.registry import MODELS
     cfg = load(name)
