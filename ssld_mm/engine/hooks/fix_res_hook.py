@@ -10,8 +10,8 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmpretrain.engine.hooks import SwitchRecipeHook
 from torch.nn.parallel import DistributedDataParallel
 
-from ssld_mm.engine.optimizers import match_module_path
 from ssld_mm.registry import HOOKS
+from ssld_mm.utils.module_path import match_module_path
 
 
 @HOOKS.register_module()
