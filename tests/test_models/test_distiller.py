@@ -144,7 +144,9 @@ def test_loss_is_label_free_and_matches_kl_div(teacher_ckpt):
     # the reference can tell the two directions apart ...
     assert not torch.allclose(expected, swapped, rtol=1e-2)
     # ... and the distiller computes KL(teacher || student)
-    assert torch.allclose(losses['loss_distill'], expected, rtol=1e-5, atol=1e-7)
+    assert torch.allclose(losses['loss_distill'], expected, rtol=1e-5, atol=1e-7), (
+        f"loss {losses['loss_distill'].item()} != KL(teacher || student) "
+        f'{expected.item()} (KL(student || teacher) = {swapped.item()})')
 
     losses['loss_distill'].backward()
     expected.backward()
@@ -272,7 +274,8 @@ def test_teacher_options_validated_and_autocast_runs(teacher_ckpt):
     # every conv of the teacher computed in bf16; its first conv (the network
     # input) got a channels-last tensor
     assert [dtype for _, dtype in seen] == [torch.bfloat16] * len(seen)
-    assert seen[0][0].is_contiguous(memory_format=torch.channels_last)
+    assert seen[0][0].is_contiguous(memory_format=torch.channels_last), \
+        'the teacher input is not channels-last'
     assert out.dtype == torch.float32
     # the same numbers as the reference teacher under bf16 autocast, and not
     # the fp32 ones
