@@ -93,10 +93,20 @@ def test_benchmark_result_is_consistent(monkeypatch):
     assert f"{0.045 / 0.023:.3f}" in text
 
 
-def test_benchmark_amp_sets_teacher_autocast_on_cpu():
+def test_benchmark_amp_sets_teacher_autocast_on_cpu(monkeypatch):
+    from ssld_mm.models.distillers import SSLDDistiller
+    real_teacher = SSLDDistiller.teacher_logits
+    used = []  # what the distiller the benchmark built actually runs with
+
+    def teacher(self, inputs):
+        used.append((self.teacher_autocast, self.teacher_channels_last))
+        return real_teacher(self, inputs)
+
+    monkeypatch.setattr(SSLDDistiller, 'teacher_logits', teacher)
     res = benchmark(Config.fromfile(TINY), batch_size=2, device='cpu', amp=True,
                     rounds=1, iters=1, warmup=0)
     assert res['amp_dtype'] == 'bfloat16' and res['teacher_autocast'] == 'bfloat16'
+    assert used and set(used) == {('bfloat16', False)}
 
 
 def test_benchmark_rejects_plain_classifier():

@@ -114,6 +114,11 @@ mutant 'make test does not require the parity env' \
     '	SSLD_MM_REQUIRE_PARITY=$${SSLD_MM_REQUIRE_PARITY:-1} $(PY) -m pytest tests' \
     '	$(PY) -m pytest tests' \
     tests/test_converters/test_parity_required.py::test_make_test_requires_the_parity_env
+mutant 'distill_speed: --amp does not reach the teacher' \
+    tools/benchmark/distill_speed.py \
+    "        model_cfg['teacher_autocast'] = teacher_autocast" \
+    '        pass' \
+    $T/test_distill_speed.py::test_benchmark_amp_sets_teacher_autocast_on_cpu
 
 # ------------------------------------------------------------------ arguments
 LIST=0 BASELINE=1 KEEP=0 ONLY=()
