@@ -24,16 +24,31 @@ need_args() {
 # dist_launch SCRIPT NPROC_PER_NODE ARGS...: torchrun on this node.
 # Env: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500).
 # Without CUDA the processes use gloo on the CPU by themselves.
+# On failure, the ranks' one-line "ERROR: ..." summary (tools/train.py etc.)
+# is repeated as the very last line, after torchrun's own failure report.
 dist_launch() {
-    local script=$1 nproc=$2
+    local script=$1 nproc=$2 status=0 errors
     shift 2
+    errors=$(mktemp)
+    local had_e=0
+    [[ $- == *e* ]] && had_e=1
+    set +e
+    exec 3>&1  # stdout as is; stderr through tee (kept for the summary)
     "$PYTHON" -m torch.distributed.run \
         --nnodes="${NNODES:-1}" \
         --node_rank="${NODE_RANK:-0}" \
         --master_addr="${MASTER_ADDR:-127.0.0.1}" \
         --nproc_per_node="$nproc" \
         --master_port="${PORT:-29500}" \
-        "$script" "$@" --launcher pytorch
+        "$script" "$@" --launcher pytorch 2>&1 1>&3 3>&- | tee "$errors" >&2
+    status=${PIPESTATUS[0]}
+    exec 3>&-
+    [ "$had_e" = 1 ] && set -e
+    if [ "$status" -ne 0 ]; then
+        grep -h '^ERROR: ' "$errors" | tail -n 1 >&2 || true
+    fi
+    rm -f "$errors"
+    return "$status"
 }
 
 # slurm_launch PARTITION JOB_NAME SCRIPT ARGS...: one task per GPU with srun.

@@ -3,6 +3,7 @@
 with a classifier config (item 5), short console and one final ERROR line
 naming the config key (item 7)."""
 import glob
+import os
 import os.path as osp
 import re
 import subprocess
@@ -29,7 +30,6 @@ def data_opts(folder):
 
 def run_failing(args, cwd=REPO):
     """Run a tool that must fail; return (stdout, stderr)."""
-    import os
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
     proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env,
@@ -267,3 +267,21 @@ def test_other_tools_end_with_one_error_line(tmp_path):
     _, err = run_failing([extract, 'missing.pth', 'out.pth'], cwd=str(tmp_path))
     assert last_line(err).startswith('ERROR: extract_student.py: ')
     assert 'missing.pth' in last_line(err)
+
+
+def test_dist_train_failure_ends_with_the_error_line(tmp_path, image_folder):
+    """torchrun prints its own report after the ranks fail; the launcher
+    repeats the ranks' ERROR line as the very last one."""
+    from conftest import free_port
+    missing = str(tmp_path / 'nope.pth')
+    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), DISTILL, '2',
+         '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+         f'model.teacher_ckpt={missing}', *data_opts(image_folder)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert 'ChildFailedError' in proc.stderr or 'FAILED' in proc.stderr
+    assert last_line(proc.stderr).startswith(
+        f"ERROR: train.py: model.teacher_ckpt: checkpoint file {missing!r} "
+        'does not exist')
