@@ -170,7 +170,7 @@ def test_a_pipeline_error_on_a_good_image_is_not_skipped(pool):
         ds[0]
 
 
-def _train(pool, tmp_path, monkeypatch, mode):
+def _train(pool, tmp_path, monkeypatch, mode, budget=6):
     """tools/train.py, 2 epochs, 2 (non-persistent) workers, on the pool."""
     cfg = str(tmp_path / f'cfg_{mode}.py')
     with open(cfg, 'w') as f:
@@ -179,7 +179,8 @@ train_dataloader = dict(
     num_workers=2, persistent_workers=False,
     dataset=dict(_delete_=True, type='ImageListDataset', ann_file={pool['ann']!r},
                  data_prefix={pool['folder']!r}, classes={CLASSES!r},
-                 pipeline={PIPELINE!r}, on_bad_image={mode!r}, max_bad_images=6,
+                 pipeline={PIPELINE!r}, on_bad_image={mode!r},
+                 max_bad_images={budget!r},
                  max_image_pixels=1_000_000))
 """)
     work = str(tmp_path / f'work_{mode}')
@@ -226,3 +227,15 @@ def test_ssld_recipes_skip_bad_images_in_the_unlabeled_pool_only():
         assert modes == {True: 'error', False: 'skip'}, (path, modes)
     hooks = Config.fromfile(TINY_CLS_CONFIG).default_hooks
     assert hooks.bad_images.type == 'BadImageHook'
+
+
+def test_training_over_the_budget_stops_with_the_list(pool, tmp_path,
+                                                      monkeypatch, capsys):
+    with pytest.raises((SystemExit, ImageListError)) as e:
+        _train(pool, tmp_path, monkeypatch, 'skip', budget=3)
+    text = str(e.value) + ''.join(capsys.readouterr())
+    assert 'bad images in ' + pool['ann'] + ' exceed max_bad_images=3 (3 of 18' \
+        in text, text[-3000:]
+    report = read_report(str(tmp_path / 'work_skip' / 'bad_images.txt'))
+    assert 4 <= len(report) <= 6 and set(report) <= set(pool['where'])
+    assert not (tmp_path / 'work_skip' / 'epoch_1.pth').exists()
