@@ -252,6 +252,28 @@ def test_demo_configs_take_data_options_and_build(kind, tmp_path):
     assert out.shape == (2, 10)
 
 
+def test_demo_options_validate_and_resolve(tmp_path):
+    from make_demo import DemoOptions, summarise
+    opts = DemoOptions(work_root=str(tmp_path / 'w'), profile='smoke',
+                       seeds=[3], max_parallel=4, stored=False)
+    assert osp.isabs(opts.work_root) and opts.threads >= 1
+    settings = opts.settings()
+    assert settings['seeds'] == (3, ) and settings['num_labeled'] == 160
+    assert settings['fast_teacher'] is True and settings['distill_loss'] is None
+    assert opts.result_keys == ('teacher', 'student_label_only', 'student_ssld',
+                                'student_ssld_unlabeled')
+    assert 'student_ssld_unlabeled_stored' in DemoOptions().result_keys
+    with pytest.raises(ValueError, match="profile must be one of"):
+        DemoOptions(profile='huge')
+    with pytest.raises(ValueError, match='seeds must not be empty'):
+        DemoOptions(seeds=[])
+    results = {k: {'accs': [80.0, 82.0]} for k in opts.result_keys}
+    results['student_ssld_unlabeled']['distill_accs'] = [70.0, 72.0]
+    summary, rows = summarise(opts, results, {'teacher': 5.0})
+    assert summary['teacher'] == 81.0 and rows[0]['seconds'] == 5.0
+    assert rows[-1]['note'].startswith('after distillation only: 71.00')
+
+
 # ------------------------------------------------------------ end to end
 
 def test_make_demo_smoke_end_to_end(tmp_path):

@@ -3,7 +3,8 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Callable, Dict, Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from demo_data import prepare_fashion_mnist, write_split
 from demo_pipeline import (CONFIGS, PROFILES, RESULT_KEYS, build_jobs,
@@ -28,18 +29,9 @@ LABELS = {
 }
 
 
-def run_demo(work_root: str = 'work_dirs/demo',
-             data_root: str = 'data/fashion_mnist',
-             profile: str = 'full',
-             seeds: Optional[Sequence[int]] = None,
-             max_parallel: int = 2,
-             threads: Optional[int] = None,
-             source: Optional[str] = None,
-             distill_loss: Optional[str] = None,
-             fast_teacher: bool = True,
-             stored: bool = True,
-             echo: Callable[[str], None] = print) -> Dict[str, float]:
-    """Prepare the data, train every run, print and save the comparison.
+@dataclass
+class DemoOptions:
+    """Settings of one ``make demo`` run (``run_demo.py``'s flags).
 
     Args:
         work_root (str): Output folder (work dirs, logs, results, plot).
@@ -63,37 +55,104 @@ def run_demo(work_root: str = 'work_dirs/demo',
             distillation from a soft-label store generated once for all
             seeds (no teacher in the training loop). Defaults to True.
 
+    Example:
+        >>> run_demo(DemoOptions(profile='smoke', seeds=[0], max_parallel=1))
+    """
+    work_root: str = 'work_dirs/demo'
+    data_root: str = 'data/fashion_mnist'
+    profile: str = 'full'
+    seeds: Optional[Sequence[int]] = None
+    max_parallel: int = 2
+    threads: Optional[int] = None
+    source: Optional[str] = None
+    distill_loss: Optional[str] = None
+    fast_teacher: bool = True
+    stored: bool = True
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f'profile must be one of {sorted(PROFILES)}, got '
+                             f'{self.profile!r}')
+        if self.seeds is not None and not self.seeds:
+            raise ValueError('seeds must not be empty')
+        if self.threads is None:
+            self.threads = max(1, (os.cpu_count() or 1) // self.max_parallel)
+        self.work_root = osp.abspath(self.work_root)
+        self.data_root = osp.abspath(self.data_root)
+
+    def settings(self) -> dict:
+        """The profile's settings with this run's seeds and options."""
+        settings = dict(PROFILES[self.profile])
+        if self.seeds is not None:
+            settings['seeds'] = tuple(self.seeds)
+        settings['distill_loss'] = self.distill_loss
+        settings['fast_teacher'] = self.fast_teacher
+        return settings
+
+    @property
+    def result_keys(self) -> Tuple[str, ...]:
+        """The rows of the result table."""
+        return RESULT_KEYS + ((STORED_KEY, ) if self.stored else ())
+
+
+@dataclass
+class DemoData:
+    """The labeled subset L and the unlabeled pool U of a demo run."""
+    labeled_idx: str
+    unlabeled_idx: str
+    num_labeled: int
+    num_unlabeled: int
+
+
+def run_demo(options: Optional[DemoOptions] = None,
+             echo: Callable[[str], None] = print) -> Dict[str, float]:
+    """Prepare the data, train every run, print and save the comparison.
+
+    Args:
+        options (DemoOptions, optional): The run's settings. Defaults to
+            ``DemoOptions()`` (``make demo``).
+        echo (Callable[[str], None]): Where progress lines go.
+
     Returns:
         dict: The content of ``results.json`` (mean test top-1 per run, %).
     """
-    if profile not in PROFILES:
-        raise ValueError(f'profile must be one of {sorted(PROFILES)}, got '
-                         f'{profile!r}')
-    settings = dict(PROFILES[profile])
-    if seeds is not None:
-        if not seeds:
-            raise ValueError('seeds must not be empty')
-        settings['seeds'] = tuple(seeds)
-    settings['distill_loss'] = distill_loss
-    settings['fast_teacher'] = fast_teacher
-    if threads is None:
-        threads = max(1, (os.cpu_count() or 1) // max_parallel)
-    work_root = osp.abspath(work_root)
-    data_root = osp.abspath(data_root)
+    options = options or DemoOptions()
+    settings = options.settings()
     start = time.time()
+    data = prepare_data(options, settings, echo)
+    jobs = plan_jobs(options, settings, data)
+    run_jobs(jobs, max_parallel=options.max_parallel,
+             env=training_env(options.threads), echo=echo)
+    total = time.time() - start
+    results = gather_results(options, settings)
+    summary, rows = summarise(options, results, job_seconds(jobs))
+    outputs = write_outputs(options, settings, data, jobs, results, rows,
+                            summary, total)
+    echo_summary(options, jobs, summary, rows, outputs, total, echo)
+    return summary
 
-    written = prepare_fashion_mnist(data_root, source,
-                                    check_counts=profile == 'full')
+
+def prepare_data(options: DemoOptions, settings: dict,
+                 echo: Callable[[str], None]) -> DemoData:
+    """Unpack Fashion-MNIST (if needed) and write the L / U index files."""
+    written = prepare_fashion_mnist(options.data_root, options.source,
+                                    check_counts=options.profile == 'full')
     labeled_idx, unlabeled_idx = write_split(
-        data_root, settings['num_labeled'], settings['num_unlabeled'])
-    n_l = _count_lines(labeled_idx)
-    n_u = _count_lines(unlabeled_idx)
-    echo(f'[demo] Fashion-MNIST in {data_root}'
-         f'{" (just unpacked)" if written else ""}: L = {n_l} labeled, '
-         f'U = {n_u} unlabeled training images, test set for evaluation only')
-    echo(f'[demo] {max_parallel} run(s) at a time, {threads} thread(s) each; '
-         f'seeds {list(settings["seeds"])}; logs in {work_root}/logs')
+        options.data_root, settings['num_labeled'], settings['num_unlabeled'])
+    data = DemoData(labeled_idx, unlabeled_idx, _count_lines(labeled_idx),
+                    _count_lines(unlabeled_idx))
+    echo(f'[demo] Fashion-MNIST in {options.data_root}'
+         f'{" (just unpacked)" if written else ""}: L = {data.num_labeled} '
+         f'labeled, U = {data.num_unlabeled} unlabeled training images, test '
+         'set for evaluation only')
+    echo(f'[demo] {options.max_parallel} run(s) at a time, {options.threads} '
+         f'thread(s) each; seeds {list(settings["seeds"])}; logs in '
+         f'{options.work_root}/logs')
+    return data
 
+
+def training_env(threads: int) -> Dict[str, str]:
+    """The environment of the training subprocesses."""
     env = dict(os.environ)
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         env[var] = str(threads)
@@ -102,20 +161,33 @@ def run_demo(work_root: str = 'work_dirs/demo',
     # here, see docs/demo.md). No effect with other allocators / platforms.
     for var, value in CPU_MALLOC_ENV.items():
         env.setdefault(var, value)
-    jobs = build_jobs(work_root, data_root, labeled_idx, unlabeled_idx,
-                      settings)
-    keys = RESULT_KEYS + ((STORED_KEY, ) if stored else ())
-    if stored:
-        jobs = order_jobs(jobs, stored_jobs(work_root, data_root, labeled_idx,
-                                            unlabeled_idx, settings))
-    run_jobs(jobs, max_parallel=max_parallel, env=env, echo=echo)
-    total = time.time() - start
+    return env
 
-    results = collect_results(work_root, settings['seeds'])
-    if stored:
-        results[STORED_KEY] = collect_stored(work_root, settings['seeds'],
-                                             read_curve)
-    seconds = job_seconds(jobs)
+
+def plan_jobs(options: DemoOptions, settings: dict, data: DemoData) -> list:
+    """Every job of the demo, in the order the pool should start them."""
+    jobs = build_jobs(options.work_root, options.data_root, data.labeled_idx,
+                      data.unlabeled_idx, settings)
+    if options.stored:
+        jobs = order_jobs(jobs, stored_jobs(
+            options.work_root, options.data_root, data.labeled_idx,
+            data.unlabeled_idx, settings))
+    return jobs
+
+
+def gather_results(options: DemoOptions, settings: dict) -> Dict[str, dict]:
+    """Accuracies and curves of every run, read from the work dirs."""
+    results = collect_results(options.work_root, settings['seeds'])
+    if options.stored:
+        results[STORED_KEY] = collect_stored(options.work_root,
+                                             settings['seeds'], read_curve)
+    return results
+
+
+def summarise(options: DemoOptions, results: Dict[str, dict],
+              seconds: Dict[str, float]) -> Tuple[Dict[str, float], List[dict]]:
+    """``results.json`` (mean top-1 per run) and the table rows."""
+    keys = options.result_keys
     summary = {key: round(mean_std(results[key]['accs'])[0], 2)
                for key in keys}
     rows = []
@@ -126,35 +198,54 @@ def run_demo(work_root: str = 'work_dirs/demo',
             note = f'after distillation only: {mean_d:.2f} +- {std_d:.2f}'
         rows.append(dict(name=key, accs=results[key]['accs'],
                          seconds=seconds.get(key, 0.0), note=note))
+    return summary, rows
+
+
+def write_outputs(options: DemoOptions, settings: dict, data: DemoData,
+                  jobs: list, results: Dict[str, dict], rows: List[dict],
+                  summary: Dict[str, float], total: float) -> Dict[str, str]:
+    """Write the plot, ``results.json``, ``results_detail.json`` and
+    ``results.md``; return their paths."""
+    keys, root = options.result_keys, options.work_root
+    n_l, n_u = data.num_labeled, data.num_unlabeled
+    seconds = job_seconds(jobs)
     plot_png = plot_curves(
         {LABELS[key]: results[key]['curves'] for key in keys},
-        osp.join(work_root, 'test_accuracy.png'),
+        osp.join(root, 'test_accuracy.png'),
         title=f'Fashion-MNIST test top-1 (L = {n_l} labeled, U = {n_u} '
         'unlabeled)',
         curves_by_images={
             LABELS[key]: [_images_seen(c, key, results[key]['stage_epochs'],
                                        n_l, n_u) for c in results[key]['curves']]
             for key in keys})
-    results_json = write_json(osp.join(work_root, 'results.json'), summary)
-    write_json(osp.join(work_root, 'results_detail.json'), dict(
-        profile=profile, num_labeled=n_l, num_unlabeled=n_u,
-        seeds=list(settings['seeds']), max_parallel=max_parallel,
-        threads_per_run=threads, total_seconds=round(total, 1),
+    results_json = write_json(osp.join(root, 'results.json'), summary)
+    write_json(osp.join(root, 'results_detail.json'), dict(
+        profile=options.profile, num_labeled=n_l, num_unlabeled=n_u,
+        seeds=list(settings['seeds']), max_parallel=options.max_parallel,
+        threads_per_run=options.threads, total_seconds=round(total, 1),
         configs={k: f'configs/demo/{v}' for k, v in CONFIGS.items()},
-        runs={key: dict(
-            accs=results[key]['accs'],
-            mean=round(mean_std(results[key]['accs'])[0], 2),
-            std=round(mean_std(results[key]['accs'])[1], 2),
-            seconds=round(seconds.get(key, 0.0), 1),
-            curves=results[key]['curves'],
-            **({'distill_accs': results[key]['distill_accs'],
-                'distill_epochs': results[key]['stage_epochs']}
-               if key.startswith('student_ssld_unlabeled') else {}))
-              for key in keys},
+        runs={key: _run_detail(key, results[key], seconds) for key in keys},
         job_seconds={j.name: round(j.seconds, 1) for j in jobs}))
-    with open(osp.join(work_root, 'results.md'), 'w', encoding='utf-8') as f:
+    with open(osp.join(root, 'results.md'), 'w', encoding='utf-8') as f:
         f.write(format_markdown_table(rows) + '\n')
+    return dict(results_json=results_json, plot_png=plot_png)
 
+
+def _run_detail(key: str, result: dict, seconds: Dict[str, float]) -> dict:
+    mean, std = mean_std(result['accs'])
+    detail = dict(accs=result['accs'], mean=round(mean, 2), std=round(std, 2),
+                  seconds=round(seconds.get(key, 0.0), 1),
+                  curves=result['curves'])
+    if key.startswith('student_ssld_unlabeled'):
+        detail.update(distill_accs=result['distill_accs'],
+                      distill_epochs=result['stage_epochs'])
+    return detail
+
+
+def echo_summary(options: DemoOptions, jobs: list, summary: Dict[str, float],
+                 rows: List[dict], outputs: Dict[str, str], total: float,
+                 echo: Callable[[str], None]) -> None:
+    """Print the table and the one-line conclusions."""
     echo('')
     echo(format_table(rows))
     echo('')
@@ -162,7 +253,7 @@ def run_demo(work_root: str = 'work_dirs/demo',
     echo(f'[demo] SSLD with unlabeled data vs label-only student: '
          f'{gain:+.2f} points (mean test top-1); teacher '
          f'{summary["teacher"]:.2f}.')
-    if stored:
+    if options.stored:
         jt = {j.name: j.seconds for j in jobs}
         echo(f'[demo] stored teacher vs online teacher (L + U, fine-tuned): '
              f'{summary[STORED_KEY]:.2f} vs '
@@ -171,8 +262,8 @@ def run_demo(work_root: str = 'work_dirs/demo',
              f'(once, for all seeds); demo without the stored row: '
              f'run_demo.py --no-stored.')
     echo(f'[demo] total wall time {total:.0f} s ({total / 60:.1f} min); '
-         f'wrote {results_json}, {plot_png} and results.md')
-    return summary
+         f'wrote {outputs["results_json"]}, {outputs["plot_png"]} and '
+         'results.md')
 
 
 def _images_seen(curve, key: str, stage_epochs: int, n_l: int, n_u: int):

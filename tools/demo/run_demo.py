@@ -15,7 +15,7 @@ import sys
 
 from demo_data import DataNotFoundError
 from demo_pipeline import PROFILES, JobFailed
-from make_demo import run_demo
+from make_demo import DemoOptions, run_demo
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,9 +52,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        run_demo(args.work_dir, args.data_root, args.profile, args.seeds,
-                 args.jobs, args.threads, args.source, args.distill_loss,
-                 not args.no_fast_teacher, stored=not args.no_stored)
+        run_demo(DemoOptions(
+            work_root=args.work_dir, data_root=args.data_root,
+            profile=args.profile, seeds=args.seeds, max_parallel=args.jobs,
+            threads=args.threads, source=args.source,
+            distill_loss=args.distill_loss,
+            fast_teacher=not args.no_fast_teacher, stored=not args.no_stored))
     except DataNotFoundError as e:
         print(f'[demo] error: {e}', file=sys.stderr)
         return 2
