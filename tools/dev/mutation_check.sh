@@ -3,9 +3,10 @@
 # and assert that the tests named for each bug fail. A test suite that stays
 # green with a bug planted does not test that behaviour (issue 15).
 #
-# Usage: tools/dev/mutation_check.sh [--list] [--no-baseline] [--keep] [N ...]
+# Usage: tools/dev/mutation_check.sh [--list|--check] [--no-baseline] [--keep] [N ...]
 #   N ...          run only these mutants (numbers from --list)
 #   --list         print the mutants and exit
+#   --check        only check that every mutant still applies (seconds), exit
 #   --no-baseline  skip the first run of all named tests on the unmutated copy
 #   --keep         keep the temporary copy (its path is printed)
 # Env: PYTHON (default: the repository's .venv/bin/python).
@@ -14,7 +15,7 @@
 #
 # The copy holds the tracked and untracked-but-not-ignored files of the
 # working tree (what `git status` would commit); the repository itself is never
-# modified. Slow on 2 cores (a few minutes): run it before calling a test issue
+# modified. Slow on 2 cores (about 15 minutes): run it before calling a test issue
 # done, not in CI. docs/testing.md lists the mutants and the last result.
 set -euo pipefail
 {  # parsed whole before it runs: editing this file during a run is safe
@@ -121,14 +122,15 @@ mutant 'distill_speed: --amp does not reach the teacher' \
     $T/test_distill_speed.py::test_benchmark_amp_sets_teacher_autocast_on_cpu
 
 # ------------------------------------------------------------------ arguments
-LIST=0 BASELINE=1 KEEP=0 ONLY=()
+LIST=0 CHECK=0 BASELINE=1 KEEP=0 ONLY=()
 for arg in "$@"; do
     case "$arg" in
         --list) LIST=1 ;;
+        --check) CHECK=1 ;;
         --no-baseline) BASELINE=0 ;;
         --keep) KEEP=1 ;;
         [0-9]*) ONLY+=("$arg") ;;
-        *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+        *) sed -n '2,19p' "$0" >&2; exit 2 ;;
     esac
 done
 if [ "$LIST" = 1 ]; then
@@ -137,6 +139,19 @@ if [ "$LIST" = 1 ]; then
             "${TESTS[$i]// /$'\n      '}"
     done
     exit 0
+fi
+if [ "$CHECK" = 1 ]; then
+    stale=0
+    for i in "${!NAMES[@]}"; do
+        hits=$(grep -cxF -- "${OLDS[$i]}" "$REPO/${FILES[$i]}" || true)
+        if [ "$hits" != 1 ]; then
+            printf 'STALE %2d %s: %s has the line %s times\n' "$((i + 1))" "${NAMES[$i]}" \
+                "${FILES[$i]}" "$hits"
+            stale=1
+        fi
+    done
+    [ "$stale" = 0 ] && echo "all ${#NAMES[@]} mutants apply"
+    exit "$stale"
 fi
 SELECTED=()
 if [ ${#ONLY[@]} -eq 0 ]; then
