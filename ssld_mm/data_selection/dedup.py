@@ -22,6 +22,7 @@ import multiprocessing as mp
 import os.path as osp
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import cv2
@@ -35,8 +36,67 @@ from .sift import DEFAULTS, SiftIndex, extract_sift, load_gray
 _FORMAT_VERSION = 1
 _TASK_SIZE = 16
 
-# Set in the parent before forking the workers (shared copy-on-write).
-_STATE: Dict[str, Any] = {}
+
+@dataclass(frozen=True)
+class SiftMatchParams:
+    """The feature and matching settings of a dedup run (see :func:`dedup_pool`).
+
+    Defaults are :data:`ssld_mm.data_selection.sift.DEFAULTS`.
+    """
+    max_side: int = DEFAULTS['max_side']
+    max_keypoints: int = DEFAULTS['max_keypoints']
+    ratio: float = DEFAULTS['ratio']
+    min_inliers: int = DEFAULTS['min_inliers']
+    candidates: int = DEFAULTS['candidates']
+    ransac_thresh: float = DEFAULTS['ransac_thresh']
+    flann_trees: int = DEFAULTS['flann_trees']
+    flann_checks: int = DEFAULTS['flann_checks']
+    check_flip: bool = DEFAULTS['check_flip']
+
+    def __post_init__(self) -> None:
+        for name, low in (('max_side', 16), ('max_keypoints', 3),
+                          ('min_inliers', 3), ('candidates', 1),
+                          ('flann_trees', 1), ('flann_checks', 1)):
+            _check_int(name, getattr(self, name), low)
+        if not 0 < self.ratio < 1:
+            raise ValueError(f'ratio must be in (0, 1), got {self.ratio!r}')
+        if not self.ransac_thresh > 0:
+            raise ValueError(
+                f'ransac_thresh must be > 0, got {self.ransac_thresh!r}')
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain JSON types (the manifest and the summary record them)."""
+        return dict(max_side=int(self.max_side),
+                    max_keypoints=int(self.max_keypoints),
+                    ratio=float(self.ratio), min_inliers=int(self.min_inliers),
+                    candidates=int(self.candidates),
+                    ransac_thresh=float(self.ransac_thresh),
+                    flann_trees=int(self.flann_trees),
+                    flann_checks=int(self.flann_checks),
+                    check_flip=bool(self.check_flip))
+
+
+def _check_int(name: str, value, low: int) -> None:
+    if not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
+
+
+@dataclass(frozen=True)
+class _WorkerState:
+    """What a task needs besides its images: the settings and, for pool
+    tasks, the FLANN index over the validation descriptors."""
+    params: SiftMatchParams
+    index: Optional[SiftIndex] = None
+
+
+# A worker process's state, set once by the pool initializer (fork: the index
+# is inherited copy-on-write, never pickled).
+_WORKER_STATE: Optional[_WorkerState] = None
+
+
+def _init_worker(state: _WorkerState) -> None:
+    global _WORKER_STATE
+    _WORKER_STATE = state
 
 
 def _features_or_error(path: str, max_side: int, max_keypoints: int):
@@ -46,32 +106,42 @@ def _features_or_error(path: str, max_side: int, max_keypoints: int):
         return None, ' '.join(f'{type(e).__name__}: {e}'.split())
 
 
-def _val_task(task) -> Tuple[int, bool, list]:
+def _val_task(state: _WorkerState, task) -> Tuple[int, bool, list]:
     chunk_id, is_last, items = task
+    p = state.params
     out = []
     for idx, path in items:
-        feats, err = _features_or_error(path, _STATE['max_side'],
-                                        _STATE['max_keypoints'])
+        feats, err = _features_or_error(path, p.max_side, p.max_keypoints)
         out.append((idx, feats, err))
     return chunk_id, is_last, out
 
 
-def _pool_task(task) -> Tuple[int, bool, list]:
+def _pool_task(state: _WorkerState, task) -> Tuple[int, bool, list]:
     chunk_id, is_last, items = task
-    index: SiftIndex = _STATE['index']
-    p = _STATE
+    p = state.params
     out = []
     for idx, path in items:
-        feats, err = _features_or_error(path, p['max_side'], p['max_keypoints'])
+        feats, err = _features_or_error(path, p.max_side, p.max_keypoints)
         if err is not None:
             out.append((idx, None, err, 0))
             continue
-        m = index.match(feats, ratio=p['ratio'], min_inliers=p['min_inliers'],
-                        candidates=p['candidates'],
-                        ransac_thresh=p['ransac_thresh'],
-                        check_flip=p['check_flip'])
+        m = state.index.match(feats, ratio=p.ratio, min_inliers=p.min_inliers,
+                              candidates=p.candidates,
+                              ransac_thresh=p.ransac_thresh,
+                              check_flip=p.check_flip)
         out.append((idx, m, None, len(feats.desc)))
     return chunk_id, is_last, out
+
+
+def _val_task_in_worker(task) -> Tuple[int, bool, list]:
+    return _val_task(_WORKER_STATE, task)
+
+
+def _pool_task_in_worker(task) -> Tuple[int, bool, list]:
+    return _pool_task(_WORKER_STATE, task)
+
+
+_IN_WORKER = {_val_task: _val_task_in_worker, _pool_task: _pool_task_in_worker}
 
 
 def _tasks(list_file: str, prefix: str, chunk_size: int, num_entries: int,
@@ -91,17 +161,22 @@ def _tasks(list_file: str, prefix: str, chunk_size: int, num_entries: int,
             items = []
 
 
-def _run_tasks(fn: Callable, tasks: Iterator, workers: int) -> Iterator:
+def _run_tasks(fn: Callable, state: _WorkerState, tasks: Iterator,
+               workers: int) -> Iterator:
+    """``fn(state, task)`` for every task, in order: in this process, or in
+    ``workers`` forked processes that get ``state`` from the pool
+    initializer."""
     if workers <= 1:
         for t in tasks:
-            yield fn(t)
+            yield fn(state, t)
         return
     # OpenCV is single-threaded in the parent (set by dedup_pool) before the
     # fork: the workers inherit that. Never call cv2.setNumThreads in a
     # forked child after the parent's OpenCV thread pool ran: it deadlocks.
     ctx = mp.get_context('fork')
-    with ctx.Pool(workers) as pool:
-        yield from pool.imap(fn, tasks, chunksize=1)
+    with ctx.Pool(workers, initializer=_init_worker,
+                  initargs=(state, )) as pool:
+        yield from pool.imap(_IN_WORKER[fn], tasks, chunksize=1)
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -193,14 +268,15 @@ def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
     log(f'validation features: {num} images, {total - len(pending)} of '
         f'{total} chunks cached in {folder}')
     if pending:
-        _STATE.update(max_side=int(max_side), max_keypoints=int(max_keypoints))
+        state = _WorkerState(SiftMatchParams(max_side=int(max_side),
+                                             max_keypoints=int(max_keypoints)))
         n_pending = sum(min((c + 1) * chunk_size, num) - c * chunk_size
                         for c in pending)
         bar = _progress(n_pending, 'val features', progress)
         acc: List[tuple] = []
         for chunk_id, is_last, out in _run_tasks(
-                _val_task, _tasks(val_list, val_prefix, chunk_size, num,
-                                  pending), workers):
+                _val_task, state, _tasks(val_list, val_prefix, chunk_size, num,
+                                         pending), workers):
             acc.extend(out)
             if bar is not None:
                 bar.update(len(out))
@@ -313,78 +389,40 @@ def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
         >>> dedup_pool('pool.txt', 'val.txt', 'pool_kept.txt',
         ...            'pool_removed.txt', data_prefix='data/', workers=16)
     """
-    for name, value, low in (('workers', workers, 0),
-                             ('chunk_size', chunk_size, 1),
-                             ('max_side', max_side, 16),
-                             ('max_keypoints', max_keypoints, 3),
-                             ('min_inliers', min_inliers, 3),
-                             ('candidates', candidates, 1),
-                             ('flann_trees', flann_trees, 1),
-                             ('flann_checks', flann_checks, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
-    if not 0 < ratio < 1:
-        raise ValueError(f'ratio must be in (0, 1), got {ratio!r}')
-    if not ransac_thresh > 0:
-        raise ValueError(f'ransac_thresh must be > 0, got {ransac_thresh!r}')
+    _check_int('workers', workers, 0)
+    _check_int('chunk_size', chunk_size, 1)
+    params = SiftMatchParams(
+        max_side=max_side, max_keypoints=max_keypoints, ratio=ratio,
+        min_inliers=min_inliers, candidates=candidates,
+        ransac_thresh=ransac_thresh, flann_trees=flann_trees,
+        flann_checks=flann_checks, check_flip=check_flip)
     for name, path in (('pool', pool_list), ('val', val_list)):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{name} list {path!r} does not exist')
-    val_prefix = data_prefix if val_prefix is None else val_prefix
     work_dir = work_dir or rs.default_work_dir(out)
-    params = dict(max_side=int(max_side), max_keypoints=int(max_keypoints),
-                  ratio=float(ratio), min_inliers=int(min_inliers),
-                  candidates=int(candidates), ransac_thresh=float(ransac_thresh),
-                  flann_trees=int(flann_trees), flann_checks=int(flann_checks),
-                  check_flip=bool(check_flip))
-    num = rs.count_entries(pool_list)
-    total = rs.num_chunks(num, chunk_size)
-    rs.prepare_work_dir(work_dir, {
-        'tool': 'dedup_sift', 'format_version': _FORMAT_VERSION,
-        'pool_list_sha1': rs.file_sha1(pool_list), 'pool_entries': num,
-        'val_list_sha1': rs.file_sha1(val_list), 'data_prefix': data_prefix,
-        'val_prefix': val_prefix, 'chunk_size': int(chunk_size), **params})
-
-    old_threads = cv2.getNumThreads()
-    if workers > 1:
-        cv2.setNumThreads(0)  # no OpenCV thread pool across fork()
-    try:
-        done = set(rs.done_chunks(work_dir, total, 'json'))
-        pending = [c for c in range(total) if c not in done]
-        log(f'pool: {num} images, {total - len(pending)} of {total} chunks '
-            'already done')
-        val = None
-        if pending:
-            val = build_val_features(
-                val_list, val_cache or work_dir, val_prefix=val_prefix,
-                max_side=max_side, max_keypoints=max_keypoints,
-                workers=workers, progress=progress, log=log)
-            t0 = time.time()
-            index = SiftIndex(val['desc'], val['xy'], val['image_ids'],
-                              trees=flann_trees, checks=flann_checks)
-            log(f'FLANN index over {len(index)} descriptors of '
-                f'{val["num_images"]} validation images built in '
-                f'{time.time() - t0:.1f}s')
-            _STATE.clear()
-            _STATE.update(params, index=index)
-            _run_pool_chunks(pool_list, data_prefix, work_dir, chunk_size, num,
-                             pending, workers, progress, on_chunk_done)
-            _STATE.clear()
-    finally:
-        cv2.setNumThreads(old_threads)
-    if val is None:  # everything was done: only the failures are needed
+    job = _DedupJob(pool_list=pool_list, val_list=val_list, work_dir=work_dir,
+                    val_cache=val_cache or work_dir, data_prefix=data_prefix,
+                    val_prefix=data_prefix if val_prefix is None else val_prefix,
+                    chunk_size=chunk_size, workers=workers, progress=progress,
+                    params=params, log=log)
+    pending = _prepare_pool_work_dir(job)
+    if pending:
+        val = _match_pending_chunks(job, pending, on_chunk_done)
+    else:  # everything was done: only the validation failures are needed
         val = build_val_features(
-            val_list, val_cache or work_dir, val_prefix=val_prefix,
+            val_list, job.val_cache, val_prefix=job.val_prefix,
             max_side=max_side, max_keypoints=max_keypoints, workers=1,
             progress=False, load_features=False, log=lambda s: None)
     need = min_useful_keypoints(min_inliers)
-    summary = _merge_dedup(pool_list, val_list, work_dir, total, out, removed,
-                           data_prefix=data_prefix, val_prefix=val_prefix,
+    summary = _merge_dedup(pool_list, val_list, work_dir, job.total, out,
+                           removed, data_prefix=data_prefix,
+                           val_prefix=job.val_prefix,
                            val_failed=val['failed'],
                            val_descriptors=val['num_descriptors'],
                            val_few_keypoints=int(
                                (val['keypoint_counts'] < need).sum()),
-                           drop_unreadable=drop_unreadable, params=params,
+                           drop_unreadable=drop_unreadable,
+                           params=params.to_dict(),
                            unreadable_report=unreadable_report
                            or out + '.unreadable.txt',
                            summary_file=summary_file or out + '.summary.json')
@@ -394,31 +432,94 @@ def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
     return summary
 
 
-def _run_pool_chunks(pool_list, data_prefix, work_dir, chunk_size, num,
-                     pending, workers, progress, on_chunk_done) -> None:
+@dataclass
+class _DedupJob:
+    """The inputs of one :func:`dedup_pool` run, shared by its steps."""
+    pool_list: str
+    val_list: str
+    work_dir: str
+    val_cache: str
+    data_prefix: str
+    val_prefix: str
+    chunk_size: int
+    workers: int
+    progress: bool
+    params: SiftMatchParams
+    log: Callable[[str], None]
+    num: int = 0
+    total: int = 0
+
+
+def _prepare_pool_work_dir(job: _DedupJob) -> List[int]:
+    """Create or check the work dir; return the pool chunks still to do."""
+    job.num = rs.count_entries(job.pool_list)
+    job.total = rs.num_chunks(job.num, job.chunk_size)
+    rs.prepare_work_dir(job.work_dir, {
+        'tool': 'dedup_sift', 'format_version': _FORMAT_VERSION,
+        'pool_list_sha1': rs.file_sha1(job.pool_list),
+        'pool_entries': job.num, 'val_list_sha1': rs.file_sha1(job.val_list),
+        'data_prefix': job.data_prefix, 'val_prefix': job.val_prefix,
+        'chunk_size': int(job.chunk_size), **job.params.to_dict()})
+    done = set(rs.done_chunks(job.work_dir, job.total, 'json'))
+    pending = [c for c in range(job.total) if c not in done]
+    job.log(f'pool: {job.num} images, {job.total - len(pending)} of '
+            f'{job.total} chunks already done')
+    return pending
+
+
+def _match_pending_chunks(job: _DedupJob, pending: List[int],
+                          on_chunk_done: Optional[Callable[[int], None]]
+                          ) -> Dict[str, Any]:
+    """Validation features, the FLANN index, then every pending pool chunk
+    matched against it; returns the validation features."""
+    p = job.params
+    old_threads = cv2.getNumThreads()
+    if job.workers > 1:
+        cv2.setNumThreads(0)  # no OpenCV thread pool across fork()
+    try:
+        val = build_val_features(
+            job.val_list, job.val_cache, val_prefix=job.val_prefix,
+            max_side=p.max_side, max_keypoints=p.max_keypoints,
+            workers=job.workers, progress=job.progress, log=job.log)
+        t0 = time.time()
+        index = SiftIndex(val['desc'], val['xy'], val['image_ids'],
+                          trees=p.flann_trees, checks=p.flann_checks)
+        job.log(f'FLANN index over {len(index)} descriptors of '
+                f'{val["num_images"]} validation images built in '
+                f'{time.time() - t0:.1f}s')
+        _run_pool_chunks(job, _WorkerState(p, index), pending, on_chunk_done)
+    finally:
+        cv2.setNumThreads(old_threads)
+    return val
+
+
+def _run_pool_chunks(job: _DedupJob, state: _WorkerState, pending: List[int],
+                     on_chunk_done: Optional[Callable[[int], None]]) -> None:
+    chunk_size, num = job.chunk_size, job.num
     n_pending = sum(min((c + 1) * chunk_size, num) - c * chunk_size
                     for c in pending)
-    bar = _progress(n_pending, 'dedup pool', progress)
+    bar = _progress(n_pending, 'dedup pool', job.progress)
     removed_acc: list = []
     failed_acc: list = []
     count = few = 0
-    need = min_useful_keypoints(_STATE['min_inliers'])
+    min_inliers = state.params.min_inliers
+    need = min_useful_keypoints(min_inliers)
     for chunk_id, is_last, out in _run_tasks(
-            _pool_task, _tasks(pool_list, data_prefix, chunk_size, num,
-                               pending), workers):
+            _pool_task, state, _tasks(job.pool_list, job.data_prefix,
+                                      chunk_size, num, pending), job.workers):
         for idx, m, err, num_kp in out:
             count += 1
             if err is not None:
                 failed_acc.append([idx, err])
                 continue
             few += num_kp < need
-            if m.inliers >= _STATE['min_inliers']:
+            if m.inliers >= min_inliers:
                 removed_acc.append([idx, m.val_id, m.inliers,
                                     bool(m.mirrored), m.good_matches])
         if bar is not None:
             bar.update(len(out))
         if is_last:
-            rs.write_json_atomic(rs.chunk_path(work_dir, chunk_id, 'json'), {
+            rs.write_json_atomic(rs.chunk_path(job.work_dir, chunk_id, 'json'), {
                 'chunk': chunk_id, 'images': count, 'few_keypoints': few,
                 'removed': removed_acc, 'unreadable': failed_acc})
             removed_acc, failed_acc, count, few = [], [], 0, 0

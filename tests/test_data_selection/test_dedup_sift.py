@@ -139,3 +139,15 @@ def test_argument_errors(data):
         run(data, 'x', ratio=1.5)
     with pytest.raises(ValueError, match='min_inliers must be an integer'):
         run(data, 'x', min_inliers=1)
+
+
+def test_match_params_validate_and_serialise():
+    from ssld_mm.data_selection.dedup import SiftMatchParams
+    from ssld_mm.data_selection.sift import DEFAULTS
+    assert SiftMatchParams().to_dict() == DEFAULTS
+    with pytest.raises(ValueError, match='min_inliers must be an integer >= 3, got 2'):
+        SiftMatchParams(min_inliers=2)
+    with pytest.raises(ValueError, match=r'ratio must be in \(0, 1\), got 1.5'):
+        SiftMatchParams(ratio=1.5)
+    with pytest.raises(ValueError, match='ransac_thresh must be > 0, got 0'):
+        SiftMatchParams(ransac_thresh=0)
