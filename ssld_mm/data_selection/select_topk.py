@@ -216,11 +216,8 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
         and ``seconds`` of this call.
     """
     import torch
-    from torch.utils.data import DataLoader
 
-    from .teacher import (PoolDataset, build_pipeline, build_teacher,
-                          collate_pool, load_teacher_config, resolve_device,
-                          single_threaded_opencv, teacher_probs)
+    from .teacher import single_threaded_opencv
 
     mine = rs.shard_chunk_ids(total_chunks, shard)
     done = set(rs.done_chunks(work_dir, total_chunks, CHUNK_EXT))
@@ -232,6 +229,47 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
     if not pending:
         return stats
 
+    model, device, plan, loader = _teacher_and_loader(
+        config, checkpoint, pool_list, data_prefix, chunk_size, batch_size,
+        pending, num_workers, device)
+    bar = _progress_bar(len(loader.dataset), progress,
+                        f'select shard {shard[0]}/{shard[1]}')
+    chunks = _ChunkCollector(work_dir, k, soft_topn, bar, on_chunk_done)
+    waiting = None  # (chunk_id, is_last, device tensors, ...) of the last batch
+    t0 = time.time()
+    with torch.inference_mode(), single_threaded_opencv():
+        for (chunk_id, positions, is_last), batch in zip(plan, loader):
+            res = None
+            if batch['inputs'] is not None:
+                res, chunks.num_classes = _teacher_topk(
+                    model, batch, device, fp16, soft_topn)
+            # Copy the previous batch back only now: the GPU already has this
+            # batch queued, so the device never idles on the host.
+            if waiting is not None:
+                chunks.add(*waiting)
+            waiting = (chunk_id, is_last, res, len(positions), batch['failed'])
+            stats['images'] += len(positions)
+        if waiting is not None:
+            chunks.add(*waiting)
+    if bar is not None:
+        bar.close()
+    stats['chunks_run'] = chunks.chunks_written
+    stats['seconds'] = time.time() - t0
+    rate = stats['images'] / max(stats['seconds'], 1e-9)
+    log(f'shard {shard[0]}/{shard[1]}: {stats["images"]} images in '
+        f'{stats["seconds"]:.1f}s ({rate:.1f} img/s)')
+    return stats
+
+
+def _teacher_and_loader(config, checkpoint: str, pool_list: str,
+                        data_prefix: str, chunk_size: int, batch_size: int,
+                        pending: List[int], num_workers: int,
+                        device: Optional[str]):
+    """``(model, device, batch plan, DataLoader)`` over the pending chunks."""
+    from torch.utils.data import DataLoader
+
+    from .teacher import (PoolDataset, build_pipeline, build_teacher,
+                          collate_pool, load_teacher_config, resolve_device)
     indices, paths = _pending_entries(pool_list, data_prefix, chunk_size,
                                       pending)
     cfg = load_teacher_config(config)
@@ -243,79 +281,91 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
         dataset, batch_sampler=[p[1] for p in plan], num_workers=num_workers,
         collate_fn=collate_pool, pin_memory=is_cuda,
         prefetch_factor=4 if num_workers > 0 else None)
+    return model, device, plan, loader
 
+
+def _progress_bar(total: int, enabled: bool, desc: str):
     try:
         from tqdm import tqdm
-        bar = tqdm(total=len(dataset), unit='img', disable=not progress,
-                   desc=f'select shard {shard[0]}/{shard[1]}',
-                   dynamic_ncols=True, smoothing=0.05)
     except ImportError:  # pragma: no cover
-        bar = None
+        return None
+    return tqdm(total=total, unit='img', disable=not enabled, desc=desc,
+                dynamic_ncols=True, smoothing=0.05)
 
-    acc: Dict[str, list] = {f: [] for f in ('idx', 'cls', 'score', 'tc', 'tp')}
-    failed: List[Tuple[int, str]] = []
-    num_classes = [0]
-    waiting = None  # (chunk_id, is_last, gpu tensors) of the previous batch
-    t0 = time.time()
 
-    def finish(item) -> None:
-        chunk_id, is_last, res, n_batch, batch_failed = item
-        failed.extend(batch_failed)
+def _teacher_topk(model, batch: dict, device, fp16: bool, soft_topn: int):
+    """``((idx, top-1 prob, top-1 class, top probs, top classes), classes)``
+    of one batch, on the device; fewer classes than ``soft_topn`` are padded
+    (probability 0, class -1)."""
+    import torch
+
+    from .teacher import teacher_probs
+    inputs = batch['inputs']
+    if isinstance(inputs, torch.Tensor):
+        inputs = inputs.to(device, non_blocking=True)
+    else:
+        inputs = [x.to(device, non_blocking=True) for x in inputs]
+    probs = teacher_probs(model, inputs, fp16=fp16)
+    n_top = min(soft_topn, probs.shape[1])
+    tp, tc = probs.topk(n_top, dim=1)
+    if n_top < soft_topn:  # fewer classes than soft_topn: pad
+        pad = soft_topn - n_top
+        tp = torch.nn.functional.pad(tp, (0, pad), value=0.0)
+        tc = torch.nn.functional.pad(tc, (0, pad), value=-1)
+    # argmax class and its probability == top-1 of topk
+    res = (batch['idx'], tp[:, 0].contiguous(), tc[:, 0].contiguous(), tp, tc)
+    return res, probs.shape[1]
+
+
+class _ChunkCollector:
+    """Collects the batches of a chunk and writes the chunk's top-k result at
+    its last batch.
+
+    Args:
+        work_dir (str): Where chunk files go.
+        k (int): Images kept per class.
+        soft_topn (int): Soft-label classes kept per image.
+        bar: Progress bar (or None).
+        on_chunk_done (callable, optional): Called with each written chunk id.
+    """
+
+    def __init__(self, work_dir: str, k: int, soft_topn: int, bar,
+                 on_chunk_done: Optional[Callable[[int], None]]) -> None:
+        self.work_dir, self.k, self.soft_topn = work_dir, k, soft_topn
+        self.bar, self.on_chunk_done = bar, on_chunk_done
+        self.num_classes = 0
+        self.chunks_written = 0
+        self._acc: Dict[str, list] = {
+            f: [] for f in ('idx', 'cls', 'score', 'tc', 'tp')}
+        self._failed: List[Tuple[int, str]] = []
+
+    def add(self, chunk_id: int, is_last: bool, res, n_batch: int,
+            batch_failed: List[Tuple[int, str]]) -> None:
+        """Take one batch's results (copied to the host here)."""
+        self._failed.extend(batch_failed)
         if res is not None:
             idx_t, score_t, cls_t, tp_t, tc_t = (t.cpu() for t in res)
-            acc['idx'].append(idx_t.numpy())
-            acc['score'].append(score_t.numpy())
-            acc['cls'].append(cls_t.numpy().astype(np.int64))
-            acc['tp'].append(tp_t.numpy())
-            acc['tc'].append(tc_t.numpy().astype(np.int64))
-        if bar is not None:
-            bar.update(n_batch)
+            self._acc['idx'].append(idx_t.numpy())
+            self._acc['score'].append(score_t.numpy())
+            self._acc['cls'].append(cls_t.numpy().astype(np.int64))
+            self._acc['tp'].append(tp_t.numpy())
+            self._acc['tc'].append(tc_t.numpy().astype(np.int64))
+        if self.bar is not None:
+            self.bar.update(n_batch)
         if is_last:
-            _save_chunk(work_dir, chunk_id, _chunk_result(
-                acc['idx'], acc['cls'], acc['score'], acc['tc'], acc['tp'],
-                failed, k, num_classes[0], soft_topn))
-            for v in acc.values():
-                v.clear()
-            failed.clear()
-            stats['chunks_run'] += 1
-            if on_chunk_done is not None:
-                on_chunk_done(chunk_id)
+            self._write(chunk_id)
 
-    with torch.inference_mode(), single_threaded_opencv():
-        for (chunk_id, positions, is_last), batch in zip(plan, loader):
-            res = None
-            if batch['inputs'] is not None:
-                inputs = batch['inputs']
-                if isinstance(inputs, torch.Tensor):
-                    inputs = inputs.to(device, non_blocking=True)
-                else:
-                    inputs = [x.to(device, non_blocking=True) for x in inputs]
-                probs = teacher_probs(model, inputs, fp16=fp16)
-                num_classes[0] = probs.shape[1]
-                n_top = min(soft_topn, probs.shape[1])
-                tp, tc = probs.topk(n_top, dim=1)
-                if n_top < soft_topn:  # fewer classes than soft_topn: pad
-                    pad = soft_topn - n_top
-                    tp = torch.nn.functional.pad(tp, (0, pad), value=0.0)
-                    tc = torch.nn.functional.pad(tc, (0, pad), value=-1)
-                # argmax class and its probability == top-1 of topk
-                res = (batch['idx'], tp[:, 0].contiguous(),
-                       tc[:, 0].contiguous(), tp, tc)
-            # Copy the previous batch back only now: the GPU already has this
-            # batch queued, so the device never idles on the host.
-            if waiting is not None:
-                finish(waiting)
-            waiting = (chunk_id, is_last, res, len(positions), batch['failed'])
-            stats['images'] += len(positions)
-        if waiting is not None:
-            finish(waiting)
-    if bar is not None:
-        bar.close()
-    stats['seconds'] = time.time() - t0
-    rate = stats['images'] / max(stats['seconds'], 1e-9)
-    log(f'shard {shard[0]}/{shard[1]}: {stats["images"]} images in '
-        f'{stats["seconds"]:.1f}s ({rate:.1f} img/s)')
-    return stats
+    def _write(self, chunk_id: int) -> None:
+        acc = self._acc
+        _save_chunk(self.work_dir, chunk_id, _chunk_result(
+            acc['idx'], acc['cls'], acc['score'], acc['tc'], acc['tp'],
+            self._failed, self.k, self.num_classes, self.soft_topn))
+        for v in acc.values():
+            v.clear()
+        self._failed.clear()
+        self.chunks_written += 1
+        if self.on_chunk_done is not None:
+            self.on_chunk_done(chunk_id)
 
 
 def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
