@@ -24,7 +24,8 @@ and the store's bytes per view.
 
 Example:
     python tools/benchmark/stored_speed.py configs/ssld/r50vd_mbv3.py --batch-size 8
-    python tools/benchmark/stored_speed.py configs/demo/ssld_lenet5_fmnist_unlabeled_stored_views.py
+    python tools/benchmark/stored_speed.py configs/demo/ssld_lenet5_fmnist_unlabeled.py \
+        --view-config configs/demo/ssld_lenet5_fmnist_unlabeled_stored.py
 """
 import argparse
 import copy
@@ -42,6 +43,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from distill_speed import _num_classes, _Stepper, _sync, guess_input_shape, make_batch
+from ssld_mm.data_selection.soft_labels import _type_name
 from ssld_mm.utils import cli
 
 #: head of an online student -> its soft-label (stored-mode) variant
@@ -115,6 +117,13 @@ class StudentFirst(torch.nn.Module):
         return {'loss_distill': d.distill_loss(logits, d.teacher_logits(inputs))}
 
 
+def _cpu_all() -> float:
+    """CPU seconds of this process and its finished children."""
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def _minflt() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
@@ -173,15 +182,17 @@ def benchmark_training(cfg: Config, batch_size: int, shape: Sequence[int],
         for _ in range(warmup):
             fn()
     times: Dict[str, List[float]] = {k: [] for k, _ in kinds}
+    cpu: Dict[str, List[float]] = {k: [] for k, _ in kinds}
     faults: Dict[str, List[float]] = {k: [] for k, _ in kinds}
     for _ in range(rounds):
         for name, fn in kinds:
             _sync(dev)
-            f0, t0 = _minflt(), time.perf_counter()
+            f0, t0, c0 = _minflt(), time.perf_counter(), time.process_time()
             for _ in range(iters):
                 fn()
             _sync(dev)
             times[name].append((time.perf_counter() - t0) / iters)
+            cpu[name].append((time.process_time() - c0) / iters)
             faults[name].append((_minflt() - f0) / iters)
     out = dict(batch_size=batch_size, input_shape=list(shape),
                num_classes=num_classes, topk=min(topk, num_classes),
@@ -190,12 +201,18 @@ def benchmark_training(cfg: Config, batch_size: int, shape: Sequence[int],
     for name, _ in kinds:
         sec = statistics.median(times[name])
         out[name] = dict(seconds=sec, images_per_s=batch_size / sec,
+                         cpu_seconds=statistics.median(cpu[name]),
                          minor_faults_per_step=statistics.median(faults[name]))
-    sec = {k: out[k]['seconds'] for k, _ in kinds}
-    out['ratio_stored_vs_label_only'] = sec['stored'] / sec['label_only']
-    out['ratio_online_vs_label_only'] = sec['online'] / sec['label_only']
-    out['ratio_teacher_first_vs_student_first'] = (
-        sec['online'] / sec['online_student_first'])
+    # wall-clock ratios, and CPU-time ratios (robust on a machine that other
+    # jobs load: they count the work, not the waiting)
+    for suffix, field in (('', 'seconds'), ('_cpu', 'cpu_seconds')):
+        sec = {k: out[k][field] for k, _ in kinds}
+        out['ratio_stored_vs_label_only' + suffix] = (
+            sec['stored'] / sec['label_only'])
+        out['ratio_online_vs_label_only' + suffix] = (
+            sec['online'] / sec['label_only'])
+        out['ratio_teacher_first_vs_student_first' + suffix] = (
+            sec['online'] / sec['online_student_first'])
     return out
 
 
@@ -222,29 +239,36 @@ def benchmark_generation(cfg: Config, num_images: int, views: int, topk: int,
                          image_hw: Tuple[int, int], batch_size: int,
                          device: str = 'cpu', num_workers: int = 0,
                          autocast: Optional[str] = None,
-                         channels_last: bool = False) -> Dict:
+                         channels_last: bool = False,
+                         view_cfg: Optional[Config] = None) -> Dict:
     """Generation throughput against pure teacher inference, bytes per view,
-    and the per-image cost of the random crop vs the replayed view."""
+    and the per-image cost of the random crop vs the replayed view.
+
+    ``cfg`` gives the teacher (its distiller's), ``view_cfg`` (default:
+    ``cfg``) the train pipeline whose crop/flip the views follow."""
+    view_cfg = cfg if view_cfg is None else view_cfg
     from ssld_mm.data_selection.soft_labels import (ViewSampler,
                                                     find_view_transforms,
                                                     generate_soft_labels,
                                                     teacher_view_probs)
     from ssld_mm.data_selection.teacher import (build_pipeline, build_teacher,
                                                 load_teacher_config)
-    found = find_view_transforms(cfg)
+    found = find_view_transforms(view_cfg)
     channels = guess_input_shape(cfg)[0]
     with tempfile.TemporaryDirectory() as tmp:
         tcfg, ckpt = _teacher_file_and_ckpt(cfg, tmp)
         lst = _write_images(osp.join(tmp, 'imgs'), num_images, image_hw,
                             channels)
         store = osp.join(tmp, 'store')
+        c0 = _cpu_all()
         t0 = time.perf_counter()
         res = generate_soft_labels(
-            tcfg, ckpt, cfg, lst, store, views=views, topk=topk,
+            tcfg, ckpt, view_cfg, lst, store, views=views, topk=topk,
             data_prefix=osp.join(tmp, 'imgs'), batch_size=batch_size,
             num_workers=num_workers, device=device, teacher_autocast=autocast,
             channels_last=channels_last, progress=False, log=lambda *_: None)
         gen_s = time.perf_counter() - t0
+        gen_cpu = _cpu_all() - c0
         shard_bytes = sum(
             osp.getsize(osp.join(store, f)) for f in os.listdir(store)
             if f.startswith('shard_') and f.endswith('.npz'))
@@ -252,18 +276,19 @@ def benchmark_generation(cfg: Config, num_images: int, views: int, topk: int,
         teacher = build_teacher(load_teacher_config(tcfg), ckpt, device)
         if channels_last:
             teacher.to(memory_format=torch.channels_last)
-        h, w = ViewSampler.from_config(cfg, 0).crop_size
+        h, w = ViewSampler.from_config(view_cfg, 0).crop_size
         x = torch.randint(0, 256, (batch_size * views, channels, h, w),
                           dtype=torch.uint8, device=device)
         n_batches = -(-num_images // batch_size)
         with torch.inference_mode():
             teacher_view_probs(teacher, x, autocast, channels_last)  # warm-up
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_all()
             for _ in range(n_batches):
                 teacher_view_probs(teacher, x, autocast, channels_last)
             _sync(torch.device(device))
             inf_s = time.perf_counter() - t0
-        pipe = _pipeline_costs(cfg, found, store, lst, osp.join(tmp, 'imgs'))
+            inf_cpu = _cpu_all() - c0
+        pipe = _pipeline_costs(found, store, lst, osp.join(tmp, 'imgs'))
     total_views = num_images * views
     # steady state: the shard loop (decode, crops, teacher, writes), without
     # the one-off start-up (teacher build, list checksum) in generation_seconds
@@ -271,19 +296,25 @@ def benchmark_generation(cfg: Config, num_images: int, views: int, topk: int,
     inf_rate = n_batches * batch_size * views / inf_s
     return dict(
         num_images=num_images, views=views, topk=topk,
+        num_workers=num_workers,
         image_hw=list(image_hw), batch_size=batch_size,
         generation_views_per_s=gen_rate, generation_seconds=gen_s,
         generation_loop_seconds=res['shard_stats']['seconds'],
         teacher_inference_views_per_s=inf_rate,
         ratio_generation_vs_inference=gen_rate / inf_rate,
+        # CPU time of everything generate_soft_labels did (start-up, workers
+        # included) against the teacher's forward passes alone
+        ratio_generation_vs_inference_cpu=(total_views / max(gen_cpu, 1e-9))
+        / (n_batches * batch_size * views / max(inf_cpu, 1e-9)),
         bytes_per_view=shard_bytes / total_views,
         num_classes=res['index']['num_classes'], **pipe)
 
 
-def _pipeline_costs(cfg: Config, found: dict, store: str, lst: str,
-                    root: str, repeat: int = 3) -> Dict:
-    """Microseconds per image: RandomResizedCrop + RandomFlip vs
-    ReplayStoredView (epoch 0), after loading."""
+def _pipeline_costs(found: dict, store: str, lst: str, root: str,
+                    repeat: int = 3) -> Dict:
+    """Microseconds per image: the random crop + RandomFlip vs
+    ReplayStoredView (epoch 0), after loading (and any resize before the
+    crop)."""
     from ssld_mm.data_selection.teacher import build_pipeline
     from ssld_mm.datasets.transforms import ReplayStoredView
     load = build_pipeline(Config(dict(default_scope=found['scope'])),
@@ -291,7 +322,11 @@ def _pipeline_costs(cfg: Config, found: dict, store: str, lst: str,
                               type='mmpretrain.LoadImageFromFile')])
     steps = [found['crop']] + ([found['flip']] if found['flip'] else [])
     rand = build_pipeline(Config(dict(default_scope=found['scope'])), steps)
-    replay = ReplayStoredView(store=store, scale=found['crop']['scale'])
+    crop = found['crop']
+    padded = _type_name(crop) == 'RandomCrop' and crop.get('padding')
+    replay = ReplayStoredView(
+        store=store, scale=crop.get('scale', crop.get('crop_size')),
+        **({'pad_val': crop.get('pad_val', 0)} if padded else {}))
     replay.set_epoch(0)
     names = [ln.strip() for ln in open(lst) if ln.strip()]
     imgs = [load({'img_path': osp.join(root, n)})['img'] for n in names]
@@ -320,21 +355,29 @@ def format_report(train: Dict, gen: Optional[Dict], config: str = '') -> str:
         r = train[key]
         lines.append(f"{label:30s} {r['seconds'] * 1000:9.2f} ms/batch "
                      f"{r['images_per_s']:9.1f} img/s "
+                     f"{r['cpu_seconds'] * 1000:9.2f} CPU ms/batch "
                      f"{r['minor_faults_per_step']:9.0f} page faults/step")
-    lines.append(f"stored / label-only = {train['ratio_stored_vs_label_only']:.3f}"
-                 ' (goal <= 1.15);  online / label-only = '
-                 f"{train['ratio_online_vs_label_only']:.3f};  teacher-first / "
-                 f"student-first = {train['ratio_teacher_first_vs_student_first']:.3f}")
+    for suffix, what in (('', 'wall'), ('_cpu', 'CPU time')):
+        lines.append(
+            f"{what}: stored / label-only = "
+            f"{train['ratio_stored_vs_label_only' + suffix]:.3f} (goal <= 1.15);"
+            f"  online / label-only = "
+            f"{train['ratio_online_vs_label_only' + suffix]:.3f};  "
+            'teacher-first / student-first = '
+            f"{train['ratio_teacher_first_vs_student_first' + suffix]:.3f}")
     if gen:
         lines.append(
             f"generation: {gen['num_images']} images x {gen['views']} views "
-            f"(top-{gen['topk']} of {gen['num_classes']}): "
+            f"(top-{gen['topk']} of {gen['num_classes']}, "
+            f"{gen['num_workers']} loader workers): "
             f"{gen['generation_views_per_s']:.1f} views/s vs teacher inference "
             f"{gen['teacher_inference_views_per_s']:.1f} views/s = "
-            f"{gen['ratio_generation_vs_inference']:.3f} (goal >= 0.9); "
+            f"{gen['ratio_generation_vs_inference']:.3f} (goal >= 0.9; by CPU "
+            f"time, start-up included: "
+            f"{gen['ratio_generation_vs_inference_cpu']:.3f}); "
             f"{gen['bytes_per_view']:.1f} bytes/view")
         lines.append(
-            f"pipeline per image: RandomResizedCrop+RandomFlip "
+            f"pipeline per image after loading: random crop + RandomFlip "
             f"{gen['random_crop_flip_us_per_image']:.0f} us, ReplayStoredView "
             f"{gen['replay_stored_view_us_per_image']:.0f} us")
     return '\n'.join(lines)
@@ -361,6 +404,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'one-channel inputs)')
     p.add_argument('--gen-batch-size', type=int, default=8,
                    help='images per generation batch (x views)')
+    p.add_argument('--view-config', help='config whose train pipeline '
+                   'gives the views of the generation measurement (default: '
+                   'the config; e.g. a stored-mode config when the online one '
+                   'reads images without a loading transform)')
+    p.add_argument('--gen-workers', type=int, default=1,
+                   help='DataLoader workers of the generation (decode and '
+                   'crops overlap the teacher)')
     p.add_argument('--teacher-autocast', choices=['float16', 'bfloat16'])
     p.add_argument('--channels-last', action='store_true')
     p.add_argument('--out', help='also write the results as JSON')
@@ -384,8 +434,10 @@ def main(argv=None) -> None:
     gen = None
     if args.gen_images > 0:
         from ssld_mm.data_selection.soft_labels import find_view_transforms
+        view_cfg = cli.load_config(args.view_config) if args.view_config \
+            else cfg
         try:
-            find_view_transforms(cfg)
+            find_view_transforms(view_cfg)
         except ValueError as e:
             print(f'generation not measured: {e}')
         else:
@@ -394,8 +446,8 @@ def main(argv=None) -> None:
             gen = benchmark_generation(
                 cfg, args.gen_images, args.gen_views, train['topk'], hw,
                 args.gen_batch_size, args.device,
-                autocast=args.teacher_autocast,
-                channels_last=args.channels_last)
+                num_workers=args.gen_workers, autocast=args.teacher_autocast,
+                channels_last=args.channels_last, view_cfg=view_cfg)
     print(format_report(train, gen, args.config))
     if args.out:
         if osp.dirname(args.out):
