@@ -368,6 +368,83 @@ class _ChunkCollector:
             self.on_chunk_done(chunk_id)
 
 
+def _gather_chunks(work_dir: str, total_chunks: int, k: int):
+    """``(top-k selection, {pool index: error}, images scored, classes)``
+    over every chunk file."""
+    topk = ClassTopK(k)
+    failed_idx, failed_msg = [], []
+    images_scored, num_classes = 0, 0
+    for c in range(total_chunks):
+        part = _load_chunk(work_dir, c)
+        topk.add(part['idx'], part['cls'], part['score'],
+                 top_cls=part['top_cls'], top_prob=part['top_prob'])
+        failed_idx.extend(part['failed_idx'].tolist())
+        failed_msg.extend(part['failed_msg'].tolist())
+        images_scored += int(part['num_scored'])
+        num_classes = max(num_classes, int(part['num_classes']))
+    fail_of = {int(i): m for i, m in zip(failed_idx, failed_msg)}
+    return topk.result(), fail_of, images_scored, num_classes
+
+
+def _pool_paths(pool_list: str, selected_idx: np.ndarray,
+                fail_of: Dict[int, str], data_prefix: str):
+    """One pass over the pool: ``(paths of the selected images in selection
+    order, skipped-report lines, images seen)``."""
+    pos_of = {int(i): p for p, i in enumerate(selected_idx.tolist())}
+    sel_paths: List[Optional[str]] = [None] * len(pos_of)
+    skipped_lines = []
+    images_seen = 0
+    for i, entry in enumerate(iter_image_list(pool_list)):
+        images_seen += 1
+        p = pos_of.get(i)
+        if p is not None:
+            sel_paths[p] = entry.path
+        if i in fail_of:
+            skipped_lines.append(
+                f'{resolve_image_path(entry.path, data_prefix)}\t'
+                f'{" ".join(fail_of[i].split())}')
+    return sel_paths, skipped_lines, images_seen
+
+
+def _labeled_entries(labeled: Optional[str], labeled_prefix: str,
+                     data_prefix: str):
+    """``(lines, normalised paths, number rewritten)`` of the labeled list,
+    its paths rebased from ``labeled_prefix`` onto ``data_prefix``."""
+    lines: List[str] = []
+    paths = set()
+    rewritten = 0
+    if labeled is not None:
+        for entry in iter_image_list(labeled, allow_unlabeled=False):
+            path = rebase_path(entry.path, labeled_prefix, data_prefix)
+            rewritten += path != entry.path
+            lines.append(format_entry(path, entry.label))
+            paths.add(osp.normpath(path))
+    return lines, paths, rewritten
+
+
+def _selected_entries(sel: Dict[str, np.ndarray], sel_paths: List[str],
+                      labeled_paths: set, pseudo_labels: bool,
+                      with_soft_labels: bool):
+    """``(selection lines, soft-label JSON lines, selected images that are
+    already labeled)``; those are left out."""
+    selected_lines, soft_lines, dup_labeled = [], [], 0
+    for p, path in enumerate(sel_paths):
+        if osp.normpath(path) in labeled_paths:
+            dup_labeled += 1
+            continue
+        cls = int(sel['cls'][p])
+        selected_lines.append(format_entry(path, cls if pseudo_labels else None))
+        if with_soft_labels:
+            tc, tp = sel['top_cls'][p], sel['top_prob'][p]
+            valid = tc >= 0
+            soft_lines.append(json.dumps(
+                {'path': path, 'label': cls,
+                 'score': round(float(sel['score'][p]), 6),
+                 'topk_classes': tc[valid].tolist(),
+                 'topk_probs': [round(float(x), 6) for x in tp[valid]]}))
+    return selected_lines, soft_lines, dup_labeled
+
+
 def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
                     total_chunks: int, labeled: Optional[str] = None,
                     soft_labels: Optional[str] = None,
@@ -391,61 +468,15 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
     """
     manifest = rs.read_manifest(work_dir) or {}
     soft_topn = int(manifest.get('soft_topn', 0))
-    topk = ClassTopK(k)
-    failed_idx, failed_msg = [], []
-    images_scored, num_classes = 0, 0
-    for c in range(total_chunks):
-        part = _load_chunk(work_dir, c)
-        topk.add(part['idx'], part['cls'], part['score'],
-                 top_cls=part['top_cls'], top_prob=part['top_prob'])
-        failed_idx.append(part['failed_idx'])
-        failed_msg.extend(part['failed_msg'].tolist())
-        images_scored += int(part['num_scored'])
-        num_classes = max(num_classes, int(part['num_classes']))
-    sel = topk.result()
-    failed_idx = np.concatenate(failed_idx) if failed_idx else np.zeros(0, int)
-
-    # One pass over the pool for the paths of selected and failed images.
-    pos_of = {int(i): p for p, i in enumerate(sel['idx'].tolist())}
-    fail_of = {int(i): m for i, m in zip(failed_idx.tolist(), failed_msg)}
-    sel_paths: List[Optional[str]] = [None] * len(pos_of)
-    skipped_lines = []
-    images_seen = 0
-    for i, entry in enumerate(iter_image_list(pool_list)):
-        images_seen += 1
-        p = pos_of.get(i)
-        if p is not None:
-            sel_paths[p] = entry.path
-        if i in fail_of:
-            skipped_lines.append(
-                f'{resolve_image_path(entry.path, data_prefix)}\t'
-                f'{" ".join(fail_of[i].split())}')
-
-    labeled_lines: List[str] = []
-    labeled_paths = set()
+    sel, fail_of, images_scored, num_classes = _gather_chunks(
+        work_dir, total_chunks, k)
+    sel_paths, skipped_lines, images_seen = _pool_paths(
+        pool_list, sel['idx'], fail_of, data_prefix)
     labeled_prefix = data_prefix if labeled_prefix is None else labeled_prefix
-    rewritten = 0
-    if labeled is not None:
-        for entry in iter_image_list(labeled, allow_unlabeled=False):
-            path = rebase_path(entry.path, labeled_prefix, data_prefix)
-            rewritten += path != entry.path
-            labeled_lines.append(format_entry(path, entry.label))
-            labeled_paths.add(osp.normpath(path))
-    selected_lines, soft_lines, dup_labeled = [], [], 0
-    for p, path in enumerate(sel_paths):
-        if osp.normpath(path) in labeled_paths:
-            dup_labeled += 1
-            continue
-        cls = int(sel['cls'][p])
-        selected_lines.append(format_entry(path, cls if pseudo_labels else None))
-        if soft_labels is not None:
-            tc, tp = sel['top_cls'][p], sel['top_prob'][p]
-            valid = tc >= 0
-            soft_lines.append(json.dumps(
-                {'path': path, 'label': cls,
-                 'score': round(float(sel['score'][p]), 6),
-                 'topk_classes': tc[valid].tolist(),
-                 'topk_probs': [round(float(x), 6) for x in tp[valid]]}))
+    labeled_lines, labeled_paths, rewritten = _labeled_entries(
+        labeled, labeled_prefix, data_prefix)
+    selected_lines, soft_lines, dup_labeled = _selected_entries(
+        sel, sel_paths, labeled_paths, pseudo_labels, soft_labels is not None)
 
     counts = np.bincount(sel['cls'], minlength=num_classes) \
         if len(sel['cls']) else np.zeros(num_classes, np.int64)
