@@ -13,6 +13,14 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
+#: Default ``init_cfg`` of the Paddle-compatible backbones: Kaiming for convs,
+#: constant 1 for BN (MMEngine's BaseModule copies it per instance).
+DEFAULT_INIT_CFG = [
+    dict(type='Kaiming', layer=['Conv2d']),
+    dict(type='Constant', val=1, layer=['_BatchNorm'])
+]
+
+
 def check_scale(scale: float, cls_name: str) -> float:
     """Validate a width multiplier: a positive real number."""
     if isinstance(scale, bool) or not isinstance(scale, (int, float)):

@@ -6,7 +6,7 @@ from mmcv.cnn import ConvModule
 from torch import nn
 
 from ssld_mm.registry import MODELS
-from ._indexed_backbone import IndexedBackbone, check_scale
+from ._indexed_backbone import DEFAULT_INIT_CFG, IndexedBackbone, check_scale
 
 
 class PaddleInvertedResidual(nn.Module):
@@ -82,10 +82,8 @@ class PaddleMobileNetV2(IndexedBackbone):
                  frozen_stages: int = -1,
                  norm_cfg: dict = dict(type='BN', eps=1e-5),
                  norm_eval: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = [
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm'])
-                 ]) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG
+                 ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.scale = scale = check_scale(scale, 'PaddleMobileNetV2')
         in_channels = int(32 * scale)

@@ -12,7 +12,7 @@ from ssld_mm.registry import MODELS
 # The head that completes PaddleClas's MobileNetV3; imported here so that it is
 # registered wherever the backbone is.
 from ..heads.paddle_mobilenet_v3_head import PaddleMobileNetV3Head  # noqa: F401
-from ._indexed_backbone import IndexedBackbone, check_scale
+from ._indexed_backbone import DEFAULT_INIT_CFG, IndexedBackbone, check_scale
 
 _ACTS = {'relu': dict(type='ReLU'), 'hardswish': dict(type='HSwish')}
 
@@ -249,10 +249,8 @@ class PaddleMobileNetV3(IndexedBackbone):
                  frozen_stages: int = -1,
                  norm_cfg: dict = dict(type='BN', eps=1e-5),
                  norm_eval: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = [
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm'])
-                 ]) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG
+                 ) -> None:
         self.pretrained_checkpoint: Optional[str] = None
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
             extra = set(init_cfg) - {'type', 'checkpoint'}
