@@ -1,10 +1,11 @@
 # Cascade R-CNN, MobileNetV3-large x1.0 SSLD backbone, FPN 48 ch, 320 px.
 # Reproduces PaddleDetection configs/mobile/cascade_rcnn_mobilenetv3_fpn_320.yml:
-# COCO val2017 box AP 25.0 (PaddleDetection's model zoo). Backbone weights: convert
-# MobileNetV3_large_x1_0_ssld_pretrained.pdparams with
-#   python tools/model_converters/paddle_to_mm.py --arch MobileNetV3_large_x1_0_ssld \
-#       MobileNetV3_large_x1_0_ssld_pretrained.pdparams checkpoints/MobileNetV3_large_x1_0_ssld.pth
-# or use an ssld_mm student (tools/model_converters/extract_student.py) via
+# COCO val2017 box AP 25.0 (PaddleDetection's model zoo). Backbone weights:
+#   python tools/model_converters/paddle_to_mm.py \
+#       --arch MobileNetV3_large_x1_0_ssld \
+#       MobileNetV3_large_x1_0_ssld_pretrained.pdparams \
+#       checkpoints/MobileNetV3_large_x1_0_ssld.pth
+# or an ssld_mm student (tools/model_converters/extract_student.py) via
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH
 _base_ = './_base_/cascade-rcnn_mbv3-large-ssld_fpn_coco.py'
 
@@ -17,8 +18,8 @@ model = dict(
 optim_wrapper = dict(
     paramwise_cfg=dict(lr_mult_list=[0.25, 0.25, 0.5, 0.5, 0.75]))
 
-# RandomFlipImage 0.5, AutoAugmentImage v1, ResizeImage target_size 224..384 (short side),
-# max_size 512; test: 320 (short side), max_size 320.
+# RandomFlipImage 0.5, AutoAugmentImage v1, ResizeImage target_size 224..384 (short
+# side), max_size 512; test: 320 (short side), max_size 320.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),

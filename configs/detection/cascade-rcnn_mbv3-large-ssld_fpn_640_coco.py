@@ -12,8 +12,8 @@ model = dict(
 
 # lr_mult_list [1.0, 1.0, 1.0, 1.0, 1.0]: the base's.
 
-# RandomFlipImage 0.5, AutoAugmentImage v1, ResizeImage target_size 416..672 (short side),
-# max_size 1000; test: 640 (short side), max_size 640.
+# RandomFlipImage 0.5, AutoAugmentImage v1, ResizeImage target_size 416..672 (short
+# side), max_size 1000; test: 640 (short side), max_size 640.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),

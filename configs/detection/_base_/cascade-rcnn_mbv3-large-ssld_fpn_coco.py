@@ -1,8 +1,9 @@
 # Shared part of cascade-rcnn_mbv3-large-ssld_fpn_{320,640}_coco.py: PaddleDetection's
-# configs/mobile/cascade_rcnn_mobilenetv3_fpn_{320,640}.yml (static graph, MobileNetV3RCNN,
-# MobileNetV3_large_x1_0 SSLD weights). The leaves set what differs between the two: image
-# scales, anchor size, RoI levels and lr_mult_list. Each setting below is PaddleDetection's;
-# what MMDetection cannot express exactly is listed in docs/detection.md.
+# configs/mobile/cascade_rcnn_mobilenetv3_fpn_{320,640}.yml (static graph,
+# MobileNetV3RCNN, MobileNetV3_large_x1_0 SSLD weights). The leaves set what differs
+# between the two: image scales, anchor size, RoI levels and lr_mult_list. Each setting
+# below is PaddleDetection's; what MMDetection cannot express exactly is listed in
+# docs/detection.md.
 _base_ = [
     'mmdet::_base_/models/cascade-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/coco_detection.py',
@@ -12,8 +13,9 @@ default_scope = 'mmdet'
 custom_imports = dict(imports=['ssld_mm'], allow_failed_imports=False)
 
 model = dict(
-    # MobileNetV3RCNN(model_name=large, scale=1.0, feature_maps=[2, 3, 4], freeze_norm=true):
-    # the taps are the 1x1 expansion convs of blocks 3/6/12 (72/240/672 ch, strides 4/8/16).
+    # MobileNetV3RCNN(model_name=large, scale=1.0, feature_maps=[2, 3, 4],
+    # freeze_norm=true): the taps are the 1x1 expansion convs of blocks 3/6/12
+    # (72/240/672 ch, strides 4/8/16).
     backbone=dict(
         _delete_=True,
         type='ssld_mm.PaddleMobileNetV3',
@@ -29,8 +31,9 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/MobileNetV3_large_x1_0_ssld.pth')),
-    # FPN num_chan 48, min_level 2, max_level 6, has_extra_convs: P5 and P6 are stride-2 3x3
-    # convs on the last backbone tap, ReLU before the second (Paddle's FPN extra convs).
+    # FPN num_chan 48, min_level 2, max_level 6, has_extra_convs: P5 and P6 are stride-2
+    # 3x3 convs on the last backbone tap, ReLU before the second (Paddle's FPN extra
+    # convs).
     neck=dict(
         in_channels=[72, 240, 672],
         out_channels=48,
@@ -67,11 +70,13 @@ model = dict(
             for stds in ([0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1],
                          [0.033, 0.033, 0.067, 0.067])
         ]),
-    # test_proposal: pre_nms_top_n 300, post_nms_top_n 100 (train: 2000/2000, the default).
+    # test_proposal: pre_nms_top_n 300, post_nms_top_n 100 (train: 2000/2000, the
+    # default).
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100)))
 
-# LearningRate: base_lr 0.02, LinearWarmup(start_factor 0.1, 500 steps), CosineDecay over
-# max_iters 500000; batch 2 per GPU on 8 GPUs (16 images per step); snapshot every 50000.
+# LearningRate: base_lr 0.02, LinearWarmup(start_factor 0.1, 500 steps), CosineDecay
+# over max_iters 500000; batch 2 per GPU on 8 GPUs (16 images per step); snapshot every
+# 50000.
 max_iters = 500000
 train_cfg = dict(
     type='IterBasedTrainLoop',
@@ -90,10 +95,10 @@ param_scheduler = [
         end=max_iters)
 ]
 # Momentum 0.9, global L2 4e-5. Backbone: conv_decay 1e-5 (0.25 x 4e-5, SE conv biases
-# included), norm_decay 0 (its BN is frozen anyway), lr_mult_list per stage group (set in
-# the leaves; PaddleDetection's rule: stem and blocks 0-2 -> m0, 3-5 -> m1, 6-8 -> m2,
-# 9-11 -> m3, 12-14 -> m4). FPN, RPN and RoI-head biases: lr x2, no decay. Cascade stage i's
-# head: lr x 1/stage_loss_weight[i] (x1, x2, x4; its biases x2, x4, x8).
+# included), norm_decay 0 (its BN is frozen anyway), lr_mult_list per stage group (set
+# in the leaves; PaddleDetection's rule: stem and blocks 0-2 -> m0, 3-5 -> m1, 6-8 ->
+# m2, 9-11 -> m3, 12-14 -> m4). FPN, RPN and RoI-head biases: lr x2, no decay. Cascade
+# stage i's head: lr x 1/stage_loss_weight[i] (x1, x2, x4; its biases x2, x4, x8).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=4e-5),

@@ -88,8 +88,8 @@ class PaddleResidualUnit(nn.Module):
 
     def tail_modules(self) -> List[nn.Module]:
         """Everything after ``expand_conv``."""
-        return [m for m in (self.bottleneck_conv, self.mid_se,
-                             self.linear_conv) if m is not None]
+        parts = (self.bottleneck_conv, self.mid_se, self.linear_conv)
+        return [m for m in parts if m is not None]
 
 
 def mobilenet_v3_stage_groups(stem: List[str], blocks: List[str],
@@ -349,9 +349,9 @@ class PaddleMobileNetV3(IndexedBackbone):
                 'outputs) or feature_maps (detection taps), not both; got '
                 f'out_indices={out_indices!r}, feature_maps={feature_maps!r}')
         if (not isinstance(feature_maps, Sequence) or not feature_maps
-                or not all(isinstance(l, int) and not isinstance(l, bool)
-                           for l in feature_maps)
-                or any(not 1 <= l <= 5 for l in feature_maps)
+                or not all(isinstance(lvl, int) and not isinstance(lvl, bool)
+                           for lvl in feature_maps)
+                or any(not 1 <= lvl <= 5 for lvl in feature_maps)
                 or list(feature_maps) != sorted(set(feature_maps))):
             raise ValueError(
                 'PaddleMobileNetV3: feature_maps must be a non-empty, strictly '
@@ -364,7 +364,7 @@ class PaddleMobileNetV3(IndexedBackbone):
             if block_stride == 2:
                 level_of[stride.bit_length() - 1] = i + 1
         level_of[5] = len(strides) + 1  # last_second_conv (Paddle conv_last)
-        return tuple(feature_maps), tuple(level_of[l] for l in feature_maps)
+        return tuple(feature_maps), tuple(level_of[lvl] for lvl in feature_maps)
 
     def _unused_modules(self) -> List[nn.Module]:
         """Detection mode: the modules after the last tap (never run)."""
