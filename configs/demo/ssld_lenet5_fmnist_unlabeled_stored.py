@@ -60,6 +60,9 @@ train_dataloader = dict(
         data_root=png_root,
         ann_file='lu_png_list.txt',
         check_files=False,
+        # our own 28x28 PNGs: skip the per-image header check (a second file
+        # open, ~100 us of the ~270 us a sample costs here)
+        max_image_pixels=None,
         pipeline=stored_train_pipeline))
 # sets the replayed epoch (also after --resume)
 custom_hooks = [dict(type='ssld_mm.StoredViewEpochHook')]
