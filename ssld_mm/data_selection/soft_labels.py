@@ -36,6 +36,7 @@ from ssld_mm.datasets.soft_label_store import (INDEX_FILE, SKIPPED_FILE,
                                                normalize_crop_size, save_index,
                                                save_shard, shard_name)
 from ssld_mm.utils.autocast import autocast_context, check_autocast
+from ssld_mm.utils.config import load_config_file
 from . import resumable as rs
 
 _FORMAT_VERSION = 1
@@ -667,7 +668,7 @@ def generate_soft_labels(teacher_config: Union[str, Config],
             f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
     tcfg = load_teacher_config(teacher_config)
     scfg = train_config if isinstance(train_config, Config) else \
-        load_teacher_config(train_config)
+        load_config_file(train_config, 'student train config')
     found = find_view_transforms(scfg)
     sampler = ViewSampler.from_config(scfg, seed)
     load_pipeline = found['load'] or [
