@@ -3,8 +3,10 @@
 PaddleClas and PaddleDetection fine-tune SSLD backbones with one learning-rate
 multiplier per backbone stage: ``lr_mult_list=[m0, m1, m2, m3, m4]``. This
 module brings the same setting to any MMEngine optimizer through
-``paramwise_cfg``; it finds the five stage groups of the common backbones by
-itself and takes explicit ``stage_patterns`` for any other backbone.
+``paramwise_cfg``. A backbone names its five stage groups itself (a
+``stage_groups()`` method, as ssld_mm's backbones have); a short table covers
+the upstream ones (ResNet family, MobileNetV2/V3), and explicit
+``stage_patterns`` any other backbone.
 """
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -13,43 +15,26 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor
 
+from ssld_mm.models.backbones.paddle_mobilenet_v3 import mobilenet_v3_stage_groups
 from ssld_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from ssld_mm.utils.module_path import match_module_path
 
 #: Number of multipliers of the automatic grouping (stem + 4 stages).
 NUM_AUTO_GROUPS = 5
 #: Group index of DCN offset convs inside the backbone (multiplier 1.0).
 DCN_OFFSET_GROUP = -2
 
-#: Backbone families whose groups are found automatically (for error messages).
+#: Backbones whose groups are found automatically (for error messages).
 SUPPORTED_BACKBONES = (
+    'any backbone with a stage_groups() method (ssld_mm PaddleMobileNetV3, '
+    'PaddleMobileNetV2, MobileNetV1)',
     'ResNet family with `res_layers` (mmpretrain/mmdet ResNet, ResNetV1c, '
     'ResNetV1d, ResNeXt, Res2Net, SEResNet, ...)',
     'mmpretrain MobileNetV3 (large/small)',
-    'ssld_mm PaddleMobileNetV3 (children `stem`, `blocks`)',
-    'mmpretrain/mmdet MobileNetV2, ssld_mm PaddleMobileNetV2',
-    'ssld_mm MobileNetV1 (children `stem`, 13 `blocks`)',
+    'mmpretrain/mmdet MobileNetV2',
 )
 
 StagePatterns = List[List[str]]
-
-
-def match_module_path(name: str, pattern: str) -> bool:
-    """Whether parameter/module ``name`` lies under module path ``pattern``.
-
-    ``'layer1'`` matches ``'layer1'`` and ``'layer1.0.conv1.weight'`` but never
-    ``'layer10.weight'`` (the substring trap of ``custom_keys``). A pattern that
-    ends with a dot (``'layer1.'``) is a plain prefix.
-
-    Args:
-        name (str): Dotted parameter or module name.
-        pattern (str): Dotted module path or prefix.
-
-    Returns:
-        bool: True when ``name`` is ``pattern`` or lies below it.
-    """
-    if pattern.endswith('.'):
-        return name.startswith(pattern)
-    return name == pattern or name.startswith(pattern + '.')
 
 
 def _children(module: nn.Module) -> List[str]:
@@ -69,83 +54,24 @@ def _resnet_groups(backbone: nn.Module) -> Optional[StagePatterns]:
     return [stem] + stages
 
 
-def _mobilenet_v3_groups(stem: List[str], blocks: List[str],
-                         tail: List[str]) -> StagePatterns:
-    """PaddleDetection's MobileNetV3 rule.
-
-    The stem conv gets ``m0``; block ``i`` (0-based) gets
-    ``m[min(i // 3, 4)]``; the convs after the last block get the index the
-    next block would have (``m4`` for large, ``m3`` for small).
-    """
-    groups: StagePatterns = [list(stem)] + [[] for _ in range(4)]
-    for i, block in enumerate(blocks):
-        groups[min(i // 3, 4)].append(block)
-    for extra in tail:
-        groups[min(len(blocks) // 3, 4)].append(extra)
-    return groups
-
-
 def _mmpretrain_mobilenet_v3(backbone: nn.Module) -> Optional[StagePatterns]:
     children = _children(backbone)
     if not (len(children) >= 3
             and children == [f'layer{i}' for i in range(len(children))]):
         return None
     # layer0: stem conv, layer1..layerN-1: blocks, layerN: last 1x1 conv.
-    return _mobilenet_v3_groups(children[:1], children[1:-1], children[-1:])
-
-
-def _paddle_mobilenet_v3(backbone: nn.Module) -> Optional[StagePatterns]:
-    """ssld_mm PaddleMobileNetV3: ``stem`` (or ``conv``), ``blocks``, tail."""
-    children = _children(backbone)
-    stem = [c for c in ('stem', 'conv') if c in children][:1]
-    blocks = getattr(backbone, 'blocks', None)
-    if not stem or not isinstance(blocks, (nn.Sequential, nn.ModuleList)):
-        return None
-    block_names = [f'blocks.{name}' for name, _ in blocks.named_children()]
-    tail = [
-        c for c in children if c not in (stem[0], 'blocks')
-        and any(True for _ in getattr(backbone, c).parameters())
-    ]
-    return _mobilenet_v3_groups(stem, block_names, tail)
+    return mobilenet_v3_stage_groups(children[:1], children[1:-1], children[-1:])
 
 
 def _mobilenet_v2_groups(backbone: nn.Module) -> Optional[StagePatterns]:
-    """By output stride: /2 -> m0, /4 -> m1, /8 -> m2, /16 -> m3, /32 -> m4.
-
-    MMPretrain/MMDetection ``conv1, layer1..layer7, conv2`` or ssld_mm
-    PaddleMobileNetV2 ``stem, stages.0..6, final_conv``.
-    """
+    """By output stride: /2 -> m0, /4 -> m1, /8 -> m2, /16 -> m3, /32 -> m4
+    (MMPretrain/MMDetection ``conv1, layer1..layer7, conv2``)."""
     children = _children(backbone)
     expected = ['conv1'] + [f'layer{i}' for i in range(1, 8)]
     if children[:8] == expected and set(children[8:]) <= {'conv2'}:
-        return [['conv1', 'layer1'], ['layer2'], ['layer3'],
-                ['layer4', 'layer5'], ['layer6', 'layer7'] +
-                (['conv2'] if 'conv2' in children else [])]
-    stages = getattr(backbone, 'stages', None)
-    if (children[:2] == ['stem', 'stages']
-            and isinstance(stages, (nn.Sequential, nn.ModuleList))
-            and len(stages) == 7 and set(children[2:]) <= {'final_conv'}):
-        return [['stem', 'stages.0'], ['stages.1'], ['stages.2'],
-                ['stages.3', 'stages.4'], ['stages.5', 'stages.6'] +
-                (['final_conv'] if 'final_conv' in children else [])]
+        return [['conv1', 'layer1'], ['layer2'], ['layer3'], ['layer4', 'layer5'],
+                ['layer6', 'layer7'] + (['conv2'] if 'conv2' in children else [])]
     return None
-
-
-def _mobilenet_v1_groups(backbone: nn.Module) -> Optional[StagePatterns]:
-    """ssld_mm MobileNetV1 (stem + 13 depthwise-separable blocks), by stride.
-
-    stem + block 0 (/2) -> m0, blocks 1-2 (/4) -> m1, blocks 3-4 (/8) -> m2,
-    blocks 5-10 (/16) -> m3, blocks 11-12 (/32) -> m4.
-    """
-    children = _children(backbone)
-    stem = [c for c in ('stem', 'conv1') if c in children][:1]
-    blocks = getattr(backbone, 'blocks', None)
-    if not stem or not isinstance(
-            blocks, (nn.Sequential, nn.ModuleList)) or len(blocks) != 13:
-        return None
-    names = [f'blocks.{name}' for name, _ in blocks.named_children()]
-    return [stem + names[:1], names[1:3], names[3:5], names[5:11],
-            names[11:13]]
 
 
 def _dcn_offset_paths(backbone: nn.Module) -> List[str]:
@@ -161,8 +87,20 @@ def _dcn_offset_paths(backbone: nn.Module) -> List[str]:
     ]
 
 
+#: Upstream backbones, which cannot declare their groups: class name (None:
+#: any class) -> how to find the groups from the module structure.
+_UPSTREAM_GROUPS = (
+    (None, _resnet_groups),  # the ResNet family: anything with `res_layers`
+    ('MobileNetV3', _mmpretrain_mobilenet_v3),
+    ('MobileNetV2', _mobilenet_v2_groups),  # MMPretrain's and MMDetection's
+)
+
+
 def get_stage_patterns(backbone: nn.Module) -> Optional[StagePatterns]:
     """Five groups of module paths (relative to the backbone) for ``lr_mult_list``.
+
+    The backbone's own ``stage_groups()`` when it has one, else the grouping
+    of :data:`_UPSTREAM_GROUPS` that recognises it.
 
     Args:
         backbone (nn.Module): The backbone module.
@@ -171,17 +109,15 @@ def get_stage_patterns(backbone: nn.Module) -> Optional[StagePatterns]:
         list[list[str]] | None: ``[m0 paths, m1 paths, ..., m4 paths]`` (a group
         may be empty), or None when the backbone is not one we can split.
     """
-    name = type(backbone).__name__
-    groups = _resnet_groups(backbone)
-    if groups is None and name == 'MobileNetV3':
-        groups = _mmpretrain_mobilenet_v3(backbone)
-    if groups is None and 'MobileNetV3' in name:
-        groups = _paddle_mobilenet_v3(backbone)
-    if groups is None and 'MobileNetV2' in name:
-        groups = _mobilenet_v2_groups(backbone)
-    if groups is None and 'MobileNetV1' in name:
-        groups = _mobilenet_v1_groups(backbone)
-    return groups
+    declared = getattr(backbone, 'stage_groups', None)
+    if callable(declared):
+        return declared()
+    for class_name, groups_of in _UPSTREAM_GROUPS:
+        if class_name in (None, type(backbone).__name__):
+            groups = groups_of(backbone)
+            if groups is not None:
+                return groups
+    return None
 
 
 def _outside_module(name: str, backbone_prefixes: Sequence[str]) -> str:
@@ -208,9 +144,8 @@ def _normalise_patterns(stage_patterns) -> StagePatterns:
         entry = [entry] if isinstance(entry, str) else entry
         if not isinstance(entry, (list, tuple)) or not all(
                 isinstance(p, str) and p for p in entry):
-            raise TypeError(
-                f'paramwise_cfg.stage_patterns[{i}] must be a module path '
-                f'string or a list of them, got {stage_patterns[i]!r}')
+            raise TypeError(f'paramwise_cfg.stage_patterns[{i}] must be a module path '
+                            f'string or a list of them, got {stage_patterns[i]!r}')
         groups.append(list(entry))
     return groups
 
@@ -255,14 +190,16 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
       MMDetection's ResNet, ResNetV1c, ResNetV1d, ResNeXt, Res2Net, ...):
       stem (``stem`` or ``conv1``/``norm1``/``bn1``), ``layer1`` .. ``layer4``
       (PaddleClas ResNet_vd: ``conv1_1..conv1_3``, ``res2`` .. ``res5``).
-    - MobileNetV3 (MMPretrain's ``layer0..layerN`` and ssld_mm's
-      PaddleMobileNetV3 ``stem``/``blocks``), PaddleDetection's rule: stem ->
+    - A backbone with a ``stage_groups()`` method (ssld_mm's
+      PaddleMobileNetV3, PaddleMobileNetV2, MobileNetV1) names its groups.
+    - MobileNetV3 (MMPretrain's ``layer0..layerN``; ssld_mm's
+      PaddleMobileNetV3 alike), PaddleDetection's rule: stem ->
       m0, block ``i`` -> ``m[min(i // 3, 4)]``, the last 1x1 conv -> the next
       index. Large (15 blocks): blocks 0-2 m0, 3-5 m1, 6-8 m2, 9-11 m3,
       12-14 and the last conv m4. Small (11 blocks): blocks 0-2 m0, 3-5 m1,
       6-8 m2, 9-10 and the last conv m3; m4 is unused.
     - MobileNetV2 by output stride (MMPretrain/MMDetection names; ssld_mm's
-      PaddleMobileNetV2 ``stem``, ``stages.0..6``, ``final_conv`` alike):
+      PaddleMobileNetV2 alike):
       ``conv1``, ``layer1`` (/2) m0; ``layer2`` (/4) m1; ``layer3`` (/8) m2;
       ``layer4``, ``layer5`` (/16) m3; ``layer6``, ``layer7``, ``conv2`` m4.
     - ssld_mm MobileNetV1 by output stride: ``stem`` + block 0 m0,
@@ -322,11 +259,10 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
                     f'{len(self.stage_patterns)} groups; give one multiplier '
                     'per group')
         elif len(lr_mult_list) != NUM_AUTO_GROUPS:
-            raise ValueError(
-                f'paramwise_cfg.lr_mult_list must have {NUM_AUTO_GROUPS} '
-                '(stem + 4 stages) entries, got '
-                f'{len(lr_mult_list)}: {list(lr_mult_list)}; pass '
-                'stage_patterns to use another number of groups')
+            raise ValueError(f'paramwise_cfg.lr_mult_list must have {NUM_AUTO_GROUPS} '
+                             '(stem + 4 stages) entries, got '
+                             f'{len(lr_mult_list)}: {list(lr_mult_list)}; pass '
+                             'stage_patterns to use another number of groups')
         if self.base_lr is None:
             raise ValueError('LayerwiseLROptimWrapperConstructor needs '
                              'optimizer.lr to be set')
@@ -379,8 +315,7 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 top = _outside_module(name, self._backbone_prefixes)
                 if top not in outside:
                     outside.append(top)
-            row = rows.setdefault(index, dict(tensors=0, numel=0, lrs=set(),
-                                              wds=set()))
+            row = rows.setdefault(index, dict(tensors=0, numel=0, lrs=set(), wds=set()))
             row['tensors'] += len(group['params'])
             row['numel'] += sum(p.numel() for p in group['params'])
             row['lrs'].add(group['lr'])
@@ -388,8 +323,7 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
         group_paths[-1] = ', '.join(outside) or '-'
         self._log_table(rows, group_paths)
 
-    def _assign_stages(
-            self, model: nn.Module) -> Tuple[Dict[str, int], Dict[int, str]]:
+    def _assign_stages(self, model: nn.Module) -> Tuple[Dict[str, int], Dict[int, str]]:
         """Map every trainable backbone parameter name to its group index."""
         backbones = self._find_backbones(model)
         self._backbone_prefixes = [prefix for prefix, _ in backbones]
@@ -407,8 +341,8 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
                         f'automatically (children: {_children(backbone)}). '
                         'Pass paramwise_cfg.stage_patterns, one module path '
                         'or list of paths (relative to the backbone) per '
-                        'multiplier. Found automatically: '
-                        + '; '.join(SUPPORTED_BACKBONES))
+                        'multiplier. Found automatically: ' +
+                        '; '.join(SUPPORTED_BACKBONES))
             for index, paths in enumerate(patterns):
                 group_paths.setdefault(index, [])
                 for path in paths:
@@ -437,7 +371,8 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
             if self.stage_patterns is not None and unused:
                 print_log(
                     f'stage_patterns {unused} match no trainable parameter of '
-                    f'backbone {prefix!r}', logger='current',
+                    f'backbone {prefix!r}',
+                    logger='current',
                     level=logging.WARNING)
             if strays:
                 raise ValueError(
@@ -469,8 +404,7 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 f'{_children(model)})')
         return found
 
-    def _log_table(self, rows: Dict[int, dict],
-                   group_paths: Dict[int, str]) -> None:
+    def _log_table(self, rows: Dict[int, dict], group_paths: Dict[int, str]) -> None:
 
         def fmt(values) -> str:
             return ', '.join(f'{v:.4g}' for v in sorted(values)) or '-'
@@ -478,8 +412,7 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
         header = ('group', 'lr_mult', 'modules', 'tensors', 'elements', 'lr',
                   'weight_decay')
         lines = []
-        for index in list(range(len(self.lr_mult_list))) + [
-                DCN_OFFSET_GROUP, -1]:
+        for index in list(range(len(self.lr_mult_list))) + [DCN_OFFSET_GROUP, -1]:
             row = rows.get(index, dict(tensors=0, numel=0, lrs=(), wds=()))
             if index < 0:
                 if not row['tensors']:
@@ -496,21 +429,23 @@ class LayerwiseLROptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 paths = group_paths.get(index, '-')
             if len(paths) > 48:
                 paths = paths[:45] + '...'
-            lines.append((label, f'{mult:g}', paths, str(row['tensors']),
-                          str(row['numel']), fmt(row['lrs']),
-                          fmt(row['wds']) if self.base_wd is not None else '-'))
-        widths = [max(len(h), *(len(r[i]) for r in lines))
-                  for i, h in enumerate(header)]
-        out = ['Layer-wise lr (LayerwiseLROptimWrapperConstructor):',
-               ' | '.join(h.ljust(w) for h, w in zip(header, widths)),
-               '-+-'.join('-' * w for w in widths)]
-        out += [' | '.join(c.ljust(w) for c, w in zip(r, widths))
-                for r in lines]
+            lines.append(
+                (label, f'{mult:g}', paths, str(row['tensors']), str(row['numel']),
+                 fmt(row['lrs']), fmt(row['wds']) if self.base_wd is not None else '-'))
+        widths = [
+            max(len(h), *(len(r[i]) for r in lines)) for i, h in enumerate(header)
+        ]
+        out = [
+            'Layer-wise lr (LayerwiseLROptimWrapperConstructor):',
+            ' | '.join(h.ljust(w) for h, w in zip(header, widths)),
+            '-+-'.join('-' * w for w in widths)
+        ]
+        out += [' | '.join(c.ljust(w) for c, w in zip(r, widths)) for r in lines]
         if self._frozen_skipped:
             out.append(f'({self._frozen_skipped} frozen parameter tensors '
                        'with requires_grad=False are not optimized)')
         print_log('\n'.join(out), logger='current')
 
 
-__all__: Sequence[str] = ('LayerwiseLROptimWrapperConstructor',
-                          'get_stage_patterns', 'match_module_path')
+__all__: Sequence[str] = ('LayerwiseLROptimWrapperConstructor', 'get_stage_patterns',
+                          'match_module_path')

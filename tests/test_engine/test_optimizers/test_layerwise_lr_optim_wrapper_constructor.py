@@ -53,14 +53,18 @@ def classifier(backbone, in_channels, num_classes=5):
                 in_channels=in_channels)))
 
 
-def build(model, paramwise_cfg, constructor='LayerwiseLROptimWrapperConstructor',
+def build(model,
+          paramwise_cfg,
+          constructor='LayerwiseLROptimWrapperConstructor',
           **optimizer):
     opt = dict(type='SGD', lr=BASE_LR, weight_decay=BASE_WD)
     opt.update(optimizer)
     return build_optim_wrapper(
         model,
-        dict(optimizer=opt, constructor=constructor,
-             paramwise_cfg=copy.deepcopy(paramwise_cfg)))
+        dict(
+            optimizer=opt,
+            constructor=constructor,
+            paramwise_cfg=copy.deepcopy(paramwise_cfg)))
 
 
 def groups_by_name(model, optim_wrapper):
@@ -89,15 +93,15 @@ def resnet_v1d_expected_mult(name):
 
 def test_resnet_v1d_every_parameter_gets_its_stage_lr(table):
     model = classifier(
-        dict(type='mmpretrain.ResNetV1d', depth=18, stem_channels=8,
-             base_channels=8), in_channels=64)
-    ow = build(model, dict(lr_mult_list=MULTS, norm_decay_mult=0.0,
-                           bias_decay_mult=0.0))
+        dict(type='mmpretrain.ResNetV1d', depth=18, stem_channels=8, base_channels=8),
+        in_channels=64)
+    ow = build(model,
+               dict(lr_mult_list=MULTS, norm_decay_mult=0.0, bias_decay_mult=0.0))
     by_name = groups_by_name(model, ow)
     assert set(by_name) == {n for n, _ in model.named_parameters()}
     for name, group in by_name.items():
-        assert group['lr'] == pytest.approx(
-            BASE_LR * resnet_v1d_expected_mult(name)), name
+        assert group['lr'] == pytest.approx(BASE_LR *
+                                            resnet_v1d_expected_mult(name)), name
     # named spot checks, hand-computed
     assert by_name['backbone.stem.0.conv.weight']['lr'] == pytest.approx(0.01)
     assert by_name['backbone.stem.2.bn.weight']['lr'] == pytest.approx(0.01)
@@ -116,8 +120,7 @@ def test_resnet_v1d_every_parameter_gets_its_stage_lr(table):
 
     log = '\n'.join(table)
     assert 'lr_mult_list[0]' in log and 'lr_mult_list[4]' in log
-    row4 = next(line for line in log.splitlines()
-                if line.startswith('lr_mult_list[4]'))
+    row4 = next(line for line in log.splitlines() if line.startswith('lr_mult_list[4]'))
     n4 = sum(1 for n in by_name if n.startswith('backbone.layer4.'))
     e4 = sum(p.numel() for n, p in model.named_parameters()
              if n.startswith('backbone.layer4.'))
@@ -133,8 +136,8 @@ def test_sgd_step_matches_paddle_lr_mult_with_l2():
     """One SGD step: w' = w - lr*m*(g + wd*w), Paddle's lr_mult with L2Decay."""
     torch.manual_seed(0)
     model = classifier(
-        dict(type='mmpretrain.ResNetV1d', depth=18, stem_channels=8,
-             base_channels=8), in_channels=64)
+        dict(type='mmpretrain.ResNetV1d', depth=18, stem_channels=8, base_channels=8),
+        in_channels=64)
     ow = build(model, dict(lr_mult_list=MULTS))
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     for p in model.parameters():
@@ -148,11 +151,13 @@ def test_sgd_step_matches_paddle_lr_mult_with_l2():
 
 def test_custom_keys_and_bias_lr_mult_compose_with_stage_mult():
     model = classifier(
-        dict(type='mmpretrain.ResNetV1d', depth=18, stem_channels=8,
-             base_channels=8), in_channels=64)
-    ow = build(model, dict(
-        lr_mult_list=MULTS,
-        custom_keys={'backbone.layer3.0.': dict(lr_mult=2.0, decay_mult=3.0)}))
+        dict(type='mmpretrain.ResNetV1d', depth=18, stem_channels=8, base_channels=8),
+        in_channels=64)
+    ow = build(
+        model,
+        dict(
+            lr_mult_list=MULTS,
+            custom_keys={'backbone.layer3.0.': dict(lr_mult=2.0, decay_mult=3.0)}))
     by_name = groups_by_name(model, ow)
     assert by_name['backbone.layer3.0.conv1.weight']['lr'] == \
         pytest.approx(BASE_LR * 2.0 * 0.4)
@@ -176,8 +181,11 @@ def test_mobilenet_v3_large_groups_in_threes():
             type='mmpretrain.ImageClassifier',
             backbone=dict(type='mmpretrain.MobileNetV3', arch='large'),
             neck=dict(type='mmpretrain.GlobalAveragePooling'),
-            head=dict(type='mmpretrain.StackedLinearClsHead', num_classes=10,
-                      in_channels=960, mid_channels=[1280])))
+            head=dict(
+                type='mmpretrain.StackedLinearClsHead',
+                num_classes=10,
+                in_channels=960,
+                mid_channels=[1280])))
     ow = build(model, dict(lr_mult_list=MULTS))
     by_name = groups_by_name(model, ow)
     for name, group in by_name.items():
@@ -202,82 +210,92 @@ def test_mobilenet_v3_small_and_v2_groups():
     from mmpretrain.models import MobileNetV2, MobileNetV3
     small = get_stage_patterns(MobileNetV3(arch='small'))
     assert small == [['layer0', 'layer1', 'layer2', 'layer3'],
-                     ['layer4', 'layer5', 'layer6'],
-                     ['layer7', 'layer8', 'layer9'],
+                     ['layer4', 'layer5', 'layer6'], ['layer7', 'layer8', 'layer9'],
                      ['layer10', 'layer11', 'layer12'], []]
-    assert get_stage_patterns(MobileNetV2()) == [
-        ['conv1', 'layer1'], ['layer2'], ['layer3'], ['layer4', 'layer5'],
-        ['layer6', 'layer7', 'conv2']]
+    assert get_stage_patterns(MobileNetV2()) == [['conv1', 'layer1'], ['layer2'],
+                                                 ['layer3'], ['layer4', 'layer5'],
+                                                 ['layer6', 'layer7', 'conv2']]
 
 
-def test_paddle_style_mobilenets_by_structure():
-    """Paddle-compatible backbones are recognised by their module layout."""
+def test_backbones_declare_their_groups():
+    """A backbone's own stage_groups() wins; a Paddle-like layout without it
+    is no longer guessed from child names."""
 
-    class PaddleMobileNetV3(nn.Module):
+    class Declared(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 4, 1)
+            self.body = nn.ModuleList(nn.Conv2d(4, 4, 1) for _ in range(4))
+
+        def stage_groups(self):
+            return [['stem'], ['body.0'], ['body.1'], ['body.2'], ['body.3']]
+
+    class PaddleMobileNetV3(nn.Module):  # the old name-and-layout guess
 
         def __init__(self):
             super().__init__()
             self.stem = nn.Conv2d(3, 4, 1)
             self.blocks = nn.ModuleList(nn.Conv2d(4, 4, 1) for _ in range(15))
-            self.last_second_conv = nn.Conv2d(4, 8, 1)
 
-    class MobileNetV1(nn.Module):
-
-        def __init__(self):
-            super().__init__()
-            self.stem = nn.Conv2d(3, 4, 1)
-            self.blocks = nn.ModuleList(nn.Conv2d(4, 4, 1) for _ in range(13))
-
-    class PaddleMobileNetV2(nn.Module):
-
-        def __init__(self):
-            super().__init__()
-            self.stem = nn.Conv2d(3, 4, 1)
-            self.stages = nn.ModuleList(nn.Conv2d(4, 4, 1) for _ in range(7))
-            self.final_conv = nn.Conv2d(4, 8, 1)
-
-    groups = get_stage_patterns(PaddleMobileNetV3())
+    assert get_stage_patterns(Declared()) == Declared().stage_groups()
+    assert get_stage_patterns(PaddleMobileNetV3()) is None
+    from ssld_mm.models.backbones import MobileNetV1, PaddleMobileNetV2
+    from ssld_mm.models.backbones import PaddleMobileNetV3 as RealV3
+    groups = get_stage_patterns(RealV3(scale=0.35))
     assert groups[0] == ['stem', 'blocks.0', 'blocks.1', 'blocks.2']
-    assert groups[3] == ['blocks.9', 'blocks.10', 'blocks.11']
-    assert groups[4] == ['blocks.12', 'blocks.13', 'blocks.14',
-                         'last_second_conv']
-    assert get_stage_patterns(MobileNetV1()) == [
-        ['stem', 'blocks.0'], ['blocks.1', 'blocks.2'], ['blocks.3', 'blocks.4'],
-        [f'blocks.{i}' for i in range(5, 11)], ['blocks.11', 'blocks.12']]
-    assert get_stage_patterns(PaddleMobileNetV2()) == [
-        ['stem', 'stages.0'], ['stages.1'], ['stages.2'],
-        ['stages.3', 'stages.4'], ['stages.5', 'stages.6', 'final_conv']]
+    assert groups[4] == ['blocks.12', 'blocks.13', 'blocks.14', 'last_second_conv']
+    assert get_stage_patterns(
+        MobileNetV1(scale=0.25)) == [['stem', 'blocks.0'], ['blocks.1', 'blocks.2'],
+                                     ['blocks.3', 'blocks.4'],
+                                     [f'blocks.{i}' for i in range(5, 11)],
+                                     ['blocks.11', 'blocks.12']]
+    assert get_stage_patterns(
+        PaddleMobileNetV2(scale=0.25)) == [['stem', 'stages.0'], ['stages.1'],
+                                           ['stages.2'], ['stages.3', 'stages.4'],
+                                           ['stages.5', 'stages.6', 'final_conv']]
 
 
 @pytest.mark.parametrize('backbone, num_classes_in, expected', [
     (dict(type='PaddleMobileNetV3', arch='large'), 1280, {
-        'backbone.stem.conv.weight': 0, 'backbone.blocks.2.linear_conv.conv.weight': 0,
+        'backbone.stem.conv.weight': 0,
+        'backbone.blocks.2.linear_conv.conv.weight': 0,
         'backbone.blocks.3.expand_conv.conv.weight': 1,
         'backbone.blocks.10.expand_conv.conv.weight': 3,
         'backbone.blocks.14.linear_conv.conv.weight': 4,
-        'backbone.last_second_conv.conv.weight': 4}),
+        'backbone.last_second_conv.conv.weight': 4
+    }),
     (dict(type='PaddleMobileNetV3', arch='small'), 1280, {
         'backbone.blocks.10.expand_conv.conv.weight': 3,
-        'backbone.last_second_conv.conv.weight': 3}),
+        'backbone.last_second_conv.conv.weight': 3
+    }),
     (dict(type='MobileNetV1'), 1024, {
-        'backbone.stem.conv.weight': 0, 'backbone.blocks.0.pointwise_conv.conv.weight': 0,
+        'backbone.stem.conv.weight': 0,
+        'backbone.blocks.0.pointwise_conv.conv.weight': 0,
         'backbone.blocks.2.pointwise_conv.conv.weight': 1,
         'backbone.blocks.10.pointwise_conv.conv.weight': 3,
-        'backbone.blocks.12.pointwise_conv.conv.weight': 4}),
+        'backbone.blocks.12.pointwise_conv.conv.weight': 4
+    }),
     (dict(type='PaddleMobileNetV2'), 1280, {
-        'backbone.stem.conv.weight': 0, 'backbone.stages.1.0.expand_conv.conv.weight': 1,
+        'backbone.stem.conv.weight': 0,
+        'backbone.stages.1.0.expand_conv.conv.weight': 1,
         'backbone.stages.4.2.linear_conv.conv.weight': 3,
-        'backbone.final_conv.conv.weight': 4}),
+        'backbone.final_conv.conv.weight': 4
+    }),
 ])
 def test_ssld_mm_backbones_stage_lrs(backbone, num_classes_in, expected):
     # These backbones ship with ssld_mm: a missing registration is a failure.
     assert MODELS.get(backbone['type']) is not None, (
         f"{backbone['type']} is not registered in ssld_mm's MODELS registry")
-    model = MODELS.build(dict(
-        type='mmpretrain.ImageClassifier', backbone=backbone,
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
-                  in_channels=num_classes_in)))
+    model = MODELS.build(
+        dict(
+            type='mmpretrain.ImageClassifier',
+            backbone=backbone,
+            neck=dict(type='mmpretrain.GlobalAveragePooling'),
+            head=dict(
+                type='mmpretrain.LinearClsHead',
+                num_classes=3,
+                in_channels=num_classes_in)))
     by_name = groups_by_name(model, build(model, dict(lr_mult_list=MULTS)))
     for name, index in expected.items():
         assert by_name[name]['lr'] == pytest.approx(BASE_LR * MULTS[index]), name
@@ -287,19 +305,23 @@ def test_mmdet_faster_rcnn_resnet_backbone():
     import mmdet
     from mmdet.registry import MODELS as DET_MODELS
     cfg = Config.fromfile(
-        osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_',
-                 'models', 'faster-rcnn_r50_fpn.py'))
+        osp.join(
+            osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_', 'models',
+            'faster-rcnn_r50_fpn.py'))
     cfg.model.backbone.init_cfg = None
     DefaultScope.get_instance('test-mmdet-lwlr', scope_name='mmdet')
     model = DET_MODELS.build(cfg.model)
     # In a detector config (scope mmdet) the constructor is named with its scope.
-    ow = build(model, dict(lr_mult_list=MULTS, norm_decay_mult=0.0),
-               constructor='ssld_mm.LayerwiseLROptimWrapperConstructor',
-               momentum=0.9)
+    ow = build(
+        model,
+        dict(lr_mult_list=MULTS, norm_decay_mult=0.0),
+        constructor='ssld_mm.LayerwiseLROptimWrapperConstructor',
+        momentum=0.9)
     by_name = groups_by_name(model, ow)
     # frozen_stages=1: stem and layer1 are not optimized at all
-    assert not any(n.startswith(('backbone.conv1', 'backbone.bn1',
-                                 'backbone.layer1.')) for n in by_name)
+    assert not any(
+        n.startswith(('backbone.conv1', 'backbone.bn1', 'backbone.layer1.'))
+        for n in by_name)
     assert by_name['backbone.layer2.0.conv1.weight']['lr'] == pytest.approx(0.03)
     assert by_name['backbone.layer2.0.downsample.0.weight']['lr'] == \
         pytest.approx(0.03)
@@ -323,8 +345,8 @@ def test_backbone_found_under_student_prefix_and_frozen_teacher_skipped(table):
 
         def __init__(self):
             super().__init__()
-            net = dict(type='mmpretrain.ResNetV1d', depth=18, stem_channels=8,
-                       base_channels=8)
+            net = dict(
+                type='mmpretrain.ResNetV1d', depth=18, stem_channels=8, base_channels=8)
             self.student = classifier(net, in_channels=64)
             self.teacher = classifier(copy.deepcopy(net), in_channels=64)
             self.teacher.requires_grad_(False)
@@ -360,10 +382,14 @@ class ToyModel(nn.Module):
 
 def test_stage_patterns_for_any_backbone():
     model = ToyModel()
-    ow = build(model, dict(
-        lr_mult_list=[0.0, 0.5, 2.0],
-        stage_patterns=['embed', ['blocks.0', 'blocks.1'],
-                        [f'blocks.{i}' for i in range(2, 12)]]))
+    ow = build(
+        model,
+        dict(
+            lr_mult_list=[0.0, 0.5, 2.0],
+            stage_patterns=[
+                'embed', ['blocks.0', 'blocks.1'],
+                [f'blocks.{i}' for i in range(2, 12)]
+            ]))
     by_name = groups_by_name(model, ow)
     assert by_name['backbone.embed.weight']['lr'] == 0.0
     assert by_name['backbone.blocks.1.bias']['lr'] == pytest.approx(0.05)
@@ -381,8 +407,8 @@ def test_stage_patterns_for_any_backbone():
     (dict(lr_mult_list=[0.1, -1, 0.2, 0.2, 0.3]), ValueError, '>= 0'),
     (dict(lr_mult_list=[0.1, 0.2], stage_patterns=['a', 'b', 'c']), ValueError,
      'lr_mult_list has 2 entries but stage_patterns has 3 groups'),
-    (dict(lr_mult_list=[0.1], stage_patterns=[3]), TypeError,
-     r'stage_patterns\[0\] must be a module path'),
+    (dict(lr_mult_list=[0.1],
+          stage_patterns=[3]), TypeError, r'stage_patterns\[0\] must be a module path'),
 ])
 def test_invalid_config_is_a_clear_error(paramwise_cfg, error, match):
     with pytest.raises(error, match=match):
@@ -391,13 +417,19 @@ def test_invalid_config_is_a_clear_error(paramwise_cfg, error, match):
 
 
 def test_unsplittable_backbone_and_strays_are_clear_errors():
-    with pytest.raises(ValueError, match=r"cannot split backbone 'backbone' "
-                       r'of type ToyBackbone.*stage_patterns'):
+    with pytest.raises(
+            ValueError,
+            match=r"cannot split backbone 'backbone' "
+            r'of type ToyBackbone.*stage_patterns'):
         build(ToyModel(), dict(lr_mult_list=MULTS))
-    with pytest.raises(ValueError, match=r"2 trainable parameters of backbone "
-                       r"'backbone'.*'blocks.11.weight', 'blocks.11.bias'"):
-        build(ToyModel(), dict(
-            lr_mult_list=[1.0, 1.0],
-            stage_patterns=['embed', [f'blocks.{i}' for i in range(11)]]))
+    with pytest.raises(
+            ValueError,
+            match=r"2 trainable parameters of backbone "
+            r"'backbone'.*'blocks.11.weight', 'blocks.11.bias'"):
+        build(
+            ToyModel(),
+            dict(
+                lr_mult_list=[1.0, 1.0],
+                stage_patterns=['embed', [f'blocks.{i}' for i in range(11)]]))
     with pytest.raises(ValueError, match='no submodule named "backbone"'):
         build(nn.Sequential(nn.Linear(2, 2)), dict(lr_mult_list=MULTS))
