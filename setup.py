@@ -4,7 +4,6 @@ The pinned torch/mmcv stack is installed by ``make setup`` (tools/setup_env.sh),
 not by this file: torch and mmcv need special handling (see README).
 """
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 

@@ -21,35 +21,50 @@ from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as \
-    MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
-from mmengine.registry import \
-    RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
+from mmengine.registry import RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
-from mmengine.registry import \
-    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry as MMEngineRegistry
 from mmpretrain import registry as mmpretrain_registry
 
 __all__ = [
     # model side
-    'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS',
+    'MODELS',
+    'MODEL_WRAPPERS',
+    'WEIGHT_INITIALIZERS',
+    'TASK_UTILS',
     # data side
-    'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
+    'DATASETS',
+    'DATA_SAMPLERS',
+    'TRANSFORMS',
     # training and evaluation
-    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
-    'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
-    'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'STRATEGIES',
+    'RUNNERS',
+    'RUNNER_CONSTRUCTORS',
+    'LOOPS',
+    'HOOKS',
+    'LOG_PROCESSORS',
+    'OPTIMIZERS',
+    'OPTIM_WRAPPERS',
+    'OPTIM_WRAPPER_CONSTRUCTORS',
+    'PARAM_SCHEDULERS',
+    'METRICS',
+    'EVALUATOR',
+    'STRATEGIES',
     # the rest of MMEngine's roots
-    'VISUALIZERS', 'VISBACKENDS', 'FUNCTIONS', 'INFERENCERS',
+    'VISUALIZERS',
+    'VISBACKENDS',
+    'FUNCTIONS',
+    'INFERENCERS',
 ]
 
 
@@ -70,8 +85,10 @@ class Registry(MMEngineRegistry):
         *args, **kwargs: MMEngine's ``Registry`` arguments.
     """
 
-    def __init__(self, *args,
-                 fallback: Optional[MMEngineRegistry] = None, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 fallback: Optional[MMEngineRegistry] = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fallback = fallback
 
@@ -106,28 +123,30 @@ class Registry(MMEngineRegistry):
                 '(custom_imports)') from None
 
 
-def _child(name: str, parent: MMEngineRegistry, upstream: Optional[str],
-           *locations: str) -> Registry:
+def _child(name: str, parent: MMEngineRegistry, upstream: Optional[str], *locations:
+           str) -> Registry:
     """The ``ssld_mm`` child of ``parent``; ``upstream``: the name of the
     MMPretrain registry it falls back to (None: it has none)."""
     fallback = getattr(mmpretrain_registry, upstream) if upstream else None
-    return Registry(name, parent=parent, scope='ssld_mm',
-                    locations=list(locations), fallback=fallback)
+    return Registry(
+        name,
+        parent=parent,
+        scope='ssld_mm',
+        locations=list(locations),
+        fallback=fallback)
 
 
 # registries our modules register into (they have `locations`)
 MODELS = _child('model', MMENGINE_MODELS, 'MODELS', 'ssld_mm.models')
-MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS,
-                        'MODEL_WRAPPERS', 'ssld_mm.models')
+MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS, 'MODEL_WRAPPERS',
+                        'ssld_mm.models')
 DATASETS = _child('dataset', MMENGINE_DATASETS, 'DATASETS', 'ssld_mm.datasets')
-TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'TRANSFORMS',
-                    'ssld_mm.datasets')
+TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'TRANSFORMS', 'ssld_mm.datasets')
 RUNNERS = _child('runner', MMENGINE_RUNNERS, 'RUNNERS', 'ssld_mm.engine')
 HOOKS = _child('hook', MMENGINE_HOOKS, 'HOOKS', 'ssld_mm.engine')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
-                                    'OPTIM_WRAPPER_CONSTRUCTORS',
-                                    'ssld_mm.engine')
+                                    'OPTIM_WRAPPER_CONSTRUCTORS', 'ssld_mm.engine')
 
 # the other kinds: scope `ssld_mm` resolves in every registry tree
 WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS,
@@ -137,11 +156,9 @@ DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'DATA_SAMPLERS')
 RUNNER_CONSTRUCTORS = _child('runner constructor', MMENGINE_RUNNER_CONSTRUCTORS,
                              'RUNNER_CONSTRUCTORS')
 LOOPS = _child('loop', MMENGINE_LOOPS, 'LOOPS')
-LOG_PROCESSORS = _child('log processor', MMENGINE_LOG_PROCESSORS,
-                        'LOG_PROCESSORS')
+LOG_PROCESSORS = _child('log processor', MMENGINE_LOG_PROCESSORS, 'LOG_PROCESSORS')
 OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, 'OPTIMIZERS')
-OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS,
-                        'OPTIM_WRAPPERS')
+OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, 'OPTIM_WRAPPERS')
 PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS,
                           'PARAM_SCHEDULERS')
 METRICS = _child('metric', MMENGINE_METRICS, 'METRICS')

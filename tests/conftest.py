@@ -12,8 +12,11 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CLS_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_cls.py')
 
 
-def write_image_folder(root: str, num_classes: int = 3, per_class: int = 6,
-                       size: int = 32, seed: int = 0) -> str:
+def write_image_folder(root: str,
+                       num_classes: int = 3,
+                       per_class: int = 6,
+                       size: int = 32,
+                       seed: int = 0) -> str:
     """Write a CustomDataset folder ``root/class_i/img_j.png``.
 
     Each class has its own mean colour, so a tiny model can learn it.
@@ -31,7 +34,9 @@ def write_image_folder(root: str, num_classes: int = 3, per_class: int = 6,
     return root
 
 
-def run_tool(args: List[str], cwd: str = REPO, timeout: int = 600,
+def run_tool(args: List[str],
+             cwd: str = REPO,
+             timeout: int = 600,
              env: dict = None) -> subprocess.CompletedProcess:
     """Run a tools/ script (or any command) and fail with its output."""
     full_env = dict(os.environ)
@@ -40,8 +45,8 @@ def run_tool(args: List[str], cwd: str = REPO, timeout: int = 600,
     if env:
         full_env.update(env)
     cmd = [sys.executable, *args] if args[0].endswith('.py') else args
-    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(
             f'{cmd} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}'
@@ -55,8 +60,10 @@ def skip_unless_required(reason: str, env_var: str) -> None:
     ``SSLD_MM_REQUIRE_PARITY=1``, so a missing test environment there is a
     failure, while a plain ``pytest`` run still skips."""
     if os.environ.get(env_var, '') not in ('', '0'):
-        pytest.fail(f'{reason} ({env_var}={os.environ[env_var]} makes this a '
-                    f'failure; set {env_var}=0 to skip instead)', pytrace=False)
+        pytest.fail(
+            f'{reason} ({env_var}={os.environ[env_var]} makes this a '
+            f'failure; set {env_var}=0 to skip instead)',
+            pytrace=False)
     pytest.skip(reason)
 
 

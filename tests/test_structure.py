@@ -33,8 +33,7 @@ def test_package_never_imports_tools_or_demo_modules():
     tool_modules = {
         osp.splitext(name)[0]
         for folder in ('demo', 'benchmark', 'data', 'model_converters')
-        for name in os.listdir(osp.join(REPO, 'tools', folder))
-        if name.endswith('.py')
+        for name in os.listdir(osp.join(REPO, 'tools', folder)) if name.endswith('.py')
     } | {'tools', 'conftest'}
     bad = []
     for path in _py_files(PKG):
@@ -67,20 +66,23 @@ def test_runtime_requirements_exclude_demo_only_packages():
 def test_package_copied_out_of_the_checkout_imports_and_registers(tmp_path):
     """Every module of a copy of ssld_mm/ (what a wheel holds) imports with no
     checkout on the path, and registration finds the registered modules."""
-    shutil.copytree(PKG, tmp_path / 'ssld_mm',
-                    ignore=shutil.ignore_patterns('__pycache__'))
-    code = (
-        'import importlib, pkgutil, ssld_mm\n'
-        f'assert ssld_mm.__file__.startswith({str(tmp_path)!r}), ssld_mm.__file__\n'
-        'for m in pkgutil.walk_packages(ssld_mm.__path__, "ssld_mm."):\n'
-        '    importlib.import_module(m.name)\n'
-        'from ssld_mm.utils import register_all_modules\n'
-        'register_all_modules(init_default_scope=False)\n'
-        'from ssld_mm.registry import MODELS\n'
-        'assert MODELS.get("SSLDDistiller") is not None\n'
-        'print("ok")\n')
+    shutil.copytree(
+        PKG, tmp_path / 'ssld_mm', ignore=shutil.ignore_patterns('__pycache__'))
+    code = ('import importlib, pkgutil, ssld_mm\n'
+            f'assert ssld_mm.__file__.startswith({str(tmp_path)!r}), ssld_mm.__file__\n'
+            'for m in pkgutil.walk_packages(ssld_mm.__path__, "ssld_mm."):\n'
+            '    importlib.import_module(m.name)\n'
+            'from ssld_mm.utils import register_all_modules\n'
+            'register_all_modules(init_default_scope=False)\n'
+            'from ssld_mm.registry import MODELS\n'
+            'assert MODELS.get("SSLDDistiller") is not None\n'
+            'print("ok")\n')
     env = dict(os.environ, PYTHONPATH=str(tmp_path), OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path),
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, '-c', code],
+                          cwd=str(tmp_path),
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert proc.stdout.strip().endswith('ok')

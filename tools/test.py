@@ -8,8 +8,7 @@ import argparse
 import sys
 
 from ssld_mm.utils import cli
-from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
-                                      apply_checkpoint_trust)
+from ssld_mm.utils.checkpoint import add_trust_checkpoint_arg, apply_checkpoint_trust
 from ssld_mm.utils.tool_errors import check_config_files, report_failures
 
 
@@ -17,10 +16,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a model with ssld_mm')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--out', help='dump the predictions to this pickle file')
-    parser.add_argument(
-        '--amp', action='store_true', help='test with mixed precision')
+    parser.add_argument('--out', help='dump the predictions to this pickle file')
+    parser.add_argument('--amp', action='store_true', help='test with mixed precision')
     parser.add_argument(
         '--test-size',
         nargs='+',

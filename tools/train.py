@@ -11,8 +11,7 @@ import sys
 
 from ssld_mm.engine.hooks.finite_loss_hook import add_finite_loss_hook
 from ssld_mm.utils import cli
-from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
-                                      apply_checkpoint_trust)
+from ssld_mm.utils.checkpoint import add_trust_checkpoint_arg, apply_checkpoint_trust
 from ssld_mm.utils.tool_errors import check_config_files, report_failures
 
 
@@ -26,10 +25,8 @@ def parse_args() -> argparse.Namespace:
         const='auto',
         help='resume from the given checkpoint, or, with no value, from the '
         'latest checkpoint in the work directory')
-    parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument(
-        '--no-validate', action='store_true', help='skip validation')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--no-validate', action='store_true', help='skip validation')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',

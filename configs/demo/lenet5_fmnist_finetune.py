@@ -11,7 +11,6 @@ load_from = 'work_dirs/ssld_lenet5_fmnist_unlabeled/student.pth'
 
 optim_wrapper = dict(optimizer=dict(lr=0.005))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=5, by_epoch=True,
-         convert_to_iter_based=True)
+    dict(type='CosineAnnealingLR', T_max=5, by_epoch=True, convert_to_iter_based=True)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=5, val_interval=1)

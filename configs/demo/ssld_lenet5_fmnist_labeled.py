@@ -20,6 +20,8 @@ model = dict(
 
 # L with its labels removed: the student never sees a label.
 train_dataloader = dict(
-    dataset=dict(_delete_=True, type='UnlabeledDataset',
-                 dataset={{_base_.fmnist_train}},
-                 indices={{_base_.labeled_idx}}))
+    dataset=dict(
+        _delete_=True,
+        type='UnlabeledDataset',
+        dataset={{_base_.fmnist_train}},
+        indices={{_base_.labeled_idx}}))

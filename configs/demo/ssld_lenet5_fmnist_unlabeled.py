@@ -11,14 +11,17 @@ train_dataloader = dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[
-            dict(type='UnlabeledDataset', dataset={{_base_.fmnist_train}},
-                 indices={{_base_.labeled_idx}}),
-            dict(type='UnlabeledDataset', dataset={{_base_.fmnist_train}},
-                 indices={{_base_.unlabeled_idx}}),
+            dict(
+                type='UnlabeledDataset',
+                dataset={{_base_.fmnist_train}},
+                indices={{_base_.labeled_idx}}),
+            dict(
+                type='UnlabeledDataset',
+                dataset={{_base_.fmnist_train}},
+                indices={{_base_.unlabeled_idx}}),
         ]))
 
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=3, by_epoch=True,
-         convert_to_iter_based=True)
+    dict(type='CosineAnnealingLR', T_max=3, by_epoch=True, convert_to_iter_based=True)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)

@@ -28,7 +28,10 @@ model = dict(
     type='mmpretrain.ImageClassifier',
     data_preprocessor=dict(
         type='ssld_mm.SSLDDataPreprocessor',
-        num_classes=10, mean=[72.94], std=[90.02], to_rgb=False),
+        num_classes=10,
+        mean=[72.94],
+        std=[90.02],
+        to_rgb=False),
     backbone={{_base_.model.student.backbone}},
     neck=None,
     head=dict(

@@ -9,17 +9,24 @@ _base_ = ['../_base_/default_runtime.py', './_base_/fashion_mnist_demo.py']
 model = dict(
     type='mmpretrain.ImageClassifier',
     data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18, in_channels=1,
-                  stem_channels=16, base_channels=16),
+    backbone=dict(
+        type='mmpretrain.ResNet_CIFAR',
+        depth=18,
+        in_channels=1,
+        stem_channels=16,
+        base_channels=16),
     neck=dict(type='mmpretrain.GlobalAveragePooling'),
-    head=dict(type='mmpretrain.LinearClsHead', num_classes=10, in_channels=128,
-              loss=dict(type='mmpretrain.CrossEntropyLoss'), topk=(1, )))
+    head=dict(
+        type='mmpretrain.LinearClsHead',
+        num_classes=10,
+        in_channels=128,
+        loss=dict(type='mmpretrain.CrossEntropyLoss'),
+        topk=(1, )))
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=40, by_epoch=True,
-         convert_to_iter_based=True)
+    dict(type='CosineAnnealingLR', T_max=40, by_epoch=True, convert_to_iter_based=True)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=40, val_interval=10)
 val_cfg = dict()
@@ -28,6 +35,6 @@ test_cfg = dict()
 # Save only the last epoch; logs every 50 iterations.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=-1, save_last=True,
-                    max_keep_ckpts=1))
+    checkpoint=dict(
+        type='CheckpointHook', interval=-1, save_last=True, max_keep_ckpts=1))
 randomness = dict(seed=0, deterministic=False)

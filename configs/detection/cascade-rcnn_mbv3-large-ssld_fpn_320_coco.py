@@ -15,8 +15,7 @@ model = dict(
     # FPNRoIAlign min_level 2, max_level 4.
     roi_head=dict(bbox_roi_extractor=dict(featmap_strides=[4, 8, 16])))
 
-optim_wrapper = dict(
-    paramwise_cfg=dict(lr_mult_list=[0.25, 0.25, 0.5, 0.5, 0.75]))
+optim_wrapper = dict(paramwise_cfg=dict(lr_mult_list=[0.25, 0.25, 0.5, 0.5, 0.75]))
 
 # RandomFlipImage 0.5, AutoAugmentImage v1, ResizeImage target_size 224..384 (short
 # side), max_size 512; test: 320 (short side), max_size 320.
@@ -37,8 +36,7 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

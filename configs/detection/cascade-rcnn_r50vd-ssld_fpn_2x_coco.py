@@ -4,8 +4,12 @@
 _base_ = './cascade-rcnn_r50vd-ssld_fpn_1x_coco.py'
 train_cfg = dict(max_epochs=24)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-         end=1000),
-    dict(type='MultiStepLR', begin=0, end=24, by_epoch=True,
-         milestones=[12, 22], gamma=0.1)
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=1000),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=24,
+        by_epoch=True,
+        milestones=[12, 22],
+        gamma=0.1)
 ]

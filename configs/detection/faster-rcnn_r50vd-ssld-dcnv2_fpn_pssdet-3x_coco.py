@@ -44,21 +44,22 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomChoiceResize',
-         scales=[(1000, s) for s in range(384, 673, 32)],
-         keep_ratio=True, interpolation='bicubic'),
+    dict(
+        type='RandomChoiceResize',
+        scales=[(1000, s) for s in range(384, 673, 32)],
+        keep_ratio=True,
+        interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='ssld_mm.DetAutoAugmentV1'),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(640, 640), keep_ratio=True,
-         interpolation='bicubic'),
+    dict(type='Resize', scale=(640, 640), keep_ratio=True, interpolation='bicubic'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
@@ -67,9 +68,13 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 train_cfg = dict(max_epochs=36)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=1000),
-    dict(type='MultiStepLR', begin=0, end=36, by_epoch=True,
-         milestones=[24, 33], gamma=0.1)
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=1000),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=36,
+        by_epoch=True,
+        milestones=[24, 33],
+        gamma=0.1)
 ]
 auto_scale_lr = dict(base_batch_size=16)

@@ -12,28 +12,24 @@ model = dict(
     neck=dict(out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64),
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=64),
-        bbox_head=dict(in_channels=64)),
+        bbox_roi_extractor=dict(out_channels=64), bbox_head=dict(in_channels=64)),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
-optim_wrapper = dict(
-    paramwise_cfg=dict(lr_mult_list=[0.05, 0.05, 0.1, 0.1, 0.15]))
+optim_wrapper = dict(paramwise_cfg=dict(lr_mult_list=[0.05, 0.05, 0.1, 0.1, 0.15]))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(640, 640), keep_ratio=True,
-         interpolation='bicubic'),
+    dict(type='Resize', scale=(640, 640), keep_ratio=True, interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(640, 640), keep_ratio=True,
-         interpolation='bicubic'),
+    dict(type='Resize', scale=(640, 640), keep_ratio=True, interpolation='bicubic'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -19,16 +19,14 @@ resize_size = 365  # int(fix_size * 256 / 224)
 
 train_pipeline = [
     dict(type='mmpretrain.LoadImageFromFile'),
-    dict(type='mmpretrain.ResizeEdge', scale=resize_size, edge='short',
-         backend='cv2'),
+    dict(type='mmpretrain.ResizeEdge', scale=resize_size, edge='short', backend='cv2'),
     dict(type='mmpretrain.CenterCrop', crop_size=fix_size),
     dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
     dict(type='mmpretrain.LoadImageFromFile'),
-    dict(type='mmpretrain.ResizeEdge', scale=resize_size, edge='short',
-         backend='cv2'),
+    dict(type='mmpretrain.ResizeEdge', scale=resize_size, edge='short', backend='cv2'),
     dict(type='mmpretrain.CenterCrop', crop_size=fix_size),
     dict(type='mmpretrain.PackInputs'),
 ]
@@ -58,8 +56,7 @@ custom_hooks = [
     dict(type='FixResHook', trainable=('head', ), update_bn_stats=False),
 ]
 # The hook freezes parameters after DDP wrapped the model: let DDP skip them.
-model_wrapper_cfg = dict(
-    type='MMDistributedDataParallel', find_unused_parameters=True)
+model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
 
 # The distilled ResNet50_vd (AutoAugment variant, configs/transfer/ shows the
 # pipeline) exported by tools/model_converters/extract_student.py.

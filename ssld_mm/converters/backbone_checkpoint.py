@@ -21,14 +21,14 @@ import torch
 import torch.nn as nn
 
 from ssld_mm.utils.checkpoint import load_local_checkpoint
-from ssld_mm.utils.state_dict import (checkpoint_state_dict,
-                                      compare_state_dicts)
+from ssld_mm.utils.state_dict import checkpoint_state_dict, compare_state_dicts
 
 _MAX_LISTED = 20
 
 
-def backbone_state(ckpt: dict, filename: str = '<checkpoint>'
-                   ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+def backbone_state(
+        ckpt: dict,
+        filename: str = '<checkpoint>') -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """The backbone-relative weights of a checkpoint.
 
     Args:
@@ -48,8 +48,10 @@ def backbone_state(ckpt: dict, filename: str = '<checkpoint>'
     for prefix in ('student.backbone.', 'backbone.'):
         if any(k.startswith(prefix) for k in state):
             ignored = sorted(k for k in state if not k.startswith(prefix))
-            return {k[len(prefix):]: v for k, v in state.items()
-                    if k.startswith(prefix)}, ignored
+            return {
+                k[len(prefix):]: v
+                for k, v in state.items() if k.startswith(prefix)
+            }, ignored
     return state, []
 
 

@@ -11,8 +11,8 @@ from ssld_mm.utils.state_dict import checkpoint_state_dict
 STUDENT_PREFIX = 'student.'
 
 
-def student_state_dict(ckpt: dict, filename: str = '<checkpoint>'
-                       ) -> Dict[str, torch.Tensor]:
+def student_state_dict(ckpt: dict,
+                       filename: str = '<checkpoint>') -> Dict[str, torch.Tensor]:
     """The student's weights of a distiller checkpoint, ``student.`` stripped.
 
     Raises:
@@ -26,12 +26,10 @@ def student_state_dict(ckpt: dict, filename: str = '<checkpoint>'
     }
     if not student:
         sample = ', '.join(list(state)[:5])
-        raise ValueError(
-            f'{filename}: no "student.*" keys; is this an SSLDDistiller '
-            f'checkpoint? First keys: {sample}')
+        raise ValueError(f'{filename}: no "student.*" keys; is this an SSLDDistiller '
+                         f'checkpoint? First keys: {sample}')
     # The student's own data preprocessor has no persistent state; drop any.
-    return {k: v for k, v in student.items()
-            if not k.startswith('data_preprocessor.')}
+    return {k: v for k, v in student.items() if not k.startswith('data_preprocessor.')}
 
 
 def extract_student(src: str, dst: str) -> Dict[str, torch.Tensor]:
@@ -49,8 +47,11 @@ def extract_student(src: str, dst: str) -> Dict[str, torch.Tensor]:
     ckpt = load_local_checkpoint(src)
     state = student_state_dict(ckpt, src)
     meta = dict(ckpt.get('meta') or {}) if isinstance(ckpt, dict) else {}
-    meta = {k: v for k, v in meta.items() if k in ('epoch', 'iter', 'cfg',
-                                                   'mmengine_version', 'seed')}
+    meta = {
+        k: v
+        for k, v in meta.items()
+        if k in ('epoch', 'iter', 'cfg', 'mmengine_version', 'seed')
+    }
     meta.update(source=osp.abspath(src), converter='ssld_mm.extract_student')
     with atomic_open(dst, 'wb') as f:
         torch.save({'state_dict': state, 'meta': meta}, f)

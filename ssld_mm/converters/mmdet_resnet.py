@@ -27,9 +27,7 @@ import torch
 import torch.nn as nn
 
 from ssld_mm.utils.checkpoint import load_local_checkpoint
-from ssld_mm.utils.state_dict import (checkpoint_state_dict,
-                                      compare_state_dicts)
-
+from ssld_mm.utils.state_dict import checkpoint_state_dict, compare_state_dicts
 from .paddle_keys import mmpretrain_to_mmdet_resnet
 
 _WRAPPER_PREFIXES = ('module.', 'student.')
@@ -38,8 +36,10 @@ _DCN_OFFSET = re.compile(r'(^|\.)conv_offset\.')
 _MAX_LISTED = 20
 
 
-def to_mmdet_resnet_state(ckpt: dict, filename: str = '<checkpoint>'
-                          ) -> Tuple[Dict[str, torch.Tensor], str, List[str]]:
+def to_mmdet_resnet_state(
+        ckpt: dict,
+        filename: str = '<checkpoint>'
+) -> Tuple[Dict[str, torch.Tensor], str, List[str]]:
     """The backbone weights of a checkpoint in MMDetection ``ResNet`` keys.
 
     Args:
@@ -60,11 +60,15 @@ def to_mmdet_resnet_state(ckpt: dict, filename: str = '<checkpoint>'
     ignored: List[str] = []
     if any(k.startswith('backbone.') for k in state):
         ignored = sorted(k for k in state if not k.startswith('backbone.'))
-        state = {k[len('backbone.'):]: v for k, v in state.items()
-                 if k.startswith('backbone.')}
+        state = {
+            k[len('backbone.'):]: v
+            for k, v in state.items() if k.startswith('backbone.')
+        }
     if any(_MMPRETRAIN_STEM.match(k) for k in state):
-        converted = {mmpretrain_to_mmdet_resnet('backbone.' + k): v
-                     for k, v in state.items()}
+        converted = {
+            mmpretrain_to_mmdet_resnet('backbone.' + k): v
+            for k, v in state.items()
+        }
         return converted, 'mmpretrain', ignored
     return state, 'mmdet', ignored
 
@@ -91,8 +95,8 @@ def load_mmdet_resnet(backbone: nn.Module, filename: str) -> dict:
     mismatch = compare_state_dicts(backbone.state_dict(), state)
     # DCN offset convs are new in the detector: they keep their init
     offsets = [k for k in mismatch.missing if _DCN_OFFSET.search(k)]
-    mismatch = mismatch._replace(missing=[
-        k for k in mismatch.missing if not _DCN_OFFSET.search(k)])
+    mismatch = mismatch._replace(
+        missing=[k for k in mismatch.missing if not _DCN_OFFSET.search(k)])
     if mismatch:
         raise ValueError(
             f'backbone checkpoint {filename} ({layout} key layout) does not '
@@ -101,5 +105,5 @@ def load_mmdet_resnet(backbone: nn.Module, filename: str) -> dict:
             f'checkpoint):'
             f'{mismatch.describe(_MAX_LISTED)}')
     backbone.load_state_dict(state, strict=False)  # only offsets missing
-    return dict(layout=layout, loaded=len(state), ignored=ignored,
-                dcn_offsets_kept=offsets)
+    return dict(
+        layout=layout, loaded=len(state), ignored=ignored, dcn_offsets_kept=offsets)

@@ -21,12 +21,17 @@ RESNET_VD_DEPTHS = {
     200: (3, 12, 48, 3),
 }
 RES2NET_VD_DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 200: (3, 12, 48, 3)}
-MOBILENET_V3_SCALES = {'0_35': 0.35, '0_5': 0.5, '0_75': 0.75, '1_0': 1.0,
-                       '1_25': 1.25}
+MOBILENET_V3_SCALES = {'0_35': 0.35, '0_5': 0.5, '0_75': 0.75, '1_0': 1.0, '1_25': 1.25}
 MOBILENET_V3_BLOCKS = {'large': 15, 'small': 11}
 MOBILENET_V1_SCALES = {'': 1.0, '_x0_25': 0.25, '_x0_5': 0.5, '_x0_75': 0.75}
-MOBILENET_V2_SCALES = {'': 1.0, '_x0_25': 0.25, '_x0_5': 0.5, '_x0_75': 0.75,
-                       '_x1_5': 1.5, '_x2_0': 2.0}
+MOBILENET_V2_SCALES = {
+    '': 1.0,
+    '_x0_25': 0.25,
+    '_x0_5': 0.5,
+    '_x0_75': 0.75,
+    '_x1_5': 1.5,
+    '_x2_0': 2.0
+}
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,7 @@ def _build_table() -> Dict[str, PaddleArch]:
     for size in ('large', 'small'):
         for suffix, scale in MOBILENET_V3_SCALES.items():
             name = f'MobileNetV3_{size}_x{suffix}'
-            table[name] = PaddleArch(name, 'mobilenet_v3',
-                                     dict(size=size, scale=scale))
+            table[name] = PaddleArch(name, 'mobilenet_v3', dict(size=size, scale=scale))
     for suffix, scale in MOBILENET_V2_SCALES.items():
         name = f'MobileNetV2{suffix}'
         table[name] = PaddleArch(name, 'mobilenet_v2', dict(scale=scale))
@@ -122,18 +126,22 @@ def model_cfg(arch: PaddleArch, num_classes: int = 1000) -> dict:
     if arch.family == 'resnet_vd':
         depth = p['depth']
         # mmpretrain.ResNetV1d is PaddleClas's ResNet_vd for 50/101/152.
-        kind = ('mmpretrain.ResNetV1d' if depth in (50, 101, 152) else
-                'ssld_mm.PaddleResNetV1d')
-        backbone = dict(type=kind, depth=depth, num_stages=4, out_indices=(3, ),
-                        style='pytorch')
+        kind = ('mmpretrain.ResNetV1d' if depth in (50, 101,
+                                                    152) else 'ssld_mm.PaddleResNetV1d')
+        backbone = dict(
+            type=kind, depth=depth, num_stages=4, out_indices=(3, ), style='pytorch')
         head = _linear_head(num_classes, 512 if depth < 50 else 2048)
     elif arch.family == 'res2net_vd':
-        backbone = dict(type='ssld_mm.PaddleRes2Net', depth=p['depth'],
-                        scales=4, base_width=26, out_indices=(3, ))
+        backbone = dict(
+            type='ssld_mm.PaddleRes2Net',
+            depth=p['depth'],
+            scales=4,
+            base_width=26,
+            out_indices=(3, ))
         head = _linear_head(num_classes, 2048)
     elif arch.family == 'mobilenet_v3':
-        backbone = dict(type='ssld_mm.PaddleMobileNetV3', arch=p['size'],
-                        scale=p['scale'])
+        backbone = dict(
+            type='ssld_mm.PaddleMobileNetV3', arch=p['size'], scale=p['scale'])
         last = 960 if p['size'] == 'large' else 576
         head = dict(
             type='ssld_mm.PaddleMobileNetV3Head',
@@ -146,8 +154,7 @@ def model_cfg(arch: PaddleArch, num_classes: int = 1000) -> dict:
     elif arch.family == 'mobilenet_v2':
         scale = p['scale']
         backbone = dict(type='ssld_mm.PaddleMobileNetV2', scale=scale)
-        head = _linear_head(num_classes,
-                            int(1280 * scale) if scale > 1.0 else 1280)
+        head = _linear_head(num_classes, int(1280 * scale) if scale > 1.0 else 1280)
     elif arch.family == 'mobilenet_v1':
         backbone = dict(type='ssld_mm.MobileNetV1', scale=p['scale'])
         head = _linear_head(num_classes, int(1024 * p['scale']))

@@ -23,25 +23,40 @@ from .paddle_archs import MOBILENET_V3_BLOCKS, PaddleArch
 
 Mapped = Optional[Tuple[str, Optional[str]]]
 
-BN = {'weight': 'weight', 'bias': 'bias', '_mean': 'running_mean',
-      '_variance': 'running_var'}
+BN = {
+    'weight': 'weight',
+    'bias': 'bias',
+    '_mean': 'running_mean',
+    '_variance': 'running_var'
+}
 _BN = r'(weight|bias|_mean|_variance)'
 
 # PaddleClas 2.0 MobileNetV1 block names, in forward order.
-_MOBILENET_V1_BLOCKS = ['conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv4_1',
-                        'conv4_2', 'conv5_1', 'conv5_2', 'conv5_3', 'conv5_4',
-                        'conv5_5', 'conv5_6', 'conv6']
+_MOBILENET_V1_BLOCKS = [
+    'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv4_1', 'conv4_2', 'conv5_1',
+    'conv5_2', 'conv5_3', 'conv5_4', 'conv5_5', 'conv5_6', 'conv6'
+]
 
 # Example keys of each naming generation, for detection and error messages.
 SIGNATURES = {
-    'resnet_vd': {'legendary': 'stem.0.conv.weight',
-                  'dygraph': 'conv1_1._conv.weight'},
-    'mobilenet_v3': {'legendary': 'conv.conv.weight',
-                     'dygraph': 'conv1.conv.weight'},
-    'mobilenet_v1': {'legendary': 'conv.conv.weight',
-                     'dygraph': 'conv1._conv.weight'},
-    'mobilenet_v2': {'dygraph': 'conv1._conv.weight'},
-    'res2net_vd': {'dygraph': 'conv1_1._conv.weight'},
+    'resnet_vd': {
+        'legendary': 'stem.0.conv.weight',
+        'dygraph': 'conv1_1._conv.weight'
+    },
+    'mobilenet_v3': {
+        'legendary': 'conv.conv.weight',
+        'dygraph': 'conv1.conv.weight'
+    },
+    'mobilenet_v1': {
+        'legendary': 'conv.conv.weight',
+        'dygraph': 'conv1._conv.weight'
+    },
+    'mobilenet_v2': {
+        'dygraph': 'conv1._conv.weight'
+    },
+    'res2net_vd': {
+        'dygraph': 'conv1_1._conv.weight'
+    },
 }
 
 
@@ -106,8 +121,9 @@ def _mobilenet_v1_to_legendary(arch: PaddleArch, key: str) -> Optional[str]:
     m = re.fullmatch(r'conv1\._(conv|batch_norm)\.(.+)', key)
     if m:
         return f'conv.{"conv" if m.group(1) == "conv" else "bn"}.{m.group(2)}'
-    m = re.fullmatch(r'(conv\d_\d|conv6)\._(depthwise|pointwise)_conv\.'
-                     r'_(conv|batch_norm)\.(.+)', key)
+    m = re.fullmatch(
+        r'(conv\d_\d|conv6)\._(depthwise|pointwise)_conv\.'
+        r'_(conv|batch_norm)\.(.+)', key)
     if m and m.group(1) in _MOBILENET_V1_BLOCKS:
         n = _MOBILENET_V1_BLOCKS.index(m.group(1))
         layer = 'conv' if m.group(3) == 'conv' else 'bn'
@@ -154,18 +170,17 @@ def _resnet_vd(arch: PaddleArch, key: str) -> Mapped:
             first = 0 if stage == 0 else 1
             idx = first if m.group(3) == 'conv' else first + 1
             if m.group(3) == 'conv':
-                return ((f'{block}.downsample.{idx}.weight', None)
-                        if m.group(4) == 'weight' else None)
-            return ((f'{block}.downsample.{idx}.{BN[m.group(4)]}', None)
-                    if m.group(4) in BN else None)
+                return ((f'{block}.downsample.{idx}.weight',
+                         None) if m.group(4) == 'weight' else None)
+            return ((f'{block}.downsample.{idx}.{BN[m.group(4)]}',
+                     None) if m.group(4) in BN else None)
         c = int(m.group(2)[-1]) + 1
         if arch.params['depth'] < 50 and c == 3:
             return None  # BasicBlock has conv0/conv1 only
         if m.group(3) == 'conv':
-            return ((f'{block}.conv{c}.weight', None)
-                    if m.group(4) == 'weight' else None)
-        return ((f'{block}.bn{c}.{BN[m.group(4)]}', None)
-                if m.group(4) in BN else None)
+            return ((f'{block}.conv{c}.weight',
+                     None) if m.group(4) == 'weight' else None)
+        return ((f'{block}.bn{c}.{BN[m.group(4)]}', None) if m.group(4) in BN else None)
     return _fc(key)
 
 
@@ -173,8 +188,7 @@ def _res2net_vd(arch: PaddleArch, key: str) -> Mapped:
     m = re.fullmatch(r'conv1_([123])\._(conv|batch_norm)\.(\w+)', key)
     if m:
         layer = 'conv' if m.group(2) == 'conv' else 'bn'
-        return _conv_bn(f'backbone.stem.{int(m.group(1)) - 1}', layer,
-                        m.group(3))
+        return _conv_bn(f'backbone.stem.{int(m.group(1)) - 1}', layer, m.group(3))
     m = re.fullmatch(r'bb_(\d+)_(\d+)\.(\w+?)\._(conv|batch_norm)\.(\w+)', key)
     if m:
         stage, i = int(m.group(1)), int(m.group(2))
@@ -206,13 +220,14 @@ def _mobilenet_v3(arch: PaddleArch, key: str) -> Mapped:
     m = re.fullmatch(r'conv\.(conv|bn)\.(\w+)', key)
     if m:
         return _conv_bn('backbone.stem', m.group(1), m.group(2))
-    m = re.fullmatch(r'blocks\.(\d+)\.(expand_conv|bottleneck_conv|linear_conv)'
-                     r'\.(conv|bn)\.(\w+)', key)
+    m = re.fullmatch(
+        r'blocks\.(\d+)\.(expand_conv|bottleneck_conv|linear_conv)'
+        r'\.(conv|bn)\.(\w+)', key)
     if m:
         if int(m.group(1)) >= MOBILENET_V3_BLOCKS[arch.params['size']]:
             return None
-        return _conv_bn(f'backbone.blocks.{m.group(1)}.{m.group(2)}',
-                        m.group(3), m.group(4))
+        return _conv_bn(f'backbone.blocks.{m.group(1)}.{m.group(2)}', m.group(3),
+                        m.group(4))
     m = re.fullmatch(r'blocks\.(\d+)\.mid_se\.(conv[12])\.(weight|bias)', key)
     if m:
         return f'backbone.{key}', None
@@ -229,10 +244,10 @@ def _mobilenet_v2(arch: PaddleArch, key: str) -> Mapped:
     if m:
         prefix = 'backbone.stem' if m.group(1) == 'conv1' else \
             'backbone.final_conv'
-        return _conv_bn(prefix, 'conv' if m.group(2) == 'conv' else 'bn',
-                        m.group(3))
-    m = re.fullmatch(r'conv([2-8])\.(_first_block|conv\d_(\d+))\._(expand|'
-                     r'bottleneck|linear)_conv\._(conv|batch_norm)\.(\w+)', key)
+        return _conv_bn(prefix, 'conv' if m.group(2) == 'conv' else 'bn', m.group(3))
+    m = re.fullmatch(
+        r'conv([2-8])\.(_first_block|conv\d_(\d+))\._(expand|'
+        r'bottleneck|linear)_conv\._(conv|batch_norm)\.(\w+)', key)
     if m:
         stage = int(m.group(1)) - 2
         if m.group(2) == '_first_block':
@@ -253,11 +268,12 @@ def _mobilenet_v1(arch: PaddleArch, key: str) -> Mapped:
     m = re.fullmatch(r'conv\.(conv|bn)\.(\w+)', key)
     if m:
         return _conv_bn('backbone.stem', m.group(1), m.group(2))
-    m = re.fullmatch(r'blocks\.(\d+)\.(depthwise_conv|pointwise_conv)\.'
-                     r'(conv|bn)\.(\w+)', key)
+    m = re.fullmatch(
+        r'blocks\.(\d+)\.(depthwise_conv|pointwise_conv)\.'
+        r'(conv|bn)\.(\w+)', key)
     if m:
-        return _conv_bn(f'backbone.blocks.{m.group(1)}.{m.group(2)}',
-                        m.group(3), m.group(4))
+        return _conv_bn(f'backbone.blocks.{m.group(1)}.{m.group(2)}', m.group(3),
+                        m.group(4))
     return _fc(key)
 
 
@@ -270,8 +286,7 @@ TO_MMPRETRAIN = {
 }
 
 
-def map_key(arch: PaddleArch, naming: str, key: str) -> Tuple[Optional[str],
-                                                               Mapped]:
+def map_key(arch: PaddleArch, naming: str, key: str) -> Tuple[Optional[str], Mapped]:
     """Map one Paddle key: returns ``(legendary name or None, mapping)``.
 
     The mapping is ``(mm_key, transform)`` or None when the key does not

@@ -18,8 +18,7 @@ import torch
 
 from ssld_mm.utils.fileio import atomic_open
 from .paddle_archs import PADDLE_ARCHS, PaddleArch, get_arch, model_cfg
-from .paddle_keys import (SIGNATURES, detect_naming, map_key,
-                          mmpretrain_to_mmdet_resnet)
+from .paddle_keys import SIGNATURES, detect_naming, map_key, mmpretrain_to_mmdet_resnet
 from .pdparams import load_pdparams, top_level_names
 
 FORMATS = ('mmpretrain', 'mmdet')
@@ -32,11 +31,13 @@ class PaddleConversionError(ValueError):
 
 def _register_modules() -> None:
     import mmpretrain.models  # noqa: F401
+
     import ssld_mm.models  # noqa: F401
     import ssld_mm.models.heads  # noqa: F401
 
 
-def expected_state(arch: PaddleArch, fmt: str = 'mmpretrain',
+def expected_state(arch: PaddleArch,
+                   fmt: str = 'mmpretrain',
                    num_classes: int = 1000) -> Dict[str, Tuple[tuple, torch.dtype]]:
     """Key -> (shape, dtype) of the target model's state dict.
 
@@ -68,12 +69,10 @@ def _transform(array: np.ndarray, transform: Optional[str]) -> np.ndarray:
 def _listing(items: List[str]) -> str:
     shown = items[:_MAX_LISTED]
     more = len(items) - len(shown)
-    return '\n  ' + '\n  '.join(shown) + (f'\n  ... and {more} more'
-                                         if more else '')
+    return '\n  ' + '\n  '.join(shown) + (f'\n  ... and {more} more' if more else '')
 
 
-def _fits(state: Dict[str, np.ndarray], spec: PaddleArch,
-          num_classes: int) -> bool:
+def _fits(state: Dict[str, np.ndarray], spec: PaddleArch, num_classes: int) -> bool:
     """Whether every tensor maps with the right shape and all are covered."""
     naming = detect_naming(spec, state.keys())
     if naming is None:
@@ -88,24 +87,24 @@ def _fits(state: Dict[str, np.ndarray], spec: PaddleArch,
         if tuple(value.shape) != expected[mapped[0]][0]:
             return False
         covered.add(mapped[0])
-    return all(k in covered or k.endswith('num_batches_tracked')
-               for k in expected)
+    return all(k in covered or k.endswith('num_batches_tracked') for k in expected)
 
 
 def _fitting_archs(state: Dict[str, np.ndarray], spec: PaddleArch,
                    num_classes: int) -> List[str]:
     """Other archs of the same family the weights fit (for error hints)."""
-    return [other.name for other in PADDLE_ARCHS.values()
-            if other.family == spec.family and other.name != spec.name
-            and _fits(state, other, num_classes)]
+    return [
+        other.name for other in PADDLE_ARCHS.values() if other.family == spec.family
+        and other.name != spec.name and _fits(state, other, num_classes)
+    ]
 
 
-def convert_paddle_state(state: Dict[str, np.ndarray],
-                         arch: str,
-                         fmt: str = 'mmpretrain',
-                         num_classes: Optional[int] = None
-                         ) -> Tuple['collections.OrderedDict[str, torch.Tensor]',
-                                    dict]:
+def convert_paddle_state(
+    state: Dict[str, np.ndarray],
+    arch: str,
+    fmt: str = 'mmpretrain',
+    num_classes: Optional[int] = None
+) -> Tuple['collections.OrderedDict[str, torch.Tensor]', dict]:
     """Convert a Paddle state dict (numpy arrays) of a PaddleClas arch.
 
     Args:
@@ -144,12 +143,11 @@ def convert_paddle_state(state: Dict[str, np.ndarray],
         if spec.params['depth'] not in (50, 101, 152):
             raise ValueError(
                 f"--format mmdet: {spec.name} cannot be written in MMDetection "
-                "ResNetV1d's layout: "
-                + ('PaddleClas gives layer1.0 a 1x1 projection shortcut that '
-                   "MMDetection's BasicBlock ResNetV1d lacks"
-                   if spec.params['depth'] < 50 else
-                   "MMDetection's ResNet has no depth 200")
-                + '. Use the mmpretrain format with the backbone '
+                "ResNetV1d's layout: " +
+                ('PaddleClas gives layer1.0 a 1x1 projection shortcut that '
+                 "MMDetection's BasicBlock ResNetV1d lacks" if spec.params['depth'] <
+                 50 else "MMDetection's ResNet has no depth 200") +
+                '. Use the mmpretrain format with the backbone '
                 "'ssld_mm.PaddleResNetV1d' and init_cfg=dict(type='Pretrained',"
                 " checkpoint=..., prefix='backbone.').")
 
@@ -196,8 +194,7 @@ def convert_paddle_state(state: Dict[str, np.ndarray],
             bad_shape.append(f'{key!r} (-> {mm_key!r}): expected shape '
                              f'{tuple(expected)}, found {tuple(array.shape)}')
             continue
-        converted[mm_key] = torch.from_numpy(
-            np.ascontiguousarray(value)).to(dtype)
+        converted[mm_key] = torch.from_numpy(np.ascontiguousarray(value)).to(dtype)
 
     missing = []
     for mm_key, (shape, dtype) in mm_expected.items():
@@ -210,23 +207,20 @@ def convert_paddle_state(state: Dict[str, np.ndarray],
 
     problems = []
     if bad_shape:
-        problems.append(f'{len(bad_shape)} tensor(s) with the wrong shape:'
-                        + _listing(bad_shape))
+        problems.append(f'{len(bad_shape)} tensor(s) with the wrong shape:' +
+                        _listing(bad_shape))
     if unexpected:
         problems.append(f'{len(unexpected)} tensor(s) that {spec.name} '
-                        f'({naming} names) has no place for:'
-                        + _listing(unexpected))
+                        f'({naming} names) has no place for:' + _listing(unexpected))
     if missing:
-        problems.append(f'{len(missing)} {spec.name} tensor(s) not in the file:'
-                        + _listing(missing))
+        problems.append(f'{len(missing)} {spec.name} tensor(s) not in the file:' +
+                        _listing(missing))
     if problems:
         fits = _fitting_archs(state, spec, num_classes)
-        hint = (f' They fit {" / ".join(fits)}: is --arch right?'
-                if fits else '')
+        hint = (f' They fit {" / ".join(fits)}: is --arch right?' if fits else '')
         raise PaddleConversionError(
             f'the weights do not fit PaddleClas {spec.name} (num_classes='
-            f'{num_classes}); nothing was converted.{hint}\n'
-            + '\n'.join(problems))
+            f'{num_classes}); nothing was converted.{hint}\n' + '\n'.join(problems))
 
     # Keep the model's order (nicer to read, same as a saved MM checkpoint).
     ordered = collections.OrderedDict((k, converted[k]) for k in mm_expected)
@@ -247,8 +241,12 @@ def convert_paddle_state(state: Dict[str, np.ndarray],
                 f'match (missing {sorted(set(det_expected) - set(det))[:5]}, '
                 f'extra {sorted(set(det) - set(det_expected))[:5]})')
         ordered = collections.OrderedDict((k, det[k]) for k in det_expected)
-    info = dict(arch=spec.name, naming=naming, format=fmt,
-                num_classes=num_classes, dropped=dropped)
+    info = dict(
+        arch=spec.name,
+        naming=naming,
+        format=fmt,
+        num_classes=num_classes,
+        dropped=dropped)
     return ordered, info
 
 
@@ -300,8 +298,7 @@ def convert_pdparams(src: str,
     if fmt == 'mmpretrain':
         meta['config'] = f'configs/paddleclas/{spec.config_name}.py'
     else:
-        meta['mmdet_backbone'] = dict(type='ResNetV1d',
-                                      depth=spec.params['depth'])
+        meta['mmdet_backbone'] = dict(type='ResNetV1d', depth=spec.params['depth'])
     checkpoint = dict(state_dict=state_dict, meta=meta)
     with atomic_open(osp.abspath(osp.expanduser(dst)), 'wb') as f:
         torch.save(checkpoint, f)

@@ -46,8 +46,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
             'NumPy arrays')
 
 
-def load_pdparams(path: str, prefix: Optional[str] = None
-                  ) -> 'collections.OrderedDict[str, np.ndarray]':
+def load_pdparams(
+        path: str,
+        prefix: Optional[str] = None) -> 'collections.OrderedDict[str, np.ndarray]':
     """Load the arrays of a Paddle ``.pdparams`` state dict.
 
     Args:
@@ -76,8 +77,8 @@ def load_pdparams(path: str, prefix: Optional[str] = None
     try:
         with open(path, 'rb') as f:
             obj = _RestrictedUnpickler(f).load()
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-            IndexError, TypeError, ValueError) as e:
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError,
+            TypeError, ValueError) as e:
         raise ValueError(f'{path!r} is not a Paddle .pdparams state dict '
                          f'(pickle of arrays): {e}') from e
     if not isinstance(obj, dict):
@@ -96,8 +97,7 @@ def load_pdparams(path: str, prefix: Optional[str] = None
         state[str(key)] = value
     if prefix:
         state = collections.OrderedDict(
-            (k[len(prefix):], v) for k, v in state.items()
-            if k.startswith(prefix))
+            (k[len(prefix):], v) for k, v in state.items() if k.startswith(prefix))
         if not state:
             raise ValueError(f'{path!r}: no key starts with {prefix!r}; top-level '
                              f'names found: {sorted(top_level_names(obj))}')

@@ -54,26 +54,26 @@ class SiftMatchParams:
     check_flip: bool = DEFAULTS['check_flip']
 
     def __post_init__(self) -> None:
-        for name, low in (('max_side', 16), ('max_keypoints', 3),
-                          ('min_inliers', 3), ('candidates', 1),
-                          ('flann_trees', 1), ('flann_checks', 1)):
+        for name, low in (('max_side', 16), ('max_keypoints', 3), ('min_inliers', 3),
+                          ('candidates', 1), ('flann_trees', 1), ('flann_checks', 1)):
             _check_int(name, getattr(self, name), low)
         if not 0 < self.ratio < 1:
             raise ValueError(f'ratio must be in (0, 1), got {self.ratio!r}')
         if not self.ransac_thresh > 0:
-            raise ValueError(
-                f'ransac_thresh must be > 0, got {self.ransac_thresh!r}')
+            raise ValueError(f'ransac_thresh must be > 0, got {self.ransac_thresh!r}')
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain JSON types (the manifest and the summary record them)."""
-        return dict(max_side=int(self.max_side),
-                    max_keypoints=int(self.max_keypoints),
-                    ratio=float(self.ratio), min_inliers=int(self.min_inliers),
-                    candidates=int(self.candidates),
-                    ransac_thresh=float(self.ransac_thresh),
-                    flann_trees=int(self.flann_trees),
-                    flann_checks=int(self.flann_checks),
-                    check_flip=bool(self.check_flip))
+        return dict(
+            max_side=int(self.max_side),
+            max_keypoints=int(self.max_keypoints),
+            ratio=float(self.ratio),
+            min_inliers=int(self.min_inliers),
+            candidates=int(self.candidates),
+            ransac_thresh=float(self.ransac_thresh),
+            flann_trees=int(self.flann_trees),
+            flann_checks=int(self.flann_checks),
+            check_flip=bool(self.check_flip))
 
 
 def _check_int(name: str, value, low: int) -> None:
@@ -125,10 +125,13 @@ def _pool_task(state: _WorkerState, task) -> Tuple[int, bool, list]:
         if err is not None:
             out.append((idx, None, err, 0))
             continue
-        m = state.index.match(feats, ratio=p.ratio, min_inliers=p.min_inliers,
-                              candidates=p.candidates,
-                              ransac_thresh=p.ransac_thresh,
-                              check_flip=p.check_flip)
+        m = state.index.match(
+            feats,
+            ratio=p.ratio,
+            min_inliers=p.min_inliers,
+            candidates=p.candidates,
+            ransac_thresh=p.ransac_thresh,
+            check_flip=p.check_flip)
         out.append((idx, m, None, len(feats.desc)))
     return chunk_id, is_last, out
 
@@ -174,8 +177,7 @@ def _run_tasks(fn: Callable, state: _WorkerState, tasks: Iterator,
     # fork: the workers inherit that. Never call cv2.setNumThreads in a
     # forked child after the parent's OpenCV thread pool ran: it deadlocks.
     ctx = mp.get_context('fork')
-    with ctx.Pool(workers, initializer=_init_worker,
-                  initargs=(state, )) as pool:
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(state, )) as pool:
         yield from pool.imap(_IN_WORKER[fn], tasks, chunksize=1)
 
 
@@ -184,8 +186,13 @@ def _progress(total: int, desc: str, enabled: bool):
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
         return None
-    return tqdm(total=total, unit='img', desc=desc, disable=not enabled,
-                dynamic_ncols=True, smoothing=0.05)
+    return tqdm(
+        total=total,
+        unit='img',
+        desc=desc,
+        disable=not enabled,
+        dynamic_ncols=True,
+        smoothing=0.05)
 
 
 def min_useful_keypoints(min_inliers: int) -> int:
@@ -232,16 +239,23 @@ def val_cache_key(val_list: str, val_prefix: str, max_side: int,
     """Cache key of validation features: list contents + feature params."""
     h = hashlib.sha1()
     h.update(rs.file_sha1(val_list).encode())
-    h.update(json.dumps([val_prefix, int(max_side), int(max_keypoints),
-                         _FORMAT_VERSION]).encode())
+    h.update(
+        json.dumps([val_prefix,
+                    int(max_side),
+                    int(max_keypoints), _FORMAT_VERSION]).encode())
     return h.hexdigest()[:16]
 
 
-def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
+def build_val_features(val_list: str,
+                       cache_dir: str,
+                       *,
+                       val_prefix: str = '',
                        max_side: int = DEFAULTS['max_side'],
                        max_keypoints: int = DEFAULTS['max_keypoints'],
-                       workers: int = 1, chunk_size: int = 1000,
-                       progress: bool = True, load_features: bool = True,
+                       workers: int = 1,
+                       chunk_size: int = 1000,
+                       progress: bool = True,
+                       load_features: bool = True,
                        log: Callable[[str], None] = print) -> Dict[str, Any]:
     """SIFT features of every validation image, cached and resumable.
 
@@ -258,20 +272,26 @@ def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
     folder = osp.join(cache_dir, f'val_{key}')
     num = rs.count_entries(val_list)
     total = rs.num_chunks(num, chunk_size)
-    rs.prepare_work_dir(folder, {
-        'tool': 'dedup_sift.val_features', 'format_version': _FORMAT_VERSION,
-        'val_list_sha1': rs.file_sha1(val_list), 'val_entries': num,
-        'val_prefix': val_prefix, 'max_side': int(max_side),
-        'max_keypoints': int(max_keypoints), 'chunk_size': int(chunk_size)})
+    rs.prepare_work_dir(
+        folder, {
+            'tool': 'dedup_sift.val_features',
+            'format_version': _FORMAT_VERSION,
+            'val_list_sha1': rs.file_sha1(val_list),
+            'val_entries': num,
+            'val_prefix': val_prefix,
+            'max_side': int(max_side),
+            'max_keypoints': int(max_keypoints),
+            'chunk_size': int(chunk_size)
+        })
     done = set(rs.done_chunks(folder, total, 'npz'))
     pending = [c for c in range(total) if c not in done]
     log(f'validation features: {num} images, {total - len(pending)} of '
         f'{total} chunks cached in {folder}')
     if pending:
-        state = _WorkerState(SiftMatchParams(max_side=int(max_side),
-                                             max_keypoints=int(max_keypoints)))
-        n_pending = sum(min((c + 1) * chunk_size, num) - c * chunk_size
-                        for c in pending)
+        state = _WorkerState(
+            SiftMatchParams(max_side=int(max_side), max_keypoints=int(max_keypoints)))
+        n_pending = sum(
+            min((c + 1) * chunk_size, num) - c * chunk_size for c in pending)
         bar = _progress(n_pending, 'val features', progress)
         acc: List[tuple] = []
         for chunk_id, is_last, out in _run_tasks(
@@ -294,15 +314,15 @@ def build_val_features(val_list: str, cache_dir: str, *, val_prefix: str = '',
                 descs.append(z['desc'])
                 xys.append(z['xy'])
                 ids.append(np.repeat(z['idx'], z['count']))
-            failed.extend(zip(z['failed_idx'].tolist(),
-                              z['failed_msg'].tolist()))
+            failed.extend(zip(z['failed_idx'].tolist(), z['failed_msg'].tolist()))
     return dict(
         desc=np.concatenate(descs) if descs else np.zeros((0, 128), np.float32),
         xy=np.concatenate(xys) if xys else np.zeros((0, 2), np.float32),
         image_ids=np.concatenate(ids) if ids else np.zeros(0, np.int64),
-        num_images=num, num_descriptors=num_desc, failed=failed,
-        keypoint_counts=np.concatenate(counts) if counts
-        else np.zeros(0, np.int64),
+        num_images=num,
+        num_descriptors=num_desc,
+        failed=failed,
+        keypoint_counts=np.concatenate(counts) if counts else np.zeros(0, np.int64),
         cache_dir=folder)
 
 
@@ -312,20 +332,27 @@ def _save_val_chunk(folder: str, chunk_id: int, results: List[tuple]) -> None:
     arrays = dict(
         idx=np.array([i for i, _ in ok], np.int64),
         count=np.array([len(f.desc) for _, f in ok], np.int64),
-        desc=np.concatenate([f.desc for _, f in ok]) if ok
-        else np.zeros((0, 128), np.float32),
-        xy=np.concatenate([f.xy for _, f in ok]) if ok
-        else np.zeros((0, 2), np.float32),
+        desc=np.concatenate([f.desc for _, f in ok]) if ok else np.zeros(
+            (0, 128), np.float32),
+        xy=np.concatenate([f.xy for _, f in ok]) if ok else np.zeros(
+            (0, 2), np.float32),
         failed_idx=np.array([i for i, _ in bad], np.int64),
         failed_msg=np.array([e for _, e in bad], dtype=str))
     with rs.atomic_open(rs.chunk_path(folder, chunk_id, 'npz'), 'wb') as f:
         np.savez(f, **arrays)
 
 
-def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
-               data_prefix: str = '', val_prefix: Optional[str] = None,
-               work_dir: Optional[str] = None, val_cache: Optional[str] = None,
-               workers: int = 1, chunk_size: int = 1000,
+def dedup_pool(pool_list: str,
+               val_list: str,
+               out: str,
+               removed: str,
+               *,
+               data_prefix: str = '',
+               val_prefix: Optional[str] = None,
+               work_dir: Optional[str] = None,
+               val_cache: Optional[str] = None,
+               workers: int = 1,
+               chunk_size: int = 1000,
                max_side: int = DEFAULTS['max_side'],
                max_keypoints: int = DEFAULTS['max_keypoints'],
                ratio: float = DEFAULTS['ratio'],
@@ -335,7 +362,8 @@ def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
                flann_trees: int = DEFAULTS['flann_trees'],
                flann_checks: int = DEFAULTS['flann_checks'],
                check_flip: bool = DEFAULTS['check_flip'],
-               drop_unreadable: bool = False, progress: bool = True,
+               drop_unreadable: bool = False,
+               progress: bool = True,
                unreadable_report: Optional[str] = None,
                summary_file: Optional[str] = None,
                on_chunk_done: Optional[Callable[[int], None]] = None,
@@ -392,40 +420,62 @@ def dedup_pool(pool_list: str, val_list: str, out: str, removed: str, *,
     _check_int('workers', workers, 0)
     _check_int('chunk_size', chunk_size, 1)
     params = SiftMatchParams(
-        max_side=max_side, max_keypoints=max_keypoints, ratio=ratio,
-        min_inliers=min_inliers, candidates=candidates,
-        ransac_thresh=ransac_thresh, flann_trees=flann_trees,
-        flann_checks=flann_checks, check_flip=check_flip)
+        max_side=max_side,
+        max_keypoints=max_keypoints,
+        ratio=ratio,
+        min_inliers=min_inliers,
+        candidates=candidates,
+        ransac_thresh=ransac_thresh,
+        flann_trees=flann_trees,
+        flann_checks=flann_checks,
+        check_flip=check_flip)
     for name, path in (('pool', pool_list), ('val', val_list)):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{name} list {path!r} does not exist')
     work_dir = work_dir or rs.default_work_dir(out)
-    job = _DedupJob(pool_list=pool_list, val_list=val_list, work_dir=work_dir,
-                    val_cache=val_cache or work_dir, data_prefix=data_prefix,
-                    val_prefix=data_prefix if val_prefix is None else val_prefix,
-                    chunk_size=chunk_size, workers=workers, progress=progress,
-                    params=params, log=log)
+    job = _DedupJob(
+        pool_list=pool_list,
+        val_list=val_list,
+        work_dir=work_dir,
+        val_cache=val_cache or work_dir,
+        data_prefix=data_prefix,
+        val_prefix=data_prefix if val_prefix is None else val_prefix,
+        chunk_size=chunk_size,
+        workers=workers,
+        progress=progress,
+        params=params,
+        log=log)
     pending = _prepare_pool_work_dir(job)
     if pending:
         val = _match_pending_chunks(job, pending, on_chunk_done)
     else:  # everything was done: only the validation failures are needed
         val = build_val_features(
-            val_list, job.val_cache, val_prefix=job.val_prefix,
-            max_side=max_side, max_keypoints=max_keypoints, workers=1,
-            progress=False, load_features=False, log=lambda s: None)
+            val_list,
+            job.val_cache,
+            val_prefix=job.val_prefix,
+            max_side=max_side,
+            max_keypoints=max_keypoints,
+            workers=1,
+            progress=False,
+            load_features=False,
+            log=lambda s: None)
     need = min_useful_keypoints(min_inliers)
-    summary = _merge_dedup(pool_list, val_list, work_dir, job.total, out,
-                           removed, data_prefix=data_prefix,
-                           val_prefix=job.val_prefix,
-                           val_failed=val['failed'],
-                           val_descriptors=val['num_descriptors'],
-                           val_few_keypoints=int(
-                               (val['keypoint_counts'] < need).sum()),
-                           drop_unreadable=drop_unreadable,
-                           params=params.to_dict(),
-                           unreadable_report=unreadable_report
-                           or out + '.unreadable.txt',
-                           summary_file=summary_file or out + '.summary.json')
+    summary = _merge_dedup(
+        pool_list,
+        val_list,
+        work_dir,
+        job.total,
+        out,
+        removed,
+        data_prefix=data_prefix,
+        val_prefix=job.val_prefix,
+        val_failed=val['failed'],
+        val_descriptors=val['num_descriptors'],
+        val_few_keypoints=int((val['keypoint_counts'] < need).sum()),
+        drop_unreadable=drop_unreadable,
+        params=params.to_dict(),
+        unreadable_report=unreadable_report or out + '.unreadable.txt',
+        summary_file=summary_file or out + '.summary.json')
     message = few_keypoints_message(summary)
     if message is not None:
         warnings.warn(message, UserWarning, stacklevel=2)
@@ -454,12 +504,18 @@ def _prepare_pool_work_dir(job: _DedupJob) -> List[int]:
     """Create or check the work dir; return the pool chunks still to do."""
     job.num = rs.count_entries(job.pool_list)
     job.total = rs.num_chunks(job.num, job.chunk_size)
-    rs.prepare_work_dir(job.work_dir, {
-        'tool': 'dedup_sift', 'format_version': _FORMAT_VERSION,
-        'pool_list_sha1': rs.file_sha1(job.pool_list),
-        'pool_entries': job.num, 'val_list_sha1': rs.file_sha1(job.val_list),
-        'data_prefix': job.data_prefix, 'val_prefix': job.val_prefix,
-        'chunk_size': int(job.chunk_size), **job.params.to_dict()})
+    rs.prepare_work_dir(
+        job.work_dir, {
+            'tool': 'dedup_sift',
+            'format_version': _FORMAT_VERSION,
+            'pool_list_sha1': rs.file_sha1(job.pool_list),
+            'pool_entries': job.num,
+            'val_list_sha1': rs.file_sha1(job.val_list),
+            'data_prefix': job.data_prefix,
+            'val_prefix': job.val_prefix,
+            'chunk_size': int(job.chunk_size),
+            **job.params.to_dict()
+        })
     done = set(rs.done_chunks(job.work_dir, job.total, 'json'))
     pending = [c for c in range(job.total) if c not in done]
     job.log(f'pool: {job.num} images, {job.total - len(pending)} of '
@@ -467,9 +523,9 @@ def _prepare_pool_work_dir(job: _DedupJob) -> List[int]:
     return pending
 
 
-def _match_pending_chunks(job: _DedupJob, pending: List[int],
-                          on_chunk_done: Optional[Callable[[int], None]]
-                          ) -> Dict[str, Any]:
+def _match_pending_chunks(
+        job: _DedupJob, pending: List[int],
+        on_chunk_done: Optional[Callable[[int], None]]) -> Dict[str, Any]:
     """Validation features, the FLANN index, then every pending pool chunk
     matched against it; returns the validation features."""
     p = job.params
@@ -478,12 +534,21 @@ def _match_pending_chunks(job: _DedupJob, pending: List[int],
         cv2.setNumThreads(0)  # no OpenCV thread pool across fork()
     try:
         val = build_val_features(
-            job.val_list, job.val_cache, val_prefix=job.val_prefix,
-            max_side=p.max_side, max_keypoints=p.max_keypoints,
-            workers=job.workers, progress=job.progress, log=job.log)
+            job.val_list,
+            job.val_cache,
+            val_prefix=job.val_prefix,
+            max_side=p.max_side,
+            max_keypoints=p.max_keypoints,
+            workers=job.workers,
+            progress=job.progress,
+            log=job.log)
         t0 = time.time()
-        index = SiftIndex(val['desc'], val['xy'], val['image_ids'],
-                          trees=p.flann_trees, checks=p.flann_checks)
+        index = SiftIndex(
+            val['desc'],
+            val['xy'],
+            val['image_ids'],
+            trees=p.flann_trees,
+            checks=p.flann_checks)
         job.log(f'FLANN index over {len(index)} descriptors of '
                 f'{val["num_images"]} validation images built in '
                 f'{time.time() - t0:.1f}s')
@@ -496,8 +561,7 @@ def _match_pending_chunks(job: _DedupJob, pending: List[int],
 def _run_pool_chunks(job: _DedupJob, state: _WorkerState, pending: List[int],
                      on_chunk_done: Optional[Callable[[int], None]]) -> None:
     chunk_size, num = job.chunk_size, job.num
-    n_pending = sum(min((c + 1) * chunk_size, num) - c * chunk_size
-                    for c in pending)
+    n_pending = sum(min((c + 1) * chunk_size, num) - c * chunk_size for c in pending)
     bar = _progress(n_pending, 'dedup pool', job.progress)
     removed_acc: list = []
     failed_acc: list = []
@@ -505,8 +569,9 @@ def _run_pool_chunks(job: _DedupJob, state: _WorkerState, pending: List[int],
     min_inliers = state.params.min_inliers
     need = min_useful_keypoints(min_inliers)
     for chunk_id, is_last, out in _run_tasks(
-            _pool_task, state, _tasks(job.pool_list, job.data_prefix,
-                                      chunk_size, num, pending), job.workers):
+            _pool_task, state,
+            _tasks(job.pool_list, job.data_prefix, chunk_size, num, pending),
+            job.workers):
         for idx, m, err, num_kp in out:
             count += 1
             if err is not None:
@@ -514,14 +579,20 @@ def _run_pool_chunks(job: _DedupJob, state: _WorkerState, pending: List[int],
                 continue
             few += num_kp < need
             if m.inliers >= min_inliers:
-                removed_acc.append([idx, m.val_id, m.inliers,
-                                    bool(m.mirrored), m.good_matches])
+                removed_acc.append(
+                    [idx, m.val_id, m.inliers,
+                     bool(m.mirrored), m.good_matches])
         if bar is not None:
             bar.update(len(out))
         if is_last:
-            rs.write_json_atomic(rs.chunk_path(job.work_dir, chunk_id, 'json'), {
-                'chunk': chunk_id, 'images': count, 'few_keypoints': few,
-                'removed': removed_acc, 'unreadable': failed_acc})
+            rs.write_json_atomic(
+                rs.chunk_path(job.work_dir, chunk_id, 'json'), {
+                    'chunk': chunk_id,
+                    'images': count,
+                    'few_keypoints': few,
+                    'removed': removed_acc,
+                    'unreadable': failed_acc
+                })
             removed_acc, failed_acc, count, few = [], [], 0, 0
             if on_chunk_done is not None:
                 on_chunk_done(chunk_id)
@@ -529,9 +600,9 @@ def _run_pool_chunks(job: _DedupJob, state: _WorkerState, pending: List[int],
         bar.close()
 
 
-def _merge_dedup(pool_list, val_list, work_dir, total, out, removed, *,
-                 data_prefix, val_prefix, val_failed, val_descriptors,
-                 val_few_keypoints, drop_unreadable, params, unreadable_report,
+def _merge_dedup(pool_list, val_list, work_dir, total, out, removed, *, data_prefix,
+                 val_prefix, val_failed, val_descriptors, val_few_keypoints,
+                 drop_unreadable, params, unreadable_report,
                  summary_file) -> Dict[str, Any]:
     removed_of: Dict[int, list] = {}
     unreadable_of: Dict[int, str] = {}
@@ -554,7 +625,8 @@ def _merge_dedup(pool_list, val_list, work_dir, total, out, removed, *,
         if i in need_val:
             val_paths[i] = entry.path
     kept_lines, removed_lines, report = [], [
-        '# pool_path\tmatched_val_path\tinliers\tmirrored'], []
+        '# pool_path\tmatched_val_path\tinliers\tmirrored'
+    ], []
     pool_seen = 0
     for i, entry in enumerate(iter_image_list(pool_list)):
         pool_seen += 1
@@ -573,16 +645,20 @@ def _merge_dedup(pool_list, val_list, work_dir, total, out, removed, *,
         report.append(f'val\t{resolve_image_path(val_paths[i], val_prefix)}'
                       f'\t{msg}')
     summary = {
-        'pool_images': pool_seen, 'kept': len(kept_lines),
+        'pool_images': pool_seen,
+        'kept': len(kept_lines),
         'removed': len(removed_of),
         'removed_mirrored': sum(1 for r in removed_of.values() if r[3]),
         'pool_unreadable': len(unreadable_of),
-        'val_images': val_seen, 'val_unreadable': len(val_failed),
+        'val_images': val_seen,
+        'val_unreadable': len(val_failed),
         'val_descriptors': val_descriptors,
         'min_useful_keypoints': min_useful_keypoints(params['min_inliers']),
-        'pool_few_keypoints': pool_few, 'val_few_keypoints': val_few_keypoints,
+        'pool_few_keypoints': pool_few,
+        'val_few_keypoints': val_few_keypoints,
         'params': params,
-        'out': out, 'removed_list': removed,
+        'out': out,
+        'removed_list': removed,
     }
     rs.write_lines_atomic(unreadable_report, report)
     rs.write_json_atomic(summary_file, summary)

@@ -22,8 +22,9 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ssld_mm.datasets.image_list import iter_image_list
-from ssld_mm.utils.fileio import (atomic_open, write_json_atomic,  # noqa: F401
-                                  write_lines_atomic)
+from ssld_mm.utils.fileio import atomic_open  # noqa: F401 (re-exported)
+from ssld_mm.utils.fileio import write_json_atomic  # noqa: F401
+from ssld_mm.utils.fileio import write_lines_atomic  # noqa: F401
 
 MANIFEST = 'manifest.json'
 _SHARD_RE = re.compile(r'^\s*(\d+)\s*/\s*(\d+)\s*$')
@@ -78,8 +79,7 @@ def chunk_path(work_dir: str, chunk_id: int, ext: str) -> str:
 
 def done_chunks(work_dir: str, total_chunks: int, ext: str) -> List[int]:
     """Chunks whose result file exists (written atomically, so complete)."""
-    return [c for c in range(total_chunks)
-            if osp.isfile(chunk_path(work_dir, c, ext))]
+    return [c for c in range(total_chunks) if osp.isfile(chunk_path(work_dir, c, ext))]
 
 
 def prepare_work_dir(work_dir: str, manifest: Dict[str, Any]) -> bool:
@@ -105,10 +105,10 @@ def prepare_work_dir(work_dir: str, manifest: Dict[str, Any]) -> bool:
         with open(path, encoding='utf-8') as f:
             old = json.load(f)
         if old != manifest:
-            keys = sorted(k for k in set(old) | set(manifest)
-                          if old.get(k) != manifest.get(k))
-            details = ', '.join(
-                f'{k}: {old.get(k)!r} -> {manifest.get(k)!r}' for k in keys)
+            keys = sorted(
+                k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
+            details = ', '.join(f'{k}: {old.get(k)!r} -> {manifest.get(k)!r}'
+                                for k in keys)
             raise ValueError(
                 f'work dir {work_dir!r} holds a different run ({details}). '
                 'Use another --work-dir, or delete this one to start over.')

@@ -43,8 +43,9 @@ def _checkpoint_fingerprint(path: str, block: int = 1 << 20) -> str:
     return f'{size}:{h.hexdigest()}'
 
 
-def check_list_root(list_file: str, prefix: str, num: int = 20
-                    ) -> Tuple[int, List[str]]:
+def check_list_root(list_file: str,
+                    prefix: str,
+                    num: int = 20) -> Tuple[int, List[str]]:
     """Check that the first ``num`` paths of a list exist under ``prefix``.
 
     Args:
@@ -96,8 +97,8 @@ def rebase_path(path: str, from_prefix: str, to_prefix: str) -> str:
         >>> rebase_path('a/1.jpg', 'data/train', 'data')
         'train/a/1.jpg'
     """
-    if osp.isabs(path) or osp.abspath(from_prefix or '.') == osp.abspath(
-            to_prefix or '.'):
+    if osp.isabs(path) or osp.abspath(from_prefix or '.') == osp.abspath(to_prefix
+                                                                         or '.'):
         return path
     full = osp.abspath(osp.join(from_prefix, path))
     rel = osp.relpath(full, osp.abspath(to_prefix or '.'))
@@ -129,24 +130,20 @@ def shard_from_launcher(launcher: str) -> Tuple[Tuple[int, int], int]:
     return (int(env[keys[0]]), int(env[keys[1]])), int(env[keys[2]])
 
 
-def _save_chunk(work_dir: str, chunk_id: int, arrays: Dict[str, np.ndarray]
-                ) -> None:
-    with rs.atomic_open(rs.chunk_path(work_dir, chunk_id, CHUNK_EXT),
-                        'wb') as f:
+def _save_chunk(work_dir: str, chunk_id: int, arrays: Dict[str, np.ndarray]) -> None:
+    with rs.atomic_open(rs.chunk_path(work_dir, chunk_id, CHUNK_EXT), 'wb') as f:
         np.savez(f, **arrays)
 
 
 def _load_chunk(work_dir: str, chunk_id: int) -> Dict[str, np.ndarray]:
-    with np.load(rs.chunk_path(work_dir, chunk_id, CHUNK_EXT),
-                 allow_pickle=False) as z:
+    with np.load(rs.chunk_path(work_dir, chunk_id, CHUNK_EXT), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
-def _chunk_result(idx: List[np.ndarray], cls: List[np.ndarray],
-                  score: List[np.ndarray], top_cls: List[np.ndarray],
-                  top_prob: List[np.ndarray], failed: List[Tuple[int, str]],
-                  k: int, num_classes: int, soft_topn: int
-                  ) -> Dict[str, np.ndarray]:
+def _chunk_result(idx: List[np.ndarray], cls: List[np.ndarray], score: List[np.ndarray],
+                  top_cls: List[np.ndarray], top_prob: List[np.ndarray],
+                  failed: List[Tuple[int, str]], k: int, num_classes: int,
+                  soft_topn: int) -> Dict[str, np.ndarray]:
     """One chunk's candidates cut to top-k per class, plus its failures."""
     if idx:
         idx_a, cls_a = np.concatenate(idx), np.concatenate(cls)
@@ -160,8 +157,11 @@ def _chunk_result(idx: List[np.ndarray], cls: List[np.ndarray],
     keep = topk_order(idx_a, cls_a, score_a, k)
     failed = sorted(failed)
     return dict(
-        idx=idx_a[keep], cls=cls_a[keep], score=score_a[keep],
-        top_cls=tc[keep], top_prob=tp[keep],
+        idx=idx_a[keep],
+        cls=cls_a[keep],
+        score=score_a[keep],
+        top_cls=tc[keep],
+        top_prob=tp[keep],
         num_scored=np.array(len(idx_a), np.int64),
         num_classes=np.array(num_classes, np.int64),
         failed_idx=np.array([f[0] for f in failed], np.int64),
@@ -196,16 +196,26 @@ def _batch_plan(indices: np.ndarray, chunk_size: int, batch_size: int):
     ends = np.r_[starts[1:], len(indices)]
     for s, e in zip(starts.tolist(), ends.tolist()):
         for b in range(s, e, batch_size):
-            plan.append((int(chunk_of[s]), list(range(b, min(b + batch_size, e))),
-                         b + batch_size >= e))
+            plan.append((int(chunk_of[s]), list(range(b, min(b + batch_size,
+                                                             e))), b + batch_size >= e))
     return plan
 
 
-def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: str,
-                        work_dir: str, *, k: int, chunk_size: int,
-                        batch_size: int, soft_topn: int, data_prefix: str,
-                        shard: Tuple[int, int], num_workers: int,
-                        device: Optional[str], fp16: bool, progress: bool,
+def run_selection_shard(config: Union[str, Config],
+                        checkpoint: str,
+                        pool_list: str,
+                        work_dir: str,
+                        *,
+                        k: int,
+                        chunk_size: int,
+                        batch_size: int,
+                        soft_topn: int,
+                        data_prefix: str,
+                        shard: Tuple[int, int],
+                        num_workers: int,
+                        device: Optional[str],
+                        fp16: bool,
+                        progress: bool,
                         total_chunks: int,
                         on_chunk_done: Optional[Callable[[int], None]] = None,
                         log: Callable[[str], None] = print) -> Dict[str, Any]:
@@ -222,18 +232,19 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
     mine = rs.shard_chunk_ids(total_chunks, shard)
     done = set(rs.done_chunks(work_dir, total_chunks, CHUNK_EXT))
     pending = [c for c in mine if c not in done]
-    stats = dict(chunks_skipped=len(mine) - len(pending), chunks_run=0,
-                 images=0, seconds=0.0)
+    stats = dict(
+        chunks_skipped=len(mine) - len(pending), chunks_run=0, images=0, seconds=0.0)
     log(f'shard {shard[0]}/{shard[1]}: {len(mine)} chunks, '
         f'{stats["chunks_skipped"]} already done, {len(pending)} to run')
     if not pending:
         return stats
 
-    model, device, plan, loader = _teacher_and_loader(
-        config, checkpoint, pool_list, data_prefix, chunk_size, batch_size,
-        pending, num_workers, device)
-    bar = _progress_bar(len(loader.dataset), progress,
-                        f'select shard {shard[0]}/{shard[1]}')
+    model, device, plan, loader = _teacher_and_loader(config, checkpoint, pool_list,
+                                                      data_prefix, chunk_size,
+                                                      batch_size, pending, num_workers,
+                                                      device)
+    bar = _progress_bar(
+        len(loader.dataset), progress, f'select shard {shard[0]}/{shard[1]}')
     chunks = _ChunkCollector(work_dir, k, soft_topn, bar, on_chunk_done)
     waiting = None  # (chunk_id, is_last, device tensors, ...) of the last batch
     t0 = time.time()
@@ -241,8 +252,8 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
         for (chunk_id, positions, is_last), batch in zip(plan, loader):
             res = None
             if batch['inputs'] is not None:
-                res, chunks.num_classes = _teacher_topk(
-                    model, batch, device, fp16, soft_topn)
+                res, chunks.num_classes = _teacher_topk(model, batch, device, fp16,
+                                                        soft_topn)
             # Copy the previous batch back only now: the GPU already has this
             # batch queued, so the device never idles on the host.
             if waiting is not None:
@@ -261,25 +272,26 @@ def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: 
     return stats
 
 
-def _teacher_and_loader(config, checkpoint: str, pool_list: str,
-                        data_prefix: str, chunk_size: int, batch_size: int,
-                        pending: List[int], num_workers: int,
-                        device: Optional[str]):
+def _teacher_and_loader(config, checkpoint: str, pool_list: str, data_prefix: str,
+                        chunk_size: int, batch_size: int, pending: List[int],
+                        num_workers: int, device: Optional[str]):
     """``(model, device, batch plan, DataLoader)`` over the pending chunks."""
     from torch.utils.data import DataLoader
 
-    from .teacher import (PoolDataset, build_pipeline, build_teacher,
-                          collate_pool, load_teacher_config, resolve_device)
-    indices, paths = _pending_entries(pool_list, data_prefix, chunk_size,
-                                      pending)
+    from .teacher import (PoolDataset, build_pipeline, build_teacher, collate_pool,
+                          load_teacher_config, resolve_device)
+    indices, paths = _pending_entries(pool_list, data_prefix, chunk_size, pending)
     cfg = load_teacher_config(config)
     device, is_cuda = resolve_device(device)
     model = build_teacher(cfg, checkpoint, device)
     dataset = PoolDataset(indices, paths, build_pipeline(cfg))
     plan = _batch_plan(indices, chunk_size, batch_size)
     loader = DataLoader(
-        dataset, batch_sampler=[p[1] for p in plan], num_workers=num_workers,
-        collate_fn=collate_pool, pin_memory=is_cuda,
+        dataset,
+        batch_sampler=[p[1] for p in plan],
+        num_workers=num_workers,
+        collate_fn=collate_pool,
+        pin_memory=is_cuda,
         prefetch_factor=4 if num_workers > 0 else None)
     return model, device, plan, loader
 
@@ -289,8 +301,13 @@ def _progress_bar(total: int, enabled: bool, desc: str):
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
         return None
-    return tqdm(total=total, unit='img', disable=not enabled, desc=desc,
-                dynamic_ncols=True, smoothing=0.05)
+    return tqdm(
+        total=total,
+        unit='img',
+        disable=not enabled,
+        desc=desc,
+        dynamic_ncols=True,
+        smoothing=0.05)
 
 
 def _teacher_topk(model, batch: dict, device, fp16: bool, soft_topn: int):
@@ -336,7 +353,9 @@ class _ChunkCollector:
         self.num_classes = 0
         self.chunks_written = 0
         self._acc: Dict[str, list] = {
-            f: [] for f in ('idx', 'cls', 'score', 'tc', 'tp')}
+            f: []
+            for f in ('idx', 'cls', 'score', 'tc', 'tp')
+        }
         self._failed: List[Tuple[int, str]] = []
 
     def add(self, chunk_id: int, is_last: bool, res, n_batch: int,
@@ -357,9 +376,10 @@ class _ChunkCollector:
 
     def _write(self, chunk_id: int) -> None:
         acc = self._acc
-        _save_chunk(self.work_dir, chunk_id, _chunk_result(
-            acc['idx'], acc['cls'], acc['score'], acc['tc'], acc['tp'],
-            self._failed, self.k, self.num_classes, self.soft_topn))
+        _save_chunk(
+            self.work_dir, chunk_id,
+            _chunk_result(acc['idx'], acc['cls'], acc['score'], acc['tc'], acc['tp'],
+                          self._failed, self.k, self.num_classes, self.soft_topn))
         for v in acc.values():
             v.clear()
         self._failed.clear()
@@ -376,8 +396,12 @@ def _gather_chunks(work_dir: str, total_chunks: int, k: int):
     images_scored, num_classes = 0, 0
     for c in range(total_chunks):
         part = _load_chunk(work_dir, c)
-        topk.add(part['idx'], part['cls'], part['score'],
-                 top_cls=part['top_cls'], top_prob=part['top_prob'])
+        topk.add(
+            part['idx'],
+            part['cls'],
+            part['score'],
+            top_cls=part['top_cls'],
+            top_prob=part['top_prob'])
         failed_idx.extend(part['failed_idx'].tolist())
         failed_msg.extend(part['failed_msg'].tolist())
         images_scored += int(part['num_scored'])
@@ -386,8 +410,8 @@ def _gather_chunks(work_dir: str, total_chunks: int, k: int):
     return topk.result(), fail_of, images_scored, num_classes
 
 
-def _pool_paths(pool_list: str, selected_idx: np.ndarray,
-                fail_of: Dict[int, str], data_prefix: str):
+def _pool_paths(pool_list: str, selected_idx: np.ndarray, fail_of: Dict[int, str],
+                data_prefix: str):
     """One pass over the pool: ``(paths of the selected images in selection
     order, skipped-report lines, images seen)``."""
     pos_of = {int(i): p for p, i in enumerate(selected_idx.tolist())}
@@ -400,14 +424,12 @@ def _pool_paths(pool_list: str, selected_idx: np.ndarray,
         if p is not None:
             sel_paths[p] = entry.path
         if i in fail_of:
-            skipped_lines.append(
-                f'{resolve_image_path(entry.path, data_prefix)}\t'
-                f'{" ".join(fail_of[i].split())}')
+            skipped_lines.append(f'{resolve_image_path(entry.path, data_prefix)}\t'
+                                 f'{" ".join(fail_of[i].split())}')
     return sel_paths, skipped_lines, images_seen
 
 
-def _labeled_entries(labeled: Optional[str], labeled_prefix: str,
-                     data_prefix: str):
+def _labeled_entries(labeled: Optional[str], labeled_prefix: str, data_prefix: str):
     """``(lines, normalised paths, number rewritten)`` of the labeled list,
     its paths rebased from ``labeled_prefix`` onto ``data_prefix``."""
     lines: List[str] = []
@@ -423,8 +445,7 @@ def _labeled_entries(labeled: Optional[str], labeled_prefix: str,
 
 
 def _selected_entries(sel: Dict[str, np.ndarray], sel_paths: List[str],
-                      labeled_paths: set, pseudo_labels: bool,
-                      with_soft_labels: bool):
+                      labeled_paths: set, pseudo_labels: bool, with_soft_labels: bool):
     """``(selection lines, soft-label JSON lines, selected images that are
     already labeled)``; those are left out."""
     selected_lines, soft_lines, dup_labeled = [], [], 0
@@ -437,16 +458,24 @@ def _selected_entries(sel: Dict[str, np.ndarray], sel_paths: List[str],
         if with_soft_labels:
             tc, tp = sel['top_cls'][p], sel['top_prob'][p]
             valid = tc >= 0
-            soft_lines.append(json.dumps(
-                {'path': path, 'label': cls,
-                 'score': round(float(sel['score'][p]), 6),
-                 'topk_classes': tc[valid].tolist(),
-                 'topk_probs': [round(float(x), 6) for x in tp[valid]]}))
+            soft_lines.append(
+                json.dumps({
+                    'path': path,
+                    'label': cls,
+                    'score': round(float(sel['score'][p]), 6),
+                    'topk_classes': tc[valid].tolist(),
+                    'topk_probs': [round(float(x), 6) for x in tp[valid]]
+                }))
     return selected_lines, soft_lines, dup_labeled
 
 
-def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
-                    total_chunks: int, labeled: Optional[str] = None,
+def merge_selection(pool_list: str,
+                    work_dir: str,
+                    out: str,
+                    *,
+                    k: int,
+                    total_chunks: int,
+                    labeled: Optional[str] = None,
                     soft_labels: Optional[str] = None,
                     skipped_report: Optional[str] = None,
                     summary_file: Optional[str] = None,
@@ -468,10 +497,9 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
     """
     manifest = rs.read_manifest(work_dir) or {}
     soft_topn = int(manifest.get('soft_topn', 0))
-    sel, fail_of, images_scored, num_classes = _gather_chunks(
-        work_dir, total_chunks, k)
-    sel_paths, skipped_lines, images_seen = _pool_paths(
-        pool_list, sel['idx'], fail_of, data_prefix)
+    sel, fail_of, images_scored, num_classes = _gather_chunks(work_dir, total_chunks, k)
+    sel_paths, skipped_lines, images_seen = _pool_paths(pool_list, sel['idx'], fail_of,
+                                                        data_prefix)
     labeled_prefix = data_prefix if labeled_prefix is None else labeled_prefix
     labeled_lines, labeled_paths, rewritten = _labeled_entries(
         labeled, labeled_prefix, data_prefix)
@@ -496,15 +524,14 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
         'selected_already_labeled': dup_labeled,
         'written_entries': len(labeled_lines) + len(selected_lines),
         'pseudo_labels': bool(pseudo_labels),
-        'soft_topn': min(soft_topn, num_classes)
-        if soft_labels is not None else None,
+        'soft_topn': min(soft_topn, num_classes) if soft_labels is not None else None,
         'data_prefix': data_prefix,
         'out': out,
     }
     if labeled is not None:
         checked, missing = check_list_root(labeled, labeled_prefix)
-        summary['labeled_root_warning'] = root_warning(
-            labeled, '--labeled-prefix', labeled_prefix, checked, missing)
+        summary['labeled_root_warning'] = root_warning(labeled, '--labeled-prefix',
+                                                       labeled_prefix, checked, missing)
     if soft_labels is not None:
         rs.write_lines_atomic(soft_labels, soft_lines)
     if skipped_report is not None:
@@ -515,15 +542,27 @@ def merge_selection(pool_list: str, work_dir: str, out: str, *, k: int,
     return summary
 
 
-def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: int,
-                out: str, *, labeled: Optional[str] = None,
-                soft_labels: Optional[str] = None, soft_topn: int = 5,
-                data_prefix: str = '', work_dir: Optional[str] = None,
-                chunk_size: int = 10000, batch_size: int = 64,
-                num_workers: int = 4, device: Optional[str] = None,
-                shard: Tuple[int, int] = (0, 1), fp16: bool = False,
-                progress: bool = True, skipped_report: Optional[str] = None,
-                summary_file: Optional[str] = None, pseudo_labels: bool = False,
+def select_topk(config: Union[str, Config],
+                checkpoint: str,
+                pool_list: str,
+                k: int,
+                out: str,
+                *,
+                labeled: Optional[str] = None,
+                soft_labels: Optional[str] = None,
+                soft_topn: int = 5,
+                data_prefix: str = '',
+                work_dir: Optional[str] = None,
+                chunk_size: int = 10000,
+                batch_size: int = 64,
+                num_workers: int = 4,
+                device: Optional[str] = None,
+                shard: Tuple[int, int] = (0, 1),
+                fp16: bool = False,
+                progress: bool = True,
+                skipped_report: Optional[str] = None,
+                summary_file: Optional[str] = None,
+                pseudo_labels: bool = False,
                 labeled_prefix: Optional[str] = None,
                 on_chunk_done: Optional[Callable[[int], None]] = None,
                 log: Callable[[str], None] = print) -> Dict[str, Any]:
@@ -580,8 +619,7 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
         ...             k=1300, out='selected.txt', labeled='train.txt')
     """
     for name, value, low in (('k', k, 1), ('chunk_size', chunk_size, 1),
-                             ('batch_size', batch_size, 1),
-                             ('soft_topn', soft_topn, 1),
+                             ('batch_size', batch_size, 1), ('soft_topn', soft_topn, 1),
                              ('num_workers', num_workers, 0)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
@@ -589,14 +627,12 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
         raise FileNotFoundError(f'pool list {pool_list!r} does not exist')
     if labeled is not None and not osp.isfile(labeled):
         raise FileNotFoundError(f'labeled list {labeled!r} does not exist')
-    if not (isinstance(shard, tuple) and len(shard) == 2
-            and 0 <= shard[0] < shard[1]):
+    if not (isinstance(shard, tuple) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
         raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
 
     labeled_prefix = data_prefix if labeled_prefix is None else labeled_prefix
-    for list_file, option, prefix in (
-            (pool_list, '--data-prefix', data_prefix),
-            (labeled, '--labeled-prefix', labeled_prefix)):
+    for list_file, option, prefix in ((pool_list, '--data-prefix', data_prefix),
+                                      (labeled, '--labeled-prefix', labeled_prefix)):
         if list_file is not None and shard[0] == 0:
             message = root_warning(list_file, option, prefix,
                                    *check_list_root(list_file, prefix))
@@ -610,23 +646,38 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
     total = rs.num_chunks(num_entries, chunk_size)
     import hashlib
     manifest = {
-        'tool': 'select_topk', 'format_version': _FORMAT_VERSION,
+        'tool': 'select_topk',
+        'format_version': _FORMAT_VERSION,
         'pool_list_sha1': rs.file_sha1(pool_list),
-        'pool_entries': num_entries, 'data_prefix': data_prefix,
-        'teacher_config_sha1': hashlib.sha1(
-            cfg.pretty_text.encode('utf-8')).hexdigest(),
+        'pool_entries': num_entries,
+        'data_prefix': data_prefix,
+        'teacher_config_sha1':
+        hashlib.sha1(cfg.pretty_text.encode('utf-8')).hexdigest(),
         'teacher_checkpoint': _checkpoint_fingerprint(checkpoint),
-        'k': int(k), 'chunk_size': int(chunk_size),
-        'batch_size': int(batch_size), 'soft_topn': int(soft_topn),
+        'k': int(k),
+        'chunk_size': int(chunk_size),
+        'batch_size': int(batch_size),
+        'soft_topn': int(soft_topn),
         'fp16': bool(fp16),
     }
     rs.prepare_work_dir(work_dir, manifest)
     stats = run_selection_shard(
-        cfg, checkpoint, pool_list, work_dir, k=int(k),
-        chunk_size=int(chunk_size), batch_size=int(batch_size),
-        soft_topn=int(soft_topn), data_prefix=data_prefix, shard=shard,
-        num_workers=int(num_workers), device=device, fp16=fp16,
-        progress=progress, total_chunks=total, on_chunk_done=on_chunk_done,
+        cfg,
+        checkpoint,
+        pool_list,
+        work_dir,
+        k=int(k),
+        chunk_size=int(chunk_size),
+        batch_size=int(batch_size),
+        soft_topn=int(soft_topn),
+        data_prefix=data_prefix,
+        shard=shard,
+        num_workers=int(num_workers),
+        device=device,
+        fp16=fp16,
+        progress=progress,
+        total_chunks=total,
+        on_chunk_done=on_chunk_done,
         log=log)
     done = rs.done_chunks(work_dir, total, CHUNK_EXT)
     if len(done) < total:
@@ -634,11 +685,17 @@ def select_topk(config: Union[str, Config], checkpoint: str, pool_list: str, k: 
             'shards; the last shard to finish writes the outputs')
         return {'merged': False, 'summary': None, 'shard_stats': stats}
     summary = merge_selection(
-        pool_list, work_dir, out, k=int(k), total_chunks=total,
-        labeled=labeled, soft_labels=soft_labels,
+        pool_list,
+        work_dir,
+        out,
+        k=int(k),
+        total_chunks=total,
+        labeled=labeled,
+        soft_labels=soft_labels,
         skipped_report=skipped_report or out + '.skipped.txt',
         summary_file=summary_file or out + '.summary.json',
-        data_prefix=data_prefix, pseudo_labels=pseudo_labels,
+        data_prefix=data_prefix,
+        pseudo_labels=pseudo_labels,
         labeled_prefix=labeled_prefix)
     return {'merged': True, 'summary': summary, 'shard_stats': stats}
 
@@ -652,14 +709,14 @@ def format_summary(summary: Dict[str, Any], max_classes: int = 20) -> str:
         f"{summary['images_skipped']}",
         f"selected: {summary['selected']} over {summary['num_classes']} "
         f"classes (k={summary['k']})",
-        f"classes with fewer than k: {len(below)}"
-        + (f" {below[:max_classes]}{' ...' if len(below) > max_classes else ''}"
-           if below else ''),
+        f"classes with fewer than k: {len(below)}" +
+        (f" {below[:max_classes]}{' ...' if len(below) > max_classes else ''}"
+         if below else ''),
     ]
     counts = summary['per_class_counts']
     if counts:
-        lines.append(f'per-class counts: min {min(counts)}, max {max(counts)}'
-                     + (f': {counts}' if len(counts) <= max_classes else ''))
+        lines.append(f'per-class counts: min {min(counts)}, max {max(counts)}' +
+                     (f': {counts}' if len(counts) <= max_classes else ''))
     if summary['labeled_entries']:
         lines.append(f"merged with {summary['labeled_entries']} labeled "
                      f"entries ({summary['selected_already_labeled']} selected "
@@ -672,13 +729,12 @@ def format_summary(summary: Dict[str, Any], max_classes: int = 20) -> str:
                      f"{summary['data_prefix']!r}")
     selected = summary['written_entries'] - summary['labeled_entries']
     root = summary.get('data_prefix', '')
-    lines.append(
-        f"wrote {summary['out']}: {summary['labeled_entries']} labeled + "
-        f"{selected} selected lines ("
-        + ('path teacher_label' if summary['pseudo_labels'] else 'unlabeled')
-        + '); relative paths start from '
-        + (f'{root!r}: train with data_prefix={root!r}' if root
-           else 'the current folder'))
+    lines.append(f"wrote {summary['out']}: {summary['labeled_entries']} labeled + "
+                 f"{selected} selected lines (" +
+                 ('path teacher_label' if summary['pseudo_labels'] else 'unlabeled') +
+                 '); relative paths start from ' +
+                 (f'{root!r}: train with data_prefix={root!r}'
+                  if root else 'the current folder'))
     if summary.get('labeled_root_warning'):
         lines.append(f"WARNING: {summary['labeled_root_warning']}")
     return '\n'.join(lines)

@@ -31,9 +31,16 @@ import cv2
 import numpy as np
 
 #: Defaults shared by the CLI, the docs and the tests.
-DEFAULTS = dict(max_side=512, max_keypoints=500, ratio=0.75, min_inliers=15,
-                candidates=3, ransac_thresh=5.0, flann_trees=4,
-                flann_checks=64, check_flip=True)
+DEFAULTS = dict(
+    max_side=512,
+    max_keypoints=500,
+    ratio=0.75,
+    min_inliers=15,
+    candidates=3,
+    ransac_thresh=5.0,
+    flann_trees=4,
+    flann_checks=64,
+    check_flip=True)
 
 
 class SiftFeatures(NamedTuple):
@@ -86,8 +93,9 @@ def load_gray(path: str, max_side: int) -> np.ndarray:
         raise ValueError(f'image too small: {w}x{h}')
     scale = max_side / max(h, w)
     if scale < 1:
-        gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))),
-                          interpolation=cv2.INTER_AREA)
+        gray = cv2.resize(
+            gray, (max(1, round(w * scale)), max(1, round(h * scale))),
+            interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(gray)
 
 
@@ -105,15 +113,14 @@ def extract_sift(gray: np.ndarray, max_keypoints: int = 500) -> SiftFeatures:
     """SIFT keypoints of a grayscale image, the strongest ``max_keypoints``."""
     kps, desc = _sift(max_keypoints).detectAndCompute(gray, None)
     if desc is None or not kps:
-        return SiftFeatures(np.zeros((0, 2), np.float32),
-                            np.zeros((0, 128), np.float32), gray.shape[1])
+        return SiftFeatures(
+            np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), gray.shape[1])
     if len(kps) > max_keypoints:  # OpenCV may keep ties beyond nfeatures
         order = np.argsort([-k.response for k in kps], kind='stable')[:max_keypoints]
         kps = [kps[i] for i in order]
         desc = desc[order]
     xy = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
-    return SiftFeatures(xy, np.ascontiguousarray(desc, dtype=np.float32),
-                        gray.shape[1])
+    return SiftFeatures(xy, np.ascontiguousarray(desc, dtype=np.float32), gray.shape[1])
 
 
 # SIFT descriptor layout (OpenCV): 4 x 4 spatial cells (rows along the
@@ -134,7 +141,8 @@ def mirror_features(feats: SiftFeatures) -> SiftFeatures:
                         feats.width)
 
 
-def _plausible(affine: np.ndarray, max_scale: float = 8.0,
+def _plausible(affine: np.ndarray,
+               max_scale: float = 8.0,
                max_anisotropy: float = 3.0) -> bool:
     """A near-duplicate's map preserves orientation and roughly the shape."""
     if not np.isfinite(affine).all():
@@ -157,8 +165,12 @@ def verify_geometry(src: np.ndarray, dst: np.ndarray, dst_ids: np.ndarray,
     if len(src) < 3:
         return 0
     affine, mask = cv2.estimateAffine2D(
-        src.reshape(-1, 1, 2), dst.reshape(-1, 1, 2), method=cv2.RANSAC,
-        ransacReprojThreshold=ransac_thresh, maxIters=2000, confidence=0.995,
+        src.reshape(-1, 1, 2),
+        dst.reshape(-1, 1, 2),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=ransac_thresh,
+        maxIters=2000,
+        confidence=0.995,
         refineIters=10)
     if affine is None or mask is None or not _plausible(affine):
         return 0
@@ -184,8 +196,13 @@ class SiftIndex:
         >>> match = index.match(extract_sift(load_gray('pool.jpg', 512)))
     """
 
-    def __init__(self, desc: np.ndarray, xy: np.ndarray, image_ids: np.ndarray,
-                 trees: int = 4, checks: int = 64, seed: int = 0) -> None:
+    def __init__(self,
+                 desc: np.ndarray,
+                 xy: np.ndarray,
+                 image_ids: np.ndarray,
+                 trees: int = 4,
+                 checks: int = 64,
+                 seed: int = 0) -> None:
         if not len(desc) == len(xy) == len(image_ids):
             raise ValueError(f'desc, xy and image_ids differ in length: '
                              f'{len(desc)}, {len(xy)}, {len(image_ids)}')
@@ -201,8 +218,8 @@ class SiftIndex:
             # makes the index, hence every decision, reproducible (a resumed
             # run must equal an uninterrupted one).
             cv2.setRNGSeed(seed)
-            self._index = cv2.flann_Index(
-                self.desc, dict(algorithm=1, trees=int(trees)))  # KDTREE
+            self._index = cv2.flann_Index(self.desc,
+                                          dict(algorithm=1, trees=int(trees)))  # KDTREE
 
     def __len__(self) -> int:
         return len(self.desc)
@@ -210,13 +227,18 @@ class SiftIndex:
     def knn2(self, desc: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Two nearest validation descriptors: indices and squared distances."""
         idx, dist = self._index.knnSearch(
-            np.ascontiguousarray(desc, dtype=np.float32), 2,
+            np.ascontiguousarray(desc, dtype=np.float32),
+            2,
             params=dict(checks=self.checks))
         return idx.astype(np.int64), dist
 
-    def match(self, feats: SiftFeatures, ratio: float = 0.75,
-              min_inliers: int = 15, candidates: int = 3,
-              ransac_thresh: float = 5.0, check_flip: bool = True) -> Match:
+    def match(self,
+              feats: SiftFeatures,
+              ratio: float = 0.75,
+              min_inliers: int = 15,
+              candidates: int = 3,
+              ransac_thresh: float = 5.0,
+              check_flip: bool = True) -> Match:
         """The best verified validation match of one pool image.
 
         Args:

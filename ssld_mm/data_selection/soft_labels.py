@@ -16,10 +16,8 @@ produces identical files; ``shard=(i, n)`` or a distributed launcher splits the
 chunks over processes sharing the store directory, and whichever process finds
 every shard done writes ``skipped.txt`` and, last, ``index.json``.
 """
-import copy
 import hashlib
 import json
-import os
 import os.path as osp
 import time
 from contextlib import contextmanager
@@ -31,10 +29,9 @@ from mmengine.config import Config
 from torch.utils.data import Dataset
 
 from ssld_mm.datasets.image_list import iter_image_list
-from ssld_mm.datasets.soft_label_store import (INDEX_FILE, SKIPPED_FILE,
-                                               hash_ints, make_index,
-                                               normalize_crop_size, save_index,
-                                               save_shard, shard_name)
+from ssld_mm.datasets.soft_label_store import (INDEX_FILE, SKIPPED_FILE, hash_ints,
+                                               make_index, normalize_crop_size,
+                                               save_index, save_shard, shard_name)
 from ssld_mm.utils.autocast import autocast_context, check_autocast
 from ssld_mm.utils.config import load_config_file
 from . import resumable as rs
@@ -86,8 +83,8 @@ def find_view_transforms(cfg: Config) -> Dict[str, Any]:
             or for a flip that is not horizontal.
     """
     candidates = list(
-        _pipelines_in(cfg.get('train_dataloader', {}).get(
-            'dataset', {}))) if cfg.get('train_dataloader', None) else []
+        _pipelines_in(cfg.get('train_dataloader', {}).get('dataset', {}))) if cfg.get(
+            'train_dataloader', None) else []
     if cfg.get('train_pipeline', None):
         candidates.append(list(cfg.train_pipeline))
     for pipeline in candidates:
@@ -103,9 +100,8 @@ def find_view_transforms(cfg: Config) -> Dict[str, Any]:
                 'views are boxes in the frame of the image entering the crop, '
                 f'so only {list(_PRE_CROP_TYPES)} may come before it')
         crop = dict(pipeline[c])
-        if names[c] == 'RandomCrop' and (
-                crop.get('pad_if_needed', False)
-                or crop.get('padding_mode', 'constant') != 'constant'):
+        if names[c] == 'RandomCrop' and (crop.get('pad_if_needed', False) or crop.get(
+                'padding_mode', 'constant') != 'constant'):
             raise ValueError(
                 'stored views support RandomCrop with constant padding and '
                 f'pad_if_needed=False, got {crop}')
@@ -115,14 +111,14 @@ def find_view_transforms(cfg: Config) -> Dict[str, Any]:
             direction = flip.get('direction', 'horizontal')
             if direction != 'horizontal' or not isinstance(
                     flip.get('prob', None), (int, float)):
-                raise ValueError(
-                    'stored views support RandomFlip(prob=<float>, '
-                    f"direction='horizontal'), got {flip}")
-        return dict(load=[dict(t) for t in pipeline[:c]],
-                    crop=crop,
-                    flip=flip,
-                    rest=[dict(t) for t in pipeline[c + (2 if flip else 1):]],
-                    scope=cfg.get('default_scope', None) or 'mmpretrain')
+                raise ValueError('stored views support RandomFlip(prob=<float>, '
+                                 f"direction='horizontal'), got {flip}")
+        return dict(
+            load=[dict(t) for t in pipeline[:c]],
+            crop=crop,
+            flip=flip,
+            rest=[dict(t) for t in pipeline[c + (2 if flip else 1):]],
+            scope=cfg.get('default_scope', None) or 'mmpretrain')
     raise ValueError(
         'the student train config has no RandomResizedCrop or RandomCrop '
         'in its train '
@@ -186,8 +182,7 @@ class ViewSampler:
         steps = [found['crop']] + ([found['flip']] if found['flip'] else [])
         built = build_pipeline(Config(dict(default_scope=found['scope'])),
                                steps).transforms
-        return cls(built[0], built[1] if found['flip'] else None, seed,
-                   found['scope'])
+        return cls(built[0], built[1] if found['flip'] else None, seed, found['scope'])
 
     @property
     def resized(self) -> bool:
@@ -215,25 +210,29 @@ class ViewSampler:
         """The sampling parameters, for ``index.json``."""
         c = self.crop
         if not self.resized:
-            out = {'RandomCrop': dict(
-                crop_size=list(self.crop_size), padding=list(self.padding),
-                pad_val=c.pad_val)}
+            out = {
+                'RandomCrop':
+                dict(
+                    crop_size=list(self.crop_size),
+                    padding=list(self.padding),
+                    pad_val=c.pad_val)
+            }
             if self.flip is not None:
-                out['RandomFlip'] = dict(prob=float(self.flip.prob),
-                                         direction='horizontal')
+                out['RandomFlip'] = dict(
+                    prob=float(self.flip.prob), direction='horizontal')
             return out
         out = {
             'RandomResizedCrop':
-            dict(scale=list(self.crop_size),
-                 crop_ratio_range=[float(x) for x in c.crop_ratio_range],
-                 aspect_ratio_range=[float(x) for x in c.aspect_ratio_range],
-                 max_attempts=int(c.max_attempts),
-                 interpolation=c.interpolation,
-                 backend=c.backend)
+            dict(
+                scale=list(self.crop_size),
+                crop_ratio_range=[float(x) for x in c.crop_ratio_range],
+                aspect_ratio_range=[float(x) for x in c.aspect_ratio_range],
+                max_attempts=int(c.max_attempts),
+                interpolation=c.interpolation,
+                backend=c.backend)
         }
         if self.flip is not None:
-            out['RandomFlip'] = dict(prob=float(self.flip.prob),
-                                     direction='horizontal')
+            out['RandomFlip'] = dict(prob=float(self.flip.prob), direction='horizontal')
         return out
 
     def params(self, img_hw: Tuple[int, int], sample_idx: int,
@@ -252,26 +251,26 @@ class ViewSampler:
         box = np.array([x1, y1, x1 + tw - 1, y1 + th - 1], np.int32)
         return box, bool(flip)
 
-    def render(self, img: np.ndarray, box: np.ndarray,
-               flip: bool) -> np.ndarray:
+    def render(self, img: np.ndarray, box: np.ndarray, flip: bool) -> np.ndarray:
         """The view as the pipeline makes it: crop (padded), resize (for
         ``RandomResizedCrop``), optional flip."""
         import mmcv
         if self.resized:
             out = mmcv.imcrop(img, bboxes=np.asarray(box))
-            out = mmcv.imresize(out,
-                                tuple(self.crop_size[::-1]),
-                                interpolation=self.crop.interpolation,
-                                backend=self.crop.backend)
+            out = mmcv.imresize(
+                out,
+                tuple(self.crop_size[::-1]),
+                interpolation=self.crop.interpolation,
+                backend=self.crop.backend)
         else:
             # pad exactly as RandomCrop does (mmcv.impad, cv2 semantics of
             # pad_val included), then crop the box shifted into that frame
             left, top = self.padding[:2]
             if self.crop.padding is not None:
-                img = mmcv.impad(img, padding=self.crop.padding,
-                                 pad_val=self.crop.pad_val)
-            out = mmcv.imcrop(img, bboxes=np.asarray(box) + np.array(
-                [left, top, left, top]))
+                img = mmcv.impad(
+                    img, padding=self.crop.padding, pad_val=self.crop.pad_val)
+            out = mmcv.imcrop(
+                img, bboxes=np.asarray(box) + np.array([left, top, left, top]))
         if flip:
             out = mmcv.imflip(out, direction='horizontal')
         return out
@@ -295,8 +294,8 @@ class ViewDataset(Dataset):
         num_views (int): M.
     """
 
-    def __init__(self, indices: np.ndarray, paths: Any, load: Any,
-                 sampler: ViewSampler, num_views: int) -> None:
+    def __init__(self, indices: np.ndarray, paths: Any, load: Any, sampler: ViewSampler,
+                 num_views: int) -> None:
         self.indices = np.asarray(indices, dtype=np.int64)
         self.paths = paths
         self.load = load
@@ -372,30 +371,26 @@ def _chunk_info_path(store_dir: str, chunk_id: int) -> str:
 
 def done_shards(store_dir: str, total: int) -> List[int]:
     """Shards whose ``.npz`` exists (written atomically, after its info)."""
-    return [
-        s for s in range(total)
-        if osp.isfile(osp.join(store_dir, shard_name(s)))
-    ]
+    return [s for s in range(total) if osp.isfile(osp.join(store_dir, shard_name(s)))]
 
 
 def _finish_chunk(store_dir: str, chunk_id: int, rows: Dict[str, list],
-                  failed: List[Tuple[int, str]], num_classes: int,
-                  topk: int) -> None:
+                  failed: List[Tuple[int, str]], num_classes: int, topk: int) -> None:
     """Write one chunk: its info (failures, classes), then its shard."""
     failed = sorted(failed)
     rs.write_json_atomic(
         _chunk_info_path(store_dir, chunk_id),
-        dict(num_classes=int(num_classes),
-             failed=[[int(i), m] for i, m in failed]))
+        dict(num_classes=int(num_classes), failed=[[int(i), m] for i, m in failed]))
     if rows['sample_idx']:
         arrays = {k: np.concatenate(v) for k, v in rows.items()}
     else:
-        arrays = dict(sample_idx=np.zeros(0, np.int64),
-                      view=np.zeros(0, np.int16),
-                      box=np.zeros((0, 4), np.int32),
-                      flip=np.zeros(0, np.bool_),
-                      topk_idx=np.zeros((0, topk), np.int32),
-                      topk_prob=np.zeros((0, topk), np.float16))
+        arrays = dict(
+            sample_idx=np.zeros(0, np.int64),
+            view=np.zeros(0, np.int16),
+            box=np.zeros((0, 4), np.int32),
+            flip=np.zeros(0, np.bool_),
+            topk_idx=np.zeros((0, topk), np.int32),
+            topk_prob=np.zeros((0, topk), np.float16))
     save_shard(store_dir, chunk_id, arrays, topk=topk)
 
 
@@ -435,40 +430,42 @@ def run_generation_shard(cfg: Config,
     mine = rs.shard_chunk_ids(total_chunks, shard)
     done = set(done_shards(store_dir, total_chunks))
     pending = [c for c in mine if c not in done]
-    stats = dict(chunks_skipped=len(mine) - len(pending),
-                 chunks_run=0,
-                 images=0,
-                 views=0,
-                 seconds=0.0)
+    stats = dict(
+        chunks_skipped=len(mine) - len(pending),
+        chunks_run=0,
+        images=0,
+        views=0,
+        seconds=0.0)
     log(f'shard {shard[0]}/{shard[1]}: {len(mine)} store shards, '
         f'{stats["chunks_skipped"]} already done, {len(pending)} to run')
     if not pending:
         return stats
-    indices, paths = _pending_entries(list_path, data_prefix,
-                                      samples_per_shard, pending)
+    indices, paths = _pending_entries(list_path, data_prefix, samples_per_shard,
+                                      pending)
     device, is_cuda = resolve_device(device)
     model = build_teacher(cfg, checkpoint, device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     # the loading transforms are the student's: build them in its scope
-    load = build_pipeline(Config(dict(default_scope=sampler.scope)),
-                          load_pipeline)
+    load = build_pipeline(Config(dict(default_scope=sampler.scope)), load_pipeline)
     dataset = ViewDataset(indices, paths, load, sampler, num_views)
     plan = _batch_plan(indices, samples_per_shard, batch_size)
-    loader = DataLoader(dataset,
-                        batch_sampler=[p[1] for p in plan],
-                        num_workers=num_workers,
-                        collate_fn=collate_views,
-                        pin_memory=is_cuda,
-                        prefetch_factor=4 if num_workers > 0 else None)
+    loader = DataLoader(
+        dataset,
+        batch_sampler=[p[1] for p in plan],
+        num_workers=num_workers,
+        collate_fn=collate_views,
+        pin_memory=is_cuda,
+        prefetch_factor=4 if num_workers > 0 else None)
     try:
         from tqdm import tqdm
-        bar = tqdm(total=len(dataset),
-                   unit='img',
-                   disable=not progress,
-                   desc=f'soft labels {shard[0]}/{shard[1]}',
-                   dynamic_ncols=True,
-                   smoothing=0.05)
+        bar = tqdm(
+            total=len(dataset),
+            unit='img',
+            disable=not progress,
+            desc=f'soft labels {shard[0]}/{shard[1]}',
+            dynamic_ncols=True,
+            smoothing=0.05)
     except ImportError:  # pragma: no cover
         bar = None
 
@@ -488,8 +485,7 @@ def run_generation_shard(cfg: Config,
             tp, tc = (t.cpu().numpy() for t in res)
             n = len(batch['idx'])
             rows['sample_idx'].append(np.repeat(batch['idx'], num_views))
-            rows['view'].append(
-                np.tile(np.arange(num_views, dtype=np.int16), n))
+            rows['view'].append(np.tile(np.arange(num_views, dtype=np.int16), n))
             rows['box'].append(batch['box'])
             rows['flip'].append(batch['flip'])
             rows['topk_idx'].append(tc.astype(np.int32))
@@ -497,8 +493,7 @@ def run_generation_shard(cfg: Config,
         if bar is not None:
             bar.update(n_images)
         if is_last:
-            _finish_chunk(store_dir, chunk_id, rows, failed, num_classes[0],
-                          topk)
+            _finish_chunk(store_dir, chunk_id, rows, failed, num_classes[0], topk)
             for v in rows.values():
                 v.clear()
             failed.clear()
@@ -511,8 +506,7 @@ def run_generation_shard(cfg: Config,
             res = None
             if batch['inputs'] is not None:
                 inputs = batch['inputs'].to(device, non_blocking=True)
-                probs = teacher_view_probs(model, inputs, autocast,
-                                           channels_last)
+                probs = teacher_view_probs(model, inputs, autocast, channels_last)
                 if probs.shape[1] < topk:
                     raise ValueError(f'--topk {topk} > the teacher\'s '
                                      f'{probs.shape[1]} classes')
@@ -561,9 +555,8 @@ def finalize_store(store_dir: str,
     if fail_of:
         for i, entry in enumerate(iter_image_list(list_path)):
             if i in fail_of:
-                lines.append(
-                    f'{i}\t{resolve_image_path(entry.path, data_prefix)}'
-                    f'\t{" ".join(fail_of[i].split())}')
+                lines.append(f'{i}\t{resolve_image_path(entry.path, data_prefix)}'
+                             f'\t{" ".join(fail_of[i].split())}')
     rs.write_lines_atomic(osp.join(store_dir, SKIPPED_FILE), lines)
     m = manifest
     index = make_index(
@@ -649,75 +642,51 @@ def generate_soft_labels(teacher_config: Union[str, Config],
     from .select_topk import _checkpoint_fingerprint
     from .teacher import load_teacher_config
 
-    for name, value, low in (('views', views, 1), ('topk', topk, 1), ('seed',
-                                                                      seed, 0),
+    for name, value, low in (('views', views, 1), ('topk', topk, 1), ('seed', seed, 0),
                              ('samples_per_shard', samples_per_shard,
-                              1), ('batch_size', batch_size,
-                                   1), ('num_workers', num_workers, 0)):
+                              1), ('batch_size', batch_size, 1), ('num_workers',
+                                                                  num_workers, 0)):
         if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(
-                f'{name} must be an integer >= {low}, got {value!r}')
+            raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
     if views > 32767:
         raise ValueError(f'views must fit int16, got {views}')
     check_autocast(teacher_autocast, 'teacher_autocast')
     if not osp.isfile(list_path):
         raise FileNotFoundError(f'image list {list_path!r} does not exist')
-    if not (isinstance(shard, tuple) and len(shard) == 2
-            and 0 <= shard[0] < shard[1]):
-        raise ValueError(
-            f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
+    if not (isinstance(shard, tuple) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
+        raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
     tcfg = load_teacher_config(teacher_config)
     scfg = train_config if isinstance(train_config, Config) else \
         load_config_file(train_config, 'student train config')
     found = find_view_transforms(scfg)
     sampler = ViewSampler.from_config(scfg, seed)
-    load_pipeline = found['load'] or [
-        dict(type='mmpretrain.LoadImageFromFile')
-    ]
+    load_pipeline = found['load'] or [dict(type='mmpretrain.LoadImageFromFile')]
 
     num_samples = rs.count_entries(list_path)
     total = rs.num_chunks(num_samples, samples_per_shard) if num_samples else 0
     if total == 0:
         raise ValueError(f'image list {list_path!r} has no entries')
     manifest = {
-        'tool':
-        'generate_soft_labels',
-        'format_version':
-        _FORMAT_VERSION,
-        'list_sha1':
-        rs.file_sha1(list_path),
-        'num_samples':
-        num_samples,
-        'data_prefix':
-        data_prefix,
-        'teacher_config':
-        teacher_config if isinstance(teacher_config, str) else None,
+        'tool': 'generate_soft_labels',
+        'format_version': _FORMAT_VERSION,
+        'list_sha1': rs.file_sha1(list_path),
+        'num_samples': num_samples,
+        'data_prefix': data_prefix,
+        'teacher_config': teacher_config if isinstance(teacher_config, str) else None,
         'teacher_config_sha1':
         hashlib.sha1(tcfg.pretty_text.encode('utf-8')).hexdigest(),
-        'teacher_checkpoint':
-        checkpoint,
-        'teacher_checkpoint_fingerprint':
-        _checkpoint_fingerprint(checkpoint),
-        'load_pipeline':
-        load_pipeline,
-        'view_sampler':
-        sampler.describe(),
-        'crop_size':
-        list(sampler.crop_size),
-        'num_views':
-        int(views),
-        'topk':
-        int(topk),
-        'seed':
-        int(seed),
-        'samples_per_shard':
-        int(samples_per_shard),
-        'batch_size':
-        int(batch_size),
-        'teacher_autocast':
-        teacher_autocast,
-        'channels_last':
-        bool(channels_last),
+        'teacher_checkpoint': checkpoint,
+        'teacher_checkpoint_fingerprint': _checkpoint_fingerprint(checkpoint),
+        'load_pipeline': load_pipeline,
+        'view_sampler': sampler.describe(),
+        'crop_size': list(sampler.crop_size),
+        'num_views': int(views),
+        'topk': int(topk),
+        'seed': int(seed),
+        'samples_per_shard': int(samples_per_shard),
+        'batch_size': int(batch_size),
+        'teacher_autocast': teacher_autocast,
+        'channels_last': bool(channels_last),
     }
     # the manifest must not depend on where the files are: compare content
     check = {
@@ -729,31 +698,28 @@ def generate_soft_labels(teacher_config: Union[str, Config],
     if osp.isfile(osp.join(out, INDEX_FILE)):
         log(f'{out} is complete ({INDEX_FILE} exists); nothing to do')
         with open(osp.join(out, INDEX_FILE), encoding='utf-8') as f:
-            return {
-                'complete': True,
-                'index': json.load(f),
-                'shard_stats': None
-            }
-    stats = run_generation_shard(tcfg,
-                                 checkpoint,
-                                 sampler,
-                                 load_pipeline,
-                                 list_path,
-                                 out,
-                                 num_views=int(views),
-                                 topk=int(topk),
-                                 samples_per_shard=int(samples_per_shard),
-                                 batch_size=int(batch_size),
-                                 data_prefix=data_prefix,
-                                 shard=shard,
-                                 num_workers=int(num_workers),
-                                 device=device,
-                                 autocast=teacher_autocast,
-                                 channels_last=channels_last,
-                                 progress=progress,
-                                 total_chunks=total,
-                                 on_chunk_done=on_chunk_done,
-                                 log=log)
+            return {'complete': True, 'index': json.load(f), 'shard_stats': None}
+    stats = run_generation_shard(
+        tcfg,
+        checkpoint,
+        sampler,
+        load_pipeline,
+        list_path,
+        out,
+        num_views=int(views),
+        topk=int(topk),
+        samples_per_shard=int(samples_per_shard),
+        batch_size=int(batch_size),
+        data_prefix=data_prefix,
+        shard=shard,
+        num_workers=int(num_workers),
+        device=device,
+        autocast=teacher_autocast,
+        channels_last=channels_last,
+        progress=progress,
+        total_chunks=total,
+        on_chunk_done=on_chunk_done,
+        log=log)
     done = done_shards(out, total)
     if len(done) < total:
         log(f'{total - len(done)} of {total} store shards are still to run by '

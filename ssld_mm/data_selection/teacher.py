@@ -29,8 +29,7 @@ def load_teacher_config(config: Union[str, Config]) -> Config:
     return load_config_file(config, 'teacher config', ('model', ))
 
 
-def build_teacher(cfg: Config, checkpoint: str,
-                  device: str = 'cpu') -> torch.nn.Module:
+def build_teacher(cfg: Config, checkpoint: str, device: str = 'cpu') -> torch.nn.Module:
     """Build the classifier of ``cfg``, load ``checkpoint``, eval mode.
 
     Args:
@@ -47,9 +46,9 @@ def build_teacher(cfg: Config, checkpoint: str,
             with random weights would select garbage silently). Extra keys in
             the checkpoint only warn.
     """
+    import mmpretrain.registry  # noqa: F401  (creates the mmpretrain node)
     from mmengine.registry import MODELS, DefaultScope
 
-    import mmpretrain.registry  # noqa: F401  (creates the mmpretrain node)
     import ssld_mm.registry  # noqa: F401  (creates the ssld_mm node)
     from ssld_mm.utils import load_local_checkpoint, register_all_modules
 
@@ -107,10 +106,10 @@ def teacher_test_pipeline(cfg: Config) -> List[dict]:
 def build_pipeline(cfg: Config, pipeline: Optional[Sequence[dict]] = None):
     """Build ``pipeline`` (default: the test pipeline) under the config's
     default scope; returns an :class:`mmengine.dataset.Compose`."""
+    import mmpretrain.registry  # noqa: F401
     from mmengine.dataset import Compose
     from mmengine.registry import DefaultScope
 
-    import mmpretrain.registry  # noqa: F401
     import ssld_mm.registry  # noqa: F401
     from ssld_mm.utils import register_all_modules
 
@@ -162,8 +161,7 @@ class PoolDataset(Dataset):
         pipeline (callable): The built test pipeline.
     """
 
-    def __init__(self, indices: np.ndarray, paths: PathTable,
-                 pipeline: Any) -> None:
+    def __init__(self, indices: np.ndarray, paths: PathTable, pipeline: Any) -> None:
         if len(indices) != len(paths):
             raise ValueError(f'{len(indices)} indices for {len(paths)} paths')
         self.indices = np.asarray(indices, dtype=np.int64)
@@ -224,7 +222,8 @@ def collate_pool(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {'idx': idx, 'inputs': inputs if ok else None, 'failed': failed}
 
 
-def teacher_probs(model: torch.nn.Module, inputs: Any,
+def teacher_probs(model: torch.nn.Module,
+                  inputs: Any,
                   fp16: bool = False) -> torch.Tensor:
     """Softmax probabilities of the teacher for a batch of raw inputs.
 

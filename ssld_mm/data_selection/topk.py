@@ -83,9 +83,10 @@ class ClassTopK:
     def add(self, idx: np.ndarray, cls: np.ndarray, score: np.ndarray,
             **extra: np.ndarray) -> None:
         """Add candidates (arrays of equal length along the first axis)."""
-        part = dict(idx=np.asarray(idx, dtype=np.int64),
-                    cls=np.asarray(cls, dtype=np.int64),
-                    score=np.asarray(score, dtype=np.float32))
+        part = dict(
+            idx=np.asarray(idx, dtype=np.int64),
+            cls=np.asarray(cls, dtype=np.int64),
+            score=np.asarray(score, dtype=np.float32))
         part.update({k: np.asarray(v) for k, v in extra.items()})
         fields = tuple(sorted(part))
         if self._fields is None:
@@ -123,6 +124,9 @@ class ClassTopK:
         """
         self._compact()
         if self._kept is None:
-            return {'idx': np.zeros(0, np.int64), 'cls': np.zeros(0, np.int64),
-                    'score': np.zeros(0, np.float32)}
+            return {
+                'idx': np.zeros(0, np.int64),
+                'cls': np.zeros(0, np.int64),
+                'score': np.zeros(0, np.float32)
+            }
         return dict(self._kept)

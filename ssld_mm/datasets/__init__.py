@@ -1,5 +1,5 @@
-from .image_list import (ImageListEntry, ImageListError, format_entry,
-                         iter_image_list, read_image_list, resolve_image_path)
+from .image_list import (ImageListEntry, ImageListError, format_entry, iter_image_list,
+                         read_image_list, resolve_image_path)
 from .image_list_dataset import ImageListDataset
 from .indices import load_indices, save_indices, split_indices
 from .soft_label_store import SoftLabelStore, fill_distribution, select_view

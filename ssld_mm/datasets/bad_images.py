@@ -77,8 +77,7 @@ def bad_image_budget(max_bad_images: Union[int, float], num_samples: int) -> int
     Raises:
         ValueError: For a negative count, or a fraction outside ``[0, 1)``.
     """
-    if isinstance(max_bad_images, bool) or not isinstance(
-            max_bad_images, (int, float)):
+    if isinstance(max_bad_images, bool) or not isinstance(max_bad_images, (int, float)):
         raise TypeError('max_bad_images must be a count (int) or a fraction '
                         f'(float in [0, 1)), got {max_bad_images!r}')
     if isinstance(max_bad_images, int):

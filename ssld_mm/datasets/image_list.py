@@ -67,9 +67,8 @@ def iter_image_list(list_file: str,
                 continue
             entry = _split_line(line, list_file, line_no, allow_unlabeled)
             if entry.label is not None and entry.label < 0:
-                raise ImageListError(
-                    f'{list_file}:{line_no}: label must be >= 0, got '
-                    f'{entry.label} for {entry.path!r}')
+                raise ImageListError(f'{list_file}:{line_no}: label must be >= 0, got '
+                                     f'{entry.label} for {entry.path!r}')
             yield entry
 
 

@@ -10,9 +10,9 @@ from mmengine.fileio import load as mmengine_load
 from mmpretrain.datasets import BaseDataset
 
 from ssld_mm.registry import DATASETS
+from . import bad_images
 from .image_list import (ImageListEntry, ImageListError, iter_image_list,
                          resolve_image_path)
-from . import bad_images
 from .soft_label_store import fill_distribution
 
 # OpenMMLab 2.0 annotation files (``{'metainfo': ..., 'data_list': [...]}``).
@@ -130,23 +130,20 @@ class ImageListDataset(BaseDataset):
                  max_bad_images: Union[int, float] = 0.01,
                  max_image_pixels: Optional[int] = 89478485,
                  **kwargs) -> None:
-        self._init_bad_image_policy(on_bad_image, max_bad_images,
-                                    max_image_pixels)
+        self._init_bad_image_policy(on_bad_image, max_bad_images, max_image_pixels)
         if soft_labels is not None and (not isinstance(soft_labels, str)
                                         or not soft_labels):
             raise ValueError('soft_labels must be the path of a '
                              f'select_topk.py --soft-labels file, got '
                              f'{soft_labels!r}')
-        if soft_labels is not None and data_root and not osp.isabs(
-                soft_labels):
+        if soft_labels is not None and data_root and not osp.isabs(soft_labels):
             soft_labels = osp.join(data_root, soft_labels)
         self.soft_labels = soft_labels
         if not isinstance(ann_file, str) or not ann_file:
-            raise ValueError(
-                f'ann_file must be the path of an image list, got '
-                f'{ann_file!r}')
-        if not (labeled == 'auto' if isinstance(labeled, str)
-                else isinstance(labeled, bool)):
+            raise ValueError(f'ann_file must be the path of an image list, got '
+                             f'{ann_file!r}')
+        if not (labeled == 'auto' if isinstance(labeled, str) else isinstance(
+                labeled, bool)):
             raise ValueError(f"labeled must be one of 'auto', True, False; "
                              f'got {labeled!r}')
         if not isinstance(check_files, bool):
@@ -175,8 +172,7 @@ class ImageListDataset(BaseDataset):
 
     def _iter_openmmlab_entries(self) -> Iterator[ImageListEntry]:
         if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'image list {self.ann_file!r} does not exist')
+            raise FileNotFoundError(f'image list {self.ann_file!r} does not exist')
         annotations = mmengine_load(self.ann_file)
         if not isinstance(annotations, dict) or \
                 not isinstance(annotations.get('data_list'), list):
@@ -187,8 +183,7 @@ class ImageListDataset(BaseDataset):
             self._metainfo.setdefault(k, v)
         for i, item in enumerate(annotations['data_list']):
             line_no = i + 1
-            if not isinstance(item, dict) or not isinstance(
-                    item.get('img_path'), str):
+            if not isinstance(item, dict) or not isinstance(item.get('img_path'), str):
                 raise ImageListError(
                     f"{self._where(line_no)}: expected a dict with 'img_path'"
                     f', got {item!r}')
@@ -196,8 +191,9 @@ class ImageListDataset(BaseDataset):
             if label is not None:
                 if isinstance(label, (list, tuple)) and len(label) == 1:
                     label = label[0]
-                if isinstance(label, bool) or not isinstance(
-                        label, (int, np.integer)) or label < 0:
+                if isinstance(label,
+                              bool) or not isinstance(label,
+                                                      (int, np.integer)) or label < 0:
                     raise ImageListError(
                         f'{self._where(line_no)}: gt_label must be an integer'
                         f" >= 0, got {item['gt_label']!r} for "
@@ -212,9 +208,8 @@ class ImageListDataset(BaseDataset):
             return
         for entry in self._iter_openmmlab_entries():
             if entry.label is None and self.labeled is True:
-                raise ImageListError(
-                    f'{self._where(entry.line_no)}: labeled=True but '
-                    f'{entry.path!r} has no gt_label')
+                raise ImageListError(f'{self._where(entry.line_no)}: labeled=True but '
+                                     f'{entry.path!r} has no gt_label')
             yield entry
 
     def load_data_list(self) -> List[dict]:
@@ -243,8 +238,7 @@ class ImageListDataset(BaseDataset):
                 if backend is None:
                     backend = get_file_backend(img_path, enable_singleton=True)
                 if not backend.isfile(img_path):
-                    missing.append(
-                        f'{self._where(entry.line_no)}: {img_path}')
+                    missing.append(f'{self._where(entry.line_no)}: {img_path}')
             data_list.append(info)
         if missing:
             shown = '\n  '.join(missing[:_MAX_LISTED_MISSING])
@@ -293,8 +287,7 @@ class ImageListDataset(BaseDataset):
                 except (ValueError, KeyError, TypeError) as e:
                     raise ImageListError(
                         f'{where}: expected a JSON object with path, '
-                        f'topk_classes, topk_probs ({type(e).__name__}: {e})'
-                    ) from None
+                        f'topk_classes, topk_probs ({type(e).__name__}: {e})') from None
                 if cls.ndim != 1 or cls.shape != prob.shape or not len(cls) \
                         or cls.min() < 0 or cls.max() >= num_classes \
                         or prob.min() < 0:
@@ -302,8 +295,8 @@ class ImageListDataset(BaseDataset):
                         f'{where}: topk_classes {cls.tolist()} / topk_probs '
                         f'{prob.tolist()} must be equally long, classes in '
                         f'[0, {num_classes}), probabilities >= 0')
-                soft[resolve_image_path(path, self.img_prefix)] = (
-                    cls.tolist(), prob.tolist())
+                soft[resolve_image_path(path, self.img_prefix)] = (cls.tolist(),
+                                                                   prob.tolist())
         matched = 0
         for info in data_list:
             hit = soft.get(info['img_path'])
@@ -347,16 +340,14 @@ class ImageListDataset(BaseDataset):
             line_no = data_info.get('line_no', 0)
             raise ImageListError(
                 f'{self._where(line_no)}: cannot load or transform image '
-                f"{data_info.get('img_path')!r}: {type(e).__name__}: {e}"
-            ) from e
+                f"{data_info.get('img_path')!r}: {type(e).__name__}: {e}") from e
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Fetch sample ``idx`` through the pipeline (see ``run_pipeline``);
         a bad image is replaced or raises, as ``on_bad_image`` says."""
         for attempt in range(_MAX_REPLACEMENTS + 1):
             info = self.get_data_info(idx)
-            reason = bad_images.too_many_pixels(info['img_path'],
-                                                self.max_image_pixels)
+            reason = bad_images.too_many_pixels(info['img_path'], self.max_image_pixels)
             if reason is None:
                 try:
                     return self.run_pipeline(info)
@@ -365,9 +356,8 @@ class ImageListDataset(BaseDataset):
                     if reason is None or self.on_bad_image == 'error':
                         raise  # not the image's fault, or not to be skipped
             if self.on_bad_image == 'error':
-                raise ImageListError(
-                    f"{self._where(info.get('line_no', 0))}: image "
-                    f"{info['img_path']!r}: {reason}")
+                raise ImageListError(f"{self._where(info.get('line_no', 0))}: image "
+                                     f"{info['img_path']!r}: {reason}")
             self._record_bad_image(info, reason)
             idx = bad_images.replacement_index(idx, attempt, len(self))
         raise ImageListError(
@@ -375,17 +365,16 @@ class ImageListDataset(BaseDataset):
             'while looking for a replacement; is the image folder there?')
 
     # ------------------------------------------------------- bad images
-    def _init_bad_image_policy(self, on_bad_image: str,
-                               max_bad_images: Union[int, float],
+    def _init_bad_image_policy(self, on_bad_image: str, max_bad_images: Union[int,
+                                                                              float],
                                max_image_pixels: Optional[int]) -> None:
         if on_bad_image not in ('error', 'skip'):
             raise ValueError("on_bad_image must be 'error' or 'skip', got "
                              f'{on_bad_image!r}')
         bad_images.bad_image_budget(max_bad_images, 0)  # validates
-        if max_image_pixels is not None and (
-                isinstance(max_image_pixels, bool)
-                or not isinstance(max_image_pixels, int)
-                or max_image_pixels < 1):
+        if max_image_pixels is not None and (isinstance(max_image_pixels, bool)
+                                             or not isinstance(max_image_pixels, int)
+                                             or max_image_pixels < 1):
             raise ValueError('max_image_pixels must be a positive int or None, '
                              f'got {max_image_pixels!r}')
         self.on_bad_image = on_bad_image
@@ -402,24 +391,25 @@ class ImageListDataset(BaseDataset):
         if where not in self.bad_images:
             self.bad_images[where] = (info['img_path'], reason)
             if self.bad_image_report is not None:
-                bad_images.append_report(self.bad_image_report, where,
-                                         info['img_path'], reason)
+                bad_images.append_report(self.bad_image_report, where, info['img_path'],
+                                         reason)
         seen = dict(self.bad_images)
         if self.bad_image_report is not None:  # other workers and ranks too
             seen.update(bad_images.read_report(self.bad_image_report))
-        mine = {k: v for k, v in seen.items()
-                if k.startswith(self.ann_file + (':' if self._is_text_list
-                                                 else ','))}
+        mine = {
+            k: v
+            for k, v in seen.items()
+            if k.startswith(self.ann_file + (':' if self._is_text_list else ','))
+        }
         budget = bad_images.bad_image_budget(self.max_bad_images, len(self))
         if len(mine) > budget:
             shown = '\n  '.join(f'{k}: {p}: {r}'
-                                 for k, (p, r) in sorted(mine.items())[:20])
+                                for k, (p, r) in sorted(mine.items())[:20])
             more = f'\n  ... and {len(mine) - 20} more' if len(mine) > 20 else ''
-            raise ImageListError(
-                f'{len(mine)} bad images in {self.ann_file} exceed '
-                f'max_bad_images={self.max_bad_images!r} ({budget} of '
-                f'{len(self)} samples); list:line: image: reason:\n  '
-                f'{shown}{more}')
+            raise ImageListError(f'{len(mine)} bad images in {self.ann_file} exceed '
+                                 f'max_bad_images={self.max_bad_images!r} ({budget} of '
+                                 f'{len(self)} samples); list:line: image: reason:\n  '
+                                 f'{shown}{more}')
 
     # ------------------------------------------------------------- labels
     def is_labeled(self, idx: int) -> bool:
@@ -438,8 +428,7 @@ class ImageListDataset(BaseDataset):
 
     def get_gt_labels(self) -> np.ndarray:
         """Labels of all samples; raises if any sample is unlabeled."""
-        labels = [self.get_data_info(i).get('gt_label')
-                  for i in range(len(self))]
+        labels = [self.get_data_info(i).get('gt_label') for i in range(len(self))]
         unlabeled = sum(label is None for label in labels)
         if unlabeled:
             raise ValueError(

@@ -33,9 +33,8 @@ def _read_index_file(path: str) -> np.ndarray:
     if suffix == '.npy':
         arr = np.load(path, allow_pickle=False)
         if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
-            raise ValueError(
-                f'index file {path!r} must hold a 1-D integer array, got '
-                f'shape {arr.shape} dtype {arr.dtype}')
+            raise ValueError(f'index file {path!r} must hold a 1-D integer array, got '
+                             f'shape {arr.shape} dtype {arr.dtype}')
         return arr.astype(np.int64)
     if suffix == '.txt':
         values = []
@@ -45,15 +44,15 @@ def _read_index_file(path: str) -> np.ndarray:
                     try:
                         values.append(int(token))
                     except ValueError:
-                        raise ValueError(
-                            f'{path}:{line_no}: expected integer sample '
-                            f'indices, got {token!r}') from None
+                        raise ValueError(f'{path}:{line_no}: expected integer sample '
+                                         f'indices, got {token!r}') from None
         return np.asarray(values, dtype=np.int64)
     raise ValueError(f'index file {path!r} must end with one of '
                      f'{INDEX_FILE_SUFFIXES}')
 
 
-def load_indices(spec: IndexSpec, length: int,
+def load_indices(spec: IndexSpec,
+                 length: int,
                  allow_duplicates: bool = False) -> List[int]:
     """Resolve an index spec against a dataset of ``length`` samples.
 
@@ -110,8 +109,11 @@ def load_indices(spec: IndexSpec, length: int,
     return arr.tolist()
 
 
-def split_indices(length: int, num_labeled: int, seed: Optional[int] = 0,
-                  ) -> Tuple[np.ndarray, np.ndarray]:
+def split_indices(
+    length: int,
+    num_labeled: int,
+    seed: Optional[int] = 0,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Randomly split ``range(length)`` into disjoint labeled/unlabeled parts.
 
     Args:

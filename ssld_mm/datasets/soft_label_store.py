@@ -33,7 +33,6 @@ millions of images.
 """
 import json
 import mmap
-import os
 import os.path as osp
 import struct
 import zipfile
@@ -56,9 +55,9 @@ SHARD_ARRAYS: Dict[str, np.dtype] = {
     'topk_prob': np.dtype(np.float16),
 }
 #: Keys every ``index.json`` has.
-INDEX_KEYS = ('format', 'format_version', 'list_path', 'list_sha1',
-              'num_samples', 'num_views', 'topk', 'num_classes', 'crop_size',
-              'seed', 'samples_per_shard', 'shards', 'fill')
+INDEX_KEYS = ('format', 'format_version', 'list_path', 'list_sha1', 'num_samples',
+              'num_views', 'topk', 'num_classes', 'crop_size', 'seed',
+              'samples_per_shard', 'shards', 'fill')
 
 CropSize = Union[int, Sequence[int]]
 
@@ -74,8 +73,7 @@ def normalize_crop_size(crop_size: CropSize) -> Tuple[int, int]:
     Raises:
         ValueError: If it is neither a positive int nor two positive ints.
     """
-    if isinstance(crop_size,
-                  (int, np.integer)) and not isinstance(crop_size, bool):
+    if isinstance(crop_size, (int, np.integer)) and not isinstance(crop_size, bool):
         size = (int(crop_size), int(crop_size))
     elif isinstance(crop_size, (list, tuple)) and len(crop_size) == 2 and all(
             isinstance(s, (int, np.integer)) for s in crop_size):
@@ -130,13 +128,11 @@ def select_view(sample_idx: int, epoch: int, seed: int, num_views: int) -> int:
         >>> [select_view(7, e, seed=0, num_views=3) for e in range(3)]
         [1, 0, 2]
     """
-    for name, value, low in (('sample_idx', sample_idx,
-                              0), ('epoch', epoch, 0), ('seed', seed, 0),
-                             ('num_views', num_views, 1)):
-        if not isinstance(value, (int, np.integer)) or isinstance(
-                value, bool) or value < low:
-            raise ValueError(
-                f'{name} must be an integer >= {low}, got {value!r}')
+    for name, value, low in (('sample_idx', sample_idx, 0), ('epoch', epoch, 0),
+                             ('seed', seed, 0), ('num_views', num_views, 1)):
+        if not isinstance(value,
+                          (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
     block, pos = divmod(int(epoch), int(num_views))
     keys = [hash_ints(seed, sample_idx, block, v) for v in range(num_views)]
     return sorted(range(num_views), key=lambda v: (keys[v], v))[pos]
@@ -195,9 +191,8 @@ def validate_shard_arrays(arrays: Dict[str, np.ndarray],
     missing = sorted(set(SHARD_ARRAYS) - set(arrays))
     extra = sorted(set(arrays) - set(SHARD_ARRAYS))
     if missing or extra:
-        raise ValueError(
-            f'shard arrays: missing {missing}, unexpected {extra}; '
-            f'expected exactly {sorted(SHARD_ARRAYS)}')
+        raise ValueError(f'shard arrays: missing {missing}, unexpected {extra}; '
+                         f'expected exactly {sorted(SHARD_ARRAYS)}')
     out = {}
     for name, dtype in SHARD_ARRAYS.items():
         a = np.asarray(arrays[name])
@@ -216,8 +211,7 @@ def validate_shard_arrays(arrays: Dict[str, np.ndarray],
         'topk_prob': (n, k)
     }
     for name, shape in want.items():
-        if out[name].shape != shape or (topk is not None
-                                        and name.startswith('topk')
+        if out[name].shape != shape or (topk is not None and name.startswith('topk')
                                         and shape[1] != topk):
             raise ValueError(
                 f'shard array {name!r} has shape {out[name].shape}, expected '
@@ -257,18 +251,14 @@ def write_npz(file: Any, arrays: Dict[str, np.ndarray]) -> None:
     member timestamps, so equal arrays give byte-identical files (a re-run of
     the generation can be checked with a checksum). Uncompressed members are
     what :class:`SoftLabelStore` memory-maps."""
-    with zipfile.ZipFile(file,
-                         mode='w',
-                         compression=zipfile.ZIP_STORED,
-                         allowZip64=True) as zf:
+    with zipfile.ZipFile(
+            file, mode='w', compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for name in sorted(arrays):
-            info = zipfile.ZipInfo(name + '.npy',
-                                   date_time=(1980, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(name + '.npy', date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_STORED
             with zf.open(info, 'w', force_zip64=True) as fid:
-                np.lib.format.write_array(fid,
-                                          np.asanyarray(arrays[name]),
-                                          allow_pickle=False)
+                np.lib.format.write_array(
+                    fid, np.asanyarray(arrays[name]), allow_pickle=False)
 
 
 def make_index(*,
@@ -296,25 +286,26 @@ def make_index(*,
         raise ValueError(f'samples_per_shard must be >= 1, got '
                          f'{samples_per_shard}')
     num_shards = -(-int(num_samples) // int(samples_per_shard))
-    index = dict(format=FORMAT,
-                 format_version=FORMAT_VERSION,
-                 list_path=list_path,
-                 list_sha1=list_sha1,
-                 num_samples=int(num_samples),
-                 num_views=int(num_views),
-                 topk=int(topk),
-                 num_classes=int(num_classes),
-                 crop_size=list(normalize_crop_size(crop_size)),
-                 seed=int(seed),
-                 samples_per_shard=int(samples_per_shard),
-                 fill='uniform_rest',
-                 shards=[
-                     dict(file=shard_name(s),
-                          first_sample=s * samples_per_shard,
-                          num_samples=min(samples_per_shard,
-                                          num_samples - s * samples_per_shard))
-                     for s in range(num_shards)
-                 ])
+    index = dict(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        list_path=list_path,
+        list_sha1=list_sha1,
+        num_samples=int(num_samples),
+        num_views=int(num_views),
+        topk=int(topk),
+        num_classes=int(num_classes),
+        crop_size=list(normalize_crop_size(crop_size)),
+        seed=int(seed),
+        samples_per_shard=int(samples_per_shard),
+        fill='uniform_rest',
+        shards=[
+            dict(
+                file=shard_name(s),
+                first_sample=s * samples_per_shard,
+                num_samples=min(samples_per_shard, num_samples - s * samples_per_shard))
+            for s in range(num_shards)
+        ])
     index.update(extra)
     return index
 
@@ -333,19 +324,17 @@ def _validate_index(index: Dict[str, Any], where: str) -> None:
     if not isinstance(index, dict):
         raise ValueError(f'{where}: {INDEX_FILE} must hold a JSON object')
     if index.get('format') != FORMAT:
-        raise ValueError(
-            f'{where}: not a soft-label store ({INDEX_FILE} has '
-            f'format {index.get("format")!r}, expected {FORMAT!r})')
+        raise ValueError(f'{where}: not a soft-label store ({INDEX_FILE} has '
+                         f'format {index.get("format")!r}, expected {FORMAT!r})')
     if index.get('format_version') != FORMAT_VERSION:
-        raise ValueError(
-            f'{where}: store format version '
-            f'{index.get("format_version")!r}, this ssld_mm reads '
-            f'version {FORMAT_VERSION}')
+        raise ValueError(f'{where}: store format version '
+                         f'{index.get("format_version")!r}, this ssld_mm reads '
+                         f'version {FORMAT_VERSION}')
     missing = [k for k in INDEX_KEYS if k not in index]
     if missing:
         raise ValueError(f'{where}: {INDEX_FILE} lacks the keys {missing}')
-    for key in ('num_samples', 'num_views', 'topk', 'num_classes',
-                'samples_per_shard', 'seed'):
+    for key in ('num_samples', 'num_views', 'topk', 'num_classes', 'samples_per_shard',
+                'seed'):
         v = index[key]
         if not isinstance(v, int) or isinstance(
                 v, bool) or v < (0 if key in ('num_samples', 'seed') else 1):
@@ -355,8 +344,7 @@ def _validate_index(index: Dict[str, Any], where: str) -> None:
                          f'{index["num_classes"]}')
     normalize_crop_size(index['crop_size'])
     expected = -(-index['num_samples'] // index['samples_per_shard'])
-    if not isinstance(index['shards'], list) or len(
-            index['shards']) != expected:
+    if not isinstance(index['shards'], list) or len(index['shards']) != expected:
         raise ValueError(f'{where}: {INDEX_FILE} lists '
                          f'{len(index["shards"])} shards, expected {expected} '
                          f'for {index["num_samples"]} samples at '
@@ -390,12 +378,8 @@ def _map_npz(path: str) -> Optional[Tuple[mmap.mmap, Dict[str, np.ndarray]]]:
                 raise ValueError(f'{path}: {info.filename} holds objects')
             count = int(np.prod(shape, dtype=np.int64))
             arrays[info.filename[:-4]] = np.ndarray(
-                shape,
-                dtype,
-                buffer=mm,
-                offset=f.tell(),
-                order='F' if fortran else 'C') if count else np.zeros(
-                    shape, dtype)
+                shape, dtype, buffer=mm, offset=f.tell(),
+                order='F' if fortran else 'C') if count else np.zeros(shape, dtype)
     return mm, arrays
 
 
@@ -422,8 +406,7 @@ class SoftLabelStore:
 
     def __init__(self, store_dir: str, max_open_shards: int = 16) -> None:
         if not osp.isdir(store_dir):
-            raise FileNotFoundError(
-                f'soft-label store {store_dir!r} does not exist')
+            raise FileNotFoundError(f'soft-label store {store_dir!r} does not exist')
         path = osp.join(store_dir, INDEX_FILE)
         if not osp.isfile(path):
             raise FileNotFoundError(
@@ -567,8 +550,7 @@ class SoftLabelStore:
                 0 <= sample_idx < self.num_samples:
             raise IndexError(f'sample_idx {sample_idx!r} out of range '
                              f'[0, {self.num_samples})')
-        arrays = self._shard(
-            int(sample_idx) // self.index['samples_per_shard'])
+        arrays = self._shard(int(sample_idx) // self.index['samples_per_shard'])
         ids = arrays['sample_idx']
         lo = int(np.searchsorted(ids, sample_idx, side='left'))
         hi = int(np.searchsorted(ids, sample_idx, side='right'))
@@ -593,10 +575,9 @@ class SoftLabelStore:
         """
         arrays, lo, hi = self._rows(sample_idx)
         if hi == lo:
-            raise KeyError(
-                f'sample {sample_idx} has no views in soft-label store '
-                f'{self.store_dir!r}: its image could not be read at '
-                f'generation (see {SKIPPED_FILE})')
+            raise KeyError(f'sample {sample_idx} has no views in soft-label store '
+                           f'{self.store_dir!r}: its image could not be read at '
+                           f'generation (see {SKIPPED_FILE})')
         return {
             k: np.array(arrays[k][lo:hi])
             for k in ('view', 'box', 'flip', 'topk_idx', 'topk_prob')

@@ -34,8 +34,8 @@ import numpy as np
 
 FASHION_MNIST_ENV = 'FASHION_MNIST_DIR'
 FASHION_MNIST_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist'
-FASHION_MNIST_CLASSES = ('t-shirt', 'trouser', 'pullover', 'dress', 'coat',
-                         'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot')
+FASHION_MNIST_CLASSES = ('t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
+                         'shirt', 'sneaker', 'bag', 'ankle-boot')
 #: Default classes: three shapes that are easy to tell apart at low resolution.
 DEFAULT_CLASSES = ('trouser', 'sneaker', 'bag')
 SYNTHETIC_CLASSES = ('rectangle', 'ellipse', 'triangle')
@@ -64,8 +64,8 @@ def find_fashion_mnist(env: Optional[Dict[str, str]] = None,
     system_dir = FASHION_MNIST_SYSTEM_DIR if system_dir is None else system_dir
     for folder in (env.get(FASHION_MNIST_ENV), system_dir):
         if folder and all(
-                _idx_path(folder, name) is not None
-                for _, img, lbl in _SPLITS for name in (img, lbl)):
+                _idx_path(folder, name) is not None for _, img, lbl in _SPLITS
+                for name in (img, lbl)):
             return folder
     return None
 
@@ -116,8 +116,8 @@ def _synthetic_item(shape_id: int, rng: np.random.Generator) -> np.ndarray:
     if shape_id == 0:
         mask = np.ones((h, w), bool)
     elif shape_id == 1:
-        mask = (((yy + 0.5 - h / 2) / (h / 2))**2 +
-                ((xx + 0.5 - w / 2) / (w / 2))**2) <= 1
+        mask = (((yy + 0.5 - h / 2) / (h / 2))**2 + ((xx + 0.5 - w / 2) /
+                                                     (w / 2))**2) <= 1
     else:
         mask = np.abs(xx + 0.5 - w / 2) <= (yy + 1) * w / (2 * h)
     item[top:top + h, left:left + w][mask] = int(rng.integers(150, 256))
@@ -125,8 +125,8 @@ def _synthetic_item(shape_id: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _paste_objects(canvas: np.ndarray, items: List[Tuple[int, np.ndarray]],
-                   rng: np.random.Generator, scale_range: Tuple[int, int]
-                   ) -> List[Tuple[int, List[float]]]:
+                   rng: np.random.Generator,
+                   scale_range: Tuple[int, int]) -> List[Tuple[int, List[float]]]:
     """Paste items at random free places; return (label, xywh box) pairs."""
     import cv2
     height, width = canvas.shape[:2]
@@ -153,8 +153,7 @@ def _paste_objects(canvas: np.ndarray, items: List[Tuple[int, np.ndarray]],
         alpha = crop.astype(np.float32)[..., None] / 255.
         region = canvas[y:y + ch, x:x + cw].astype(np.float32)
         region = region * (1 - alpha) + alpha * 255. * tint
-        canvas[y:y + ch, x:x + cw] = np.clip(region + 0.5, 0, 255).astype(
-            np.uint8)
+        canvas[y:y + ch, x:x + cw] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
         # The crop is tight on nonzero pixels (its first/last rows/columns
         # hold some), so the pixel extent is exactly [x, x + cw) x [y, y + ch).
         placed.append((label, [float(x), float(y), float(cw), float(ch)]))
@@ -222,10 +221,9 @@ def make_coco_toy(root: str,
     if source is None:
         source = find_fashion_mnist()
         if source is None:
-            warnings.warn(
-                'Fashion-MNIST not found (set $FASHION_MNIST_DIR or install '
-                f'dataset-fashion-mnist into {FASHION_MNIST_SYSTEM_DIR}); '
-                'the COCO toy set uses synthetic shapes instead.')
+            warnings.warn('Fashion-MNIST not found (set $FASHION_MNIST_DIR or install '
+                          f'dataset-fashion-mnist into {FASHION_MNIST_SYSTEM_DIR}); '
+                          'the COCO toy set uses synthetic shapes instead.')
             source = 'synthetic'
     synthetic = source == 'synthetic'
     names = SYNTHETIC_CLASSES if synthetic else tuple(classes)
@@ -233,15 +231,19 @@ def make_coco_toy(root: str,
         if not synthetic else list(range(len(names)))
 
     rng = np.random.default_rng(seed)
-    info = dict(root=root, classes=names, source=source, ann_files={},
-                img_dirs={}, num_objects={})
+    info = dict(
+        root=root,
+        classes=names,
+        source=source,
+        ann_files={},
+        img_dirs={},
+        num_objects={})
     for split_index, num_images in enumerate((num_train, num_val)):
         split = _SPLITS[split_index][0]
-        pool = None if synthetic else _load_items(source, split_index,
-                                                  class_ids)
+        pool = None if synthetic else _load_items(source, split_index, class_ids)
         images, annotations = _write_split(
-            osp.join(root, split), num_images, (width, height), (lo, hi),
-            object_size, len(names), pool, class_ids, rng)
+            osp.join(root, split), num_images, (width, height), (lo, hi), object_size,
+            len(names), pool, class_ids, rng)
         ann_file = osp.join('annotations', f'instances_{split}.json')
         coco = dict(
             images=images,
@@ -257,10 +259,10 @@ def make_coco_toy(root: str,
 
 
 def _write_split(img_dir: str, num_images: int, size: Tuple[int, int],
-                 per_image: Tuple[int, int], object_size: Tuple[int, int],
-                 num_classes: int, pool: Optional[Dict[int, np.ndarray]],
-                 class_ids: List[int], rng: np.random.Generator
-                 ) -> Tuple[List[dict], List[dict]]:
+                 per_image: Tuple[int, int], object_size: Tuple[int,
+                                                                int], num_classes: int,
+                 pool: Optional[Dict[int, np.ndarray]], class_ids: List[int],
+                 rng: np.random.Generator) -> Tuple[List[dict], List[dict]]:
     import cv2
     os.makedirs(img_dir, exist_ok=True)
     width, height = size
@@ -279,10 +281,14 @@ def _write_split(img_dir: str, num_images: int, size: Tuple[int, int],
         file_name = f'{image_id:012d}.png'
         for label, box in _paste_objects(canvas, items, rng, object_size):
             annotations.append(
-                dict(id=len(annotations) + 1, image_id=image_id,
-                     category_id=label + 1, bbox=box, area=box[2] * box[3],
-                     iscrowd=0))
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=image_id,
+                    category_id=label + 1,
+                    bbox=box,
+                    area=box[2] * box[3],
+                    iscrowd=0))
         cv2.imwrite(osp.join(img_dir, file_name), canvas)
-        images.append(dict(id=image_id, file_name=file_name, width=width,
-                           height=height))
+        images.append(
+            dict(id=image_id, file_name=file_name, width=width, height=height))
     return images, annotations

@@ -29,8 +29,7 @@ from mmengine.config import Config
 _RESIZE_KEYS = ('scale', 'scales')
 
 
-def _shrink_pipeline(pipeline: Sequence[dict],
-                     scale: Tuple[int, int]) -> List[dict]:
+def _shrink_pipeline(pipeline: Sequence[dict], scale: Tuple[int, int]) -> List[dict]:
     out = []
     for step in pipeline:
         step = copy.deepcopy(dict(step))
@@ -103,36 +102,50 @@ def coco_toy_overrides(cfg: Config,
                          f'>= 1, got {batch_size}, {max_epochs}, '
                          f'{warmup_iters}')
     num_classes = len(info['classes'])
-    model: Dict[str, Any] = dict(roi_head=dict(bbox_head=_with_num_classes(
-        cfg.model.roi_head.bbox_head, num_classes)))
+    model: Dict[str, Any] = dict(
+        roi_head=dict(
+            bbox_head=_with_num_classes(cfg.model.roi_head.bbox_head, num_classes)))
     if score_thr is not None:
         model['test_cfg'] = dict(rcnn=dict(score_thr=score_thr))
     if checkpoint != '__keep__':
         model['backbone'] = dict(
             init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
-    val = dict(batch_size=1, num_workers=0, persistent_workers=False,
-               dataset=_dataset(cfg, 'val_dataloader', info, 'val2017', scale))
+    val = dict(
+        batch_size=1,
+        num_workers=0,
+        persistent_workers=False,
+        dataset=_dataset(cfg, 'val_dataloader', info, 'val2017', scale))
     out: Dict[str, Any] = dict(
         model=model,
         train_dataloader=dict(
-            batch_size=batch_size, num_workers=0, persistent_workers=False,
-            dataset=_dataset(cfg, 'train_dataloader', info, 'train2017',
-                             scale)),
+            batch_size=batch_size,
+            num_workers=0,
+            persistent_workers=False,
+            dataset=_dataset(cfg, 'train_dataloader', info, 'train2017', scale)),
         val_dataloader=val,
         test_dataloader=val,
-        val_evaluator=dict(ann_file=osp.join(
-            osp.abspath(info['root']), info['ann_files']['val2017'])),
-        train_cfg=dict(_delete_=True, type='EpochBasedTrainLoop',
-                       max_epochs=max_epochs,
-                       val_interval=val_interval or max_epochs),
+        val_evaluator=dict(
+            ann_file=osp.join(osp.abspath(info['root']), info['ann_files']['val2017'])),
+        train_cfg=dict(
+            _delete_=True,
+            type='EpochBasedTrainLoop',
+            max_epochs=max_epochs,
+            val_interval=val_interval or max_epochs),
         param_scheduler=[
-            dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-                 end=warmup_iters)
+            dict(
+                type='LinearLR',
+                start_factor=0.1,
+                by_epoch=False,
+                begin=0,
+                end=warmup_iters)
         ],
         default_hooks=dict(
             logger=dict(interval=1),
-            checkpoint=dict(_delete_=True, type='CheckpointHook',
-                            interval=max_epochs, by_epoch=True)),
+            checkpoint=dict(
+                _delete_=True,
+                type='CheckpointHook',
+                interval=max_epochs,
+                by_epoch=True)),
         auto_scale_lr=dict(enable=False))
     out['test_evaluator'] = out['val_evaluator']
     if lr is not None:
@@ -153,9 +166,10 @@ def write_coco_toy_config(src: str, dst: str, info: dict, **kwargs) -> str:
         str: ``dst``.
     """
     overrides = coco_toy_overrides(Config.fromfile(src), info, **kwargs)
-    lines = [f'# {src} on the COCO toy set {info["root"]} '
-             '(ssld_mm.testing.write_coco_toy_config)',
-             f'_base_ = {osp.abspath(src)!r}']
+    lines = [
+        f'# {src} on the COCO toy set {info["root"]} '
+        '(ssld_mm.testing.write_coco_toy_config)', f'_base_ = {osp.abspath(src)!r}'
+    ]
     for key, value in overrides.items():
         lines.append(f'{key} = {pprint.pformat(_plain(value), width=79)}')
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)

@@ -13,12 +13,13 @@ from typing import Callable, Dict, Tuple
 import cv2
 import numpy as np
 
-_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX,
-          cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
+_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
+          cv2.FONT_HERSHEY_TRIPLEX)
 _LETTERS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'
 
 
-def make_scene(seed: int, cls: int = 0,
+def make_scene(seed: int,
+               cls: int = 0,
                size: Tuple[int, int] = (256, 256)) -> np.ndarray:
     """Draw a textured scene (BGR uint8).
 
@@ -53,8 +54,8 @@ def make_scene(seed: int, cls: int = 0,
         s = int(rng.integers(scale // 40 + 4, scale // 6 + 6))
         th = int(rng.choice([-1, 1, 2, 3]))
         if kind == 0:
-            cv2.rectangle(img, (x, y), (x + s, y + int(rng.integers(4, s + 5))),
-                          col, th)
+            cv2.rectangle(img, (x, y), (x + s, y + int(rng.integers(4, s + 5))), col,
+                          th)
         elif kind == 1:
             cv2.circle(img, (x, y), max(s // 2, 2), col, th)
         elif kind == 2:
@@ -68,13 +69,15 @@ def make_scene(seed: int, cls: int = 0,
             else:
                 cv2.polylines(img, [pts], True, col, th)
         elif kind == 4:
-            cv2.line(img, (x, y), (x + int(rng.integers(-s, s + 1)),
-                                   y + int(rng.integers(-s, s + 1))), col, max(th, 1))
+            cv2.line(
+                img, (x, y),
+                (x + int(rng.integers(-s, s + 1)), y + int(rng.integers(-s, s + 1))),
+                col, max(th, 1))
         else:
             text = ''.join(rng.choice(list(_LETTERS), int(rng.integers(1, 4))))
             cv2.putText(img, text, (x, y), _FONTS[int(rng.integers(0, 4))],
-                        float(rng.uniform(0.4, 1.2)) * scale / 256, col,
-                        max(th, 1), cv2.LINE_AA)
+                        float(rng.uniform(0.4, 1.2)) * scale / 256, col, max(th, 1),
+                        cv2.LINE_AA)
     return img
 
 
@@ -109,8 +112,8 @@ def _colour(img, rng):
     hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV).astype(np.int16)
     hsv[..., 0] = (hsv[..., 0] + int(rng.integers(5, 12))) % 180
     hsv[..., 1] = (hsv[..., 1] * float(rng.uniform(0.8, 1.2))).clip(0, 255)
-    hsv[..., 2] = (hsv[..., 2] * float(rng.uniform(0.85, 1.15))
-                   + int(rng.integers(-15, 16))).clip(0, 255)
+    hsv[..., 2] = (hsv[..., 2] * float(rng.uniform(0.85, 1.15)) +
+                   int(rng.integers(-15, 16))).clip(0, 255)
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
 
 

@@ -48,7 +48,9 @@ class AtomicLocalBackend(LocalBackend):
         """Write bytes atomically (see :func:`atomic_write_bytes`)."""
         atomic_write_bytes(obj, filepath)
 
-    def put_text(self, obj: str, filepath: Union[str, Path],
+    def put_text(self,
+                 obj: str,
+                 filepath: Union[str, Path],
                  encoding: str = 'utf-8') -> None:
         """Write text atomically (see :func:`atomic_write_bytes`)."""
         atomic_write_bytes(obj.encode(encoding), filepath)

@@ -38,5 +38,5 @@ def autocast_context(device_type: str, dtype: Optional[str]) -> ContextManager:
     """
     if dtype is None:
         return nullcontext()
-    return torch.autocast(device_type=device_type,
-                          dtype=AUTOCAST_DTYPES[check_autocast(dtype)])
+    return torch.autocast(
+        device_type=device_type, dtype=AUTOCAST_DTYPES[check_autocast(dtype)])

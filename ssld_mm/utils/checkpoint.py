@@ -38,7 +38,6 @@ A trusted file is loaded with ``weights_only=False`` and a warning.
 ``.pdparams`` files are read by :mod:`ssld_mm.converters.pdparams` with its own
 restricted unpickler.
 """
-import _compat_pickle
 import logging
 import os
 import os.path as osp
@@ -49,6 +48,7 @@ import warnings
 import zipfile
 from typing import Any, Iterable, List, Optional, Tuple, Union
 
+import _compat_pickle
 import numpy as np
 import torch
 from mmengine.config import ConfigDict
@@ -106,7 +106,12 @@ def safe_checkpoint_globals() -> List[Any]:
     """The allowlist: every non-torch type an MMEngine checkpoint contains."""
     scalar, reconstruct = _numpy_scalar(), _numpy_reconstruct()
     allowed: List[Any] = [
-        np.ndarray, np.dtype, scalar, reconstruct, HistoryBuffer, ConfigDict,
+        np.ndarray,
+        np.dtype,
+        scalar,
+        reconstruct,
+        HistoryBuffer,
+        ConfigDict,
         (_history_buffer_getattr, 'builtins.getattr'),
         # the module path numpy 1.x wrote, readable under numpy 2
         (scalar, 'numpy.core.multiarray.scalar'),
@@ -148,8 +153,10 @@ def _restricted_pickle_module() -> Any:
         return RestrictedUnpickler(file, **kwargs).load()
 
     return types.SimpleNamespace(
-        __name__='ssld_mm_restricted_pickle', Unpickler=RestrictedUnpickler,
-        load=load, UnpicklingError=pickle.UnpicklingError)
+        __name__='ssld_mm_restricted_pickle',
+        Unpickler=RestrictedUnpickler,
+        load=load,
+        UnpicklingError=pickle.UnpicklingError)
 
 
 def _torch_has_callable_allowlist() -> bool:
@@ -160,10 +167,12 @@ def _torch_has_callable_allowlist() -> bool:
 def _safe_load(filename: str, map_location: Any) -> Any:
     if _torch_has_callable_allowlist():
         with torch.serialization.safe_globals(safe_checkpoint_globals()):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
-    return torch.load(filename, map_location=map_location, weights_only=False,
-                      pickle_module=_restricted_pickle_module())
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    return torch.load(
+        filename,
+        map_location=map_location,
+        weights_only=False,
+        pickle_module=_restricted_pickle_module())
 
 
 def _trusted_paths() -> List[str]:
@@ -234,8 +243,8 @@ def apply_checkpoint_trust(cfg: Optional[Any] = None,
         return
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, (list, tuple)) or not all(
-            isinstance(v, str) for v in value):
+    if not isinstance(value,
+                      (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise TypeError(f'config key `{TRUST_CFG_KEY}` must be a path or a list '
                         f'of paths, got {value!r}')
     trust_checkpoints(value)
@@ -243,8 +252,10 @@ def apply_checkpoint_trust(cfg: Optional[Any] = None,
 
 def _refused_types(filename: str, message: str) -> List[str]:
     """The globals of ``filename`` outside the allowlist (read, never run)."""
-    allowed = {f'{g.__module__}.{g.__qualname__}' for g in safe_checkpoint_globals()
-               if not isinstance(g, tuple)}
+    allowed = {
+        f'{g.__module__}.{g.__qualname__}'
+        for g in safe_checkpoint_globals() if not isinstance(g, tuple)
+    }
     allowed.update(g[1] for g in safe_checkpoint_globals() if isinstance(g, tuple))
     try:  # torch >= 2.5
         found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
@@ -253,15 +264,17 @@ def _refused_types(filename: str, message: str) -> List[str]:
             return sorted(names)
     except Exception:  # noqa: BLE001 - legacy format: fall back to the message
         pass
-    names = [n if '.' in n else f'builtins.{n}'
-             for n in re.findall(r'GLOBAL ([\w.]+)', message)]
+    names = [
+        n if '.' in n else f'builtins.{n}'
+        for n in re.findall(r'GLOBAL ([\w.]+)', message)
+    ]
     names += re.findall(r'getattr\([^)]*\)', message)
     return sorted(set(names))
 
 
 def load_local_checkpoint(filename: str,
-                          map_location: Optional[Union[str, torch.device]] = 'cpu'
-                          ) -> Any:
+                          map_location: Optional[Union[str,
+                                                       torch.device]] = 'cpu') -> Any:
     """Load a checkpoint file from the local file system, safely.
 
     ``torch.load(weights_only=True)`` with :func:`safe_checkpoint_globals`

@@ -30,7 +30,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--launcher', choices=_LAUNCHERS, default='none', help='job launcher')
     parser.add_argument(
-        '--verbose', action='store_true',
+        '--verbose',
+        action='store_true',
         help='also print the environment, the full config and the hook order '
         'on the console (always written to the log file)')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or
@@ -133,8 +134,10 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     if wrapper is None:
         cfg.model_wrapper_cfg = ConfigDict(
             type='ssld_mm.CPUAwareDistributedDataParallel')
-    elif wrapper.get('type', 'MMDistributedDataParallel') in (
-            'MMDistributedDataParallel', 'mmengine.MMDistributedDataParallel'):
+    elif wrapper.get(
+            'type',
+            'MMDistributedDataParallel') in ('MMDistributedDataParallel',
+                                             'mmengine.MMDistributedDataParallel'):
         wrapper.type = 'ssld_mm.CPUAwareDistributedDataParallel'
     _init_cpu_process_group(launcher, dist_cfg)
 
@@ -171,8 +174,8 @@ def set_amp(cfg: Config) -> None:
             '--amp needs a GPU (or NPU/MLU/MUSA): MMEngine\'s AmpOptimWrapper '
             'does not train on the CPU. Drop --amp on this machine.')
     optim_wrapper = cfg.optim_wrapper
-    if optim_wrapper.get('type', 'OptimWrapper') not in (
-            'AmpOptimWrapper', 'mmengine.AmpOptimWrapper'):
+    if optim_wrapper.get('type', 'OptimWrapper') not in ('AmpOptimWrapper',
+                                                         'mmengine.AmpOptimWrapper'):
         optim_wrapper.type = 'AmpOptimWrapper'
         optim_wrapper.setdefault('loss_scale', 'dynamic')
 
@@ -244,15 +247,15 @@ def _revise_for_model(model_keys: set, ckpt_keys: set):
         return [], None
     student = {k for k in ckpt_keys if k.startswith('student.')}
     if student and {k[len('student.'):] for k in student} & model_keys:
-        return [(r'^student\.', '')], (
-            "the checkpoint holds a distiller's weights (student.* keys) and "
-            "the config is a plain model: testing the student (prefix "
-            "'student.' stripped). tools/model_converters/extract_student.py "
-            'writes a plain classifier checkpoint')
+        return [(r'^student\.', '')
+                ], ("the checkpoint holds a distiller's weights (student.* keys) and "
+                    "the config is a plain model: testing the student (prefix "
+                    "'student.' stripped). tools/model_converters/extract_student.py "
+                    'writes a plain classifier checkpoint')
     if {'student.' + k for k in ckpt_keys} & model_keys:
-        return [(r'^', 'student.')], (
-            'the checkpoint holds a plain classifier and the config is a '
-            "distiller: testing it as the student (prefix 'student.' added)")
+        return [(r'^', 'student.')
+                ], ('the checkpoint holds a plain classifier and the config is a '
+                    "distiller: testing it as the student (prefix 'student.' added)")
     return [], None
 
 
@@ -280,8 +283,10 @@ def load_test_checkpoint(runner, checkpoint: str) -> None:
 
     from ssld_mm.utils.tool_errors import ConfigError
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    model_keys = {k for k in model.state_dict()
-                  if not k.endswith('num_batches_tracked')}
+    model_keys = {
+        k
+        for k in model.state_dict() if not k.endswith('num_batches_tracked')
+    }
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
     ckpt_keys = {re.sub(r'^module\.', '', k) for k in state}
@@ -305,5 +310,8 @@ def load_test_checkpoint(runner, checkpoint: str) -> None:
             'weights', hint)
     if note is not None:
         runner.logger.warning(f'{checkpoint}: {note}')
-    runner.load_checkpoint(checkpoint, map_location='cpu', strict=False,
-                           revise_keys=[(r'^module\.', '')] + revise)
+    runner.load_checkpoint(
+        checkpoint,
+        map_location='cpu',
+        strict=False,
+        revise_keys=[(r'^module\.', '')] + revise)

@@ -5,7 +5,8 @@ from typing import Sequence
 from mmengine.config import Config
 
 
-def load_config_file(path: str, what: str = 'config',
+def load_config_file(path: str,
+                     what: str = 'config',
                      require: Sequence[str] = ()) -> Config:
     """``Config.fromfile`` that fails clearly on a missing file or key.
 

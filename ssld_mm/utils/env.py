@@ -12,14 +12,13 @@ def check_stack() -> Dict[str, str]:
         RuntimeError: If an op gives a wrong result.
         ImportError: If a package or the compiled ops are missing.
     """
-    import torch
-    import torchvision
     import mmcv
     import mmengine
+    import torch
+    import torchvision
     from mmcv.ops import RoIAlign, nms
 
-    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.],
-                          [50., 50., 60., 60.]])
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [50., 50., 60., 60.]])
     scores = torch.tensor([0.9, 0.8, 0.7])
     _, keep = nms(boxes, scores, iou_threshold=0.5)
     if keep.tolist() != [0, 2]:

@@ -11,7 +11,6 @@ import os.path as osp
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
-
 TMP_MARK = '.tmp-'
 
 
@@ -30,7 +29,9 @@ def is_temp_file(name: str) -> bool:
 
 
 @contextmanager
-def atomic_open(path: str, mode: str = 'w', sync_dir: bool = False,
+def atomic_open(path: str,
+                mode: str = 'w',
+                sync_dir: bool = False,
                 **kwargs) -> Iterator[Any]:
     """Open a temporary file that replaces ``path`` only when the block ends
     without an exception (then it is flushed and fsync'ed first).

@@ -7,10 +7,10 @@ import torch
 WRAPPER_PREFIXES = ('module.', )
 
 
-def checkpoint_state_dict(ckpt: dict,
-                          filename: str = '<checkpoint>',
-                          strip: Sequence[str] = WRAPPER_PREFIXES
-                          ) -> Dict[str, torch.Tensor]:
+def checkpoint_state_dict(
+        ckpt: dict,
+        filename: str = '<checkpoint>',
+        strip: Sequence[str] = WRAPPER_PREFIXES) -> Dict[str, torch.Tensor]:
     """The tensors of a loaded checkpoint, prefixes in ``strip`` removed.
 
     Accepts MMEngine / MMPretrain / MMDetection checkpoints (weights under
@@ -72,8 +72,8 @@ class KeyMismatch(NamedTuple):
         """The three lists as indented message lines (empty ones left out)."""
         out = ''
         for title, items in (('missing keys', self.missing),
-                             ('unexpected keys', self.unexpected),
-                             ('shape mismatches', self.mismatched)):
+                             ('unexpected keys', self.unexpected), ('shape mismatches',
+                                                                    self.mismatched)):
             if not items:
                 continue
             more = (f'\n    ... and {len(items) - max_listed} more'

@@ -54,23 +54,26 @@ def _missing_dataset_files(loader_key: str, loader: Any) -> List[ConfigError]:
     for key, node in _iter_dicts(dataset, f'{loader_key}.dataset'):
         root = node.get('data_root', '')
         if _is_local(root) and not osp.isdir(root):
-            errors.append(ConfigError(
-                f'{key}.data_root', f'folder {root!r} does not exist',
-                f'point it to your data: --cfg-options {key}.data_root=DIR'))
+            errors.append(
+                ConfigError(
+                    f'{key}.data_root', f'folder {root!r} does not exist',
+                    f'point it to your data: --cfg-options {key}.data_root=DIR'))
             continue
         ann = node.get('ann_file', '')
         if _is_local(ann):
             full = ann if osp.isabs(ann) or not _is_local(root) \
                 else osp.join(root, ann)
             if not osp.isfile(full):
-                errors.append(ConfigError(
-                    f'{key}.ann_file', f'file {full!r} does not exist',
-                    f'set it (relative to data_root {root!r}): --cfg-options '
-                    f'{key}.ann_file=FILE'))
+                errors.append(
+                    ConfigError(
+                        f'{key}.ann_file', f'file {full!r} does not exist',
+                        f'set it (relative to data_root {root!r}): --cfg-options '
+                        f'{key}.ann_file=FILE'))
     return errors
 
 
-def check_config_files(cfg: Any, loaders: Sequence[str] = (),
+def check_config_files(cfg: Any,
+                       loaders: Sequence[str] = (),
                        checkpoint_key: Optional[str] = None) -> None:
     """Check that the local files a config names exist, before any work.
 
@@ -96,30 +99,32 @@ def check_config_files(cfg: Any, loaders: Sequence[str] = (),
     model = cfg.get('model') or {}
     ckpt = model.get('teacher_ckpt') if isinstance(model, dict) else None
     if _is_local(ckpt) and not osp.isfile(ckpt):
-        errors.append(ConfigError(
-            'model.teacher_ckpt', f'checkpoint file {ckpt!r} does not exist',
-            'download or convert the teacher (README: "Use PaddleClas SSLD '
-            'weights") and pass --cfg-options model.teacher_ckpt=PATH'))
+        errors.append(
+            ConfigError(
+                'model.teacher_ckpt', f'checkpoint file {ckpt!r} does not exist',
+                'download or convert the teacher (README: "Use PaddleClas SSLD '
+                'weights") and pass --cfg-options model.teacher_ckpt=PATH'))
     teacher = model.get('teacher') if isinstance(model, dict) else None
     if _is_local(teacher) and not osp.isfile(teacher):
-        errors.append(ConfigError(
-            'model.teacher', f'config file {teacher!r} does not exist',
-            'give a config file path (relative to the current folder) or a '
-            'model dict'))
+        errors.append(
+            ConfigError(
+                'model.teacher', f'config file {teacher!r} does not exist',
+                'give a config file path (relative to the current folder) or a '
+                'model dict'))
     for key, node in _iter_dicts(model, 'model'):
         if node.get('type') == 'Pretrained' and _is_local(
                 node.get('checkpoint')) and not osp.isfile(node['checkpoint']):
-            errors.append(ConfigError(
-                f'{key}.checkpoint',
-                f'checkpoint file {node["checkpoint"]!r} does not exist',
-                f'pass --cfg-options {key}.checkpoint=PATH'))
+            errors.append(
+                ConfigError(f'{key}.checkpoint',
+                            f'checkpoint file {node["checkpoint"]!r} does not exist',
+                            f'pass --cfg-options {key}.checkpoint=PATH'))
     load_from = cfg.get('load_from')
     if _is_local(load_from) and not osp.isfile(load_from):
         name = checkpoint_key or 'load_from'
         hint = ('pass an existing checkpoint file' if checkpoint_key else
                 'pass --cfg-options load_from=PATH (or load_from=None)')
-        errors.append(ConfigError(
-            name, f'checkpoint file {load_from!r} does not exist', hint))
+        errors.append(
+            ConfigError(name, f'checkpoint file {load_from!r} does not exist', hint))
     for loader_key in loaders:
         errors.extend(_missing_dataset_files(loader_key, cfg.get(loader_key)))
     if errors:
@@ -134,13 +139,13 @@ def one_line_error(exc: BaseException) -> str:
     cannot be imported, a missing file); anything else is
     ``<ExceptionType>: <first line of the message>``.
     """
+
     def flat(text: str) -> str:
         return ' '.join(str(text).split())
 
     if isinstance(exc, ConfigError):
         return flat(str(exc))
-    message = flat(exc.args[0] if isinstance(exc, KeyError) and exc.args
-                   else str(exc))
+    message = flat(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
     name = type(exc).__name__
     if isinstance(exc, KeyError) and 'registry' in message:
         return (f'a `type` of the config is not registered: {message} -> '
@@ -179,6 +184,5 @@ def report_failures(tool: str) -> Iterator[None]:
     except Exception as exc:  # noqa: BLE001 (every failure gets the line)
         sys.stdout.flush()
         traceback.print_exc()
-        print(f'ERROR: {tool}: {one_line_error(exc)}', file=sys.stderr,
-              flush=True)
+        print(f'ERROR: {tool}: {one_line_error(exc)}', file=sys.stderr, flush=True)
         raise SystemExit(1) from None

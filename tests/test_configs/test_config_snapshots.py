@@ -76,8 +76,13 @@ def resolve(path, root=REPO):
 
 
 def build_snapshot(root=REPO):
-    return {'runtime': resolve(RUNTIME, root),
-            'configs': {p: resolve(p, root) for p in config_paths(root)}}
+    return {
+        'runtime': resolve(RUNTIME, root),
+        'configs': {
+            p: resolve(p, root)
+            for p in config_paths(root)
+        }
+    }
 
 
 def _diff(a, b, where=''):
@@ -92,8 +97,10 @@ def _diff(a, b, where=''):
                 out += _diff(a[k], b[k], f'{where}.{k}')
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b))
-                for d in _diff(x, y, f'{where}[{i}]')]
+        return [
+            d for i, (x, y) in enumerate(zip(a, b))
+            for d in _diff(x, y, f'{where}[{i}]')
+        ]
     return [] if a == b else [f'{where}: {a!r} -> {b!r}']
 
 
@@ -176,22 +183,26 @@ def test_resolved_config_matches_snapshot(path, snapshot, monkeypatch):
             f'{path}: the teacher builds a different network than before')
         cur['model']['teacher'] = snap_teacher
     diff = _diff(snap, cur)
-    assert not diff, (
-        f'{path} resolves differently from {SNAPSHOT}:\n  ' + '\n  '.join(diff) +
-        '\nIf the change is deliberate, run '
-        'tests/test_configs/test_config_snapshots.py --update')
+    assert not diff, (f'{path} resolves differently from {SNAPSHOT}:\n  ' +
+                      '\n  '.join(diff) + '\nIf the change is deliberate, run '
+                      'tests/test_configs/test_config_snapshots.py --update')
 
 
 def test_teacher_comparison_detects_a_different_network():
+
     def model(name):
-        return canonical(Config.fromfile(osp.join(
-            REPO, 'configs', '_base_', 'models', 'paddleclas', name)).model)
+        return canonical(
+            Config.fromfile(
+                osp.join(REPO, 'configs', '_base_', 'models', 'paddleclas',
+                         name)).model)
 
     r18 = model('resnet18_vd.py')
     # defaults written out (num_stages, style, loss) build the same network
     terse = {k: v for k, v in r18.items()}
-    terse['backbone'] = {k: v for k, v in r18['backbone'].items()
-                         if k not in ('num_stages', 'style')}
+    terse['backbone'] = {
+        k: v
+        for k, v in r18['backbone'].items() if k not in ('num_stages', 'style')
+    }
     assert terse != r18 and same_teacher(terse, r18)
     assert not same_teacher(r18, model('resnet34_vd.py'))  # other depth
     fewer_classes = dict(r18, head=dict(r18['head'], num_classes=10))
@@ -201,8 +212,10 @@ def test_teacher_comparison_detects_a_different_network():
 def main(argv=None):
     parser = argparse.ArgumentParser(description='write the config snapshot')
     parser.add_argument('--update', action='store_true', required=True)
-    parser.add_argument('--root', default=REPO,
-                        help='checkout to resolve the configs of (default: this one)')
+    parser.add_argument(
+        '--root',
+        default=REPO,
+        help='checkout to resolve the configs of (default: this one)')
     args = parser.parse_args(argv)
     sys.path.insert(0, args.root)
     os.chdir(args.root)

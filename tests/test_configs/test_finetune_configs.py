@@ -1,15 +1,16 @@
-"""Every fine-tuning config (configs/fixres, configs/transfer) loads and builds on CPU."""
+"""Every fine-tuning config (configs/fixres, configs/transfer) loads and builds on
+CPU."""
 import copy
 import glob
 import os.path as osp
 import uuid
 
 import pytest
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
-from conftest import REPO
 from ssld_mm.engine.hooks import FixResHook
 from ssld_mm.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
 from ssld_mm.utils import register_all_modules
@@ -18,10 +19,12 @@ CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs', 'fixres', '*.py')) +
     glob.glob(osp.join(REPO, 'configs', 'transfer', '*.py')))
 TRANSFER_DATASETS = ('flowers102', 'caltech101', 'oxford_iiit_pets', 'dtd',
-                     'fgvc_aircraft', 'stanford_cars', 'sun397', 'food101',
-                     'cifar10', 'cifar100')
-LR_MULT = {'resnet50_vd': [0.1, 0.1, 0.2, 0.2, 0.3],
-           'mobilenet_v3_large': [0.25, 0.25, 0.5, 0.5, 0.75]}
+                     'fgvc_aircraft', 'stanford_cars', 'sun397', 'food101', 'cifar10',
+                     'cifar100')
+LR_MULT = {
+    'resnet50_vd': [0.1, 0.1, 0.2, 0.2, 0.3],
+    'mobilenet_v3_large': [0.25, 0.25, 0.5, 0.5, 0.75]
+}
 
 
 @pytest.fixture(autouse=True)
@@ -69,8 +72,7 @@ def test_config_loads_and_builds(path):
             TRANSFORMS.build(copy.deepcopy(transform))
     optim_wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
     hooks = [HOOKS.build(copy.deepcopy(h)) for h in cfg.get('custom_hooks', [])]
-    assert cfg.load_from.startswith('checkpoints/') and cfg.load_from.endswith(
-        '.pth')
+    assert cfg.load_from.startswith('checkpoints/') and cfg.load_from.endswith('.pth')
 
     name = name_of(path)
     base_lr = cfg.optim_wrapper.optimizer.lr
@@ -81,29 +83,25 @@ def test_config_loads_and_builds(path):
             lrs[ids[id(p)]] = group['lr']
     if name.startswith('resnet50_vd_ssld_') and 'fixres' not in name:
         mult = LR_MULT['resnet50_vd']
-        assert lrs['backbone.stem.0.conv.weight'] == pytest.approx(
-            base_lr * mult[0])
-        assert lrs['backbone.layer3.5.conv2.weight'] == pytest.approx(
-            base_lr * mult[3])
-        assert lrs['backbone.layer4.2.conv3.weight'] == pytest.approx(
-            base_lr * mult[4])
+        assert lrs['backbone.stem.0.conv.weight'] == pytest.approx(base_lr * mult[0])
+        assert lrs['backbone.layer3.5.conv2.weight'] == pytest.approx(base_lr * mult[3])
+        assert lrs['backbone.layer4.2.conv3.weight'] == pytest.approx(base_lr * mult[4])
         assert lrs['head.fc.weight'] == pytest.approx(base_lr)
         assert cfg.model.backbone.type == 'mmpretrain.ResNetV1d'
     elif name.startswith('mobilenet_v3_large_ssld_'):
         mult = LR_MULT['mobilenet_v3_large']
-        assert lrs['backbone.layer0.conv.weight'] == pytest.approx(
-            base_lr * mult[0])
-        assert lrs['backbone.layer5.expand_conv.conv.weight'] == pytest.approx(
-            base_lr * mult[1])
+        assert lrs['backbone.layer0.conv.weight'] == pytest.approx(base_lr * mult[0])
+        assert lrs['backbone.layer5.expand_conv.conv.weight'] == pytest.approx(base_lr *
+                                                                               mult[1])
         assert lrs['backbone.layer12.expand_conv.conv.weight'] == \
             pytest.approx(base_lr * mult[3])
-        assert lrs['backbone.layer16.conv.weight'] == pytest.approx(
-            base_lr * mult[4])
+        assert lrs['backbone.layer16.conv.weight'] == pytest.approx(base_lr * mult[4])
         assert lrs['head.layers.1.fc.weight'] == pytest.approx(base_lr)
     if 'autoaug' in name:
         assert cfg.optim_wrapper.optimizer.weight_decay == 2e-5
         assert 'mmpretrain.AutoAugment' in [
-            t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+            t['type'] for t in cfg.train_dataloader.dataset.pipeline
+        ]
     if 'fixres' in name:
         assert [type(h) for h in hooks] == [FixResHook]
         assert hooks[0].trainable == ('head', )
@@ -113,8 +111,10 @@ def test_config_loads_and_builds(path):
 def test_fixres_config_same_preprocessing_at_320_and_runner_builds(tmp_path):
     cfg = Config.fromfile(
         osp.join(REPO, 'configs', 'fixres', 'resnet50_vd_ssld_fixres_320.py'))
-    train = [t for t in cfg.train_dataloader.dataset.pipeline
-             if t['type'] != 'mmpretrain.RandomFlip']
+    train = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t['type'] != 'mmpretrain.RandomFlip'
+    ]
     test = cfg.test_dataloader.dataset.pipeline
     assert train == test == cfg.val_dataloader.dataset.pipeline
     assert test[1]['scale'] == 365 and test[2]['crop_size'] == 320

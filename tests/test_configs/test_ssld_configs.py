@@ -5,20 +5,24 @@ import textwrap
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO, run_tool, write_image_folder
+from mmengine.config import Config
 
 SSLD_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'ssld', '*.py')))
 # (epochs, weight decay, total batch, lr) per the PaddleClas SSLD tables
 TABLE = {
-    'r50vd_mbv1': (360, 3e-5, 4096, 1.6), 'r50vd_mbv1_ft_in1k': (30, 3e-5, 4096, 0.016),
-    'r50vd_mbv2': (360, 1e-5, 3072, 0.54), 'r50vd_mbv2_ft_in1k': (30, 1e-5, 3072, 0.0054),
-    'r50vd_mbv3': (360, 1e-5, 5760, 3.65625), 'r50vd_mbv3_ft_in1k': (30, 1e-5, 2048, 0.008),
+    'r50vd_mbv1': (360, 3e-5, 4096, 1.6),
+    'r50vd_mbv1_ft_in1k': (30, 3e-5, 4096, 0.016),
+    'r50vd_mbv2': (360, 1e-5, 3072, 0.54),
+    'r50vd_mbv2_ft_in1k': (30, 1e-5, 3072, 0.0054),
+    'r50vd_mbv3': (360, 1e-5, 5760, 3.65625),
+    'r50vd_mbv3_ft_in1k': (30, 1e-5, 2048, 0.008),
     'r50vd_mbv3_small': (360, 1e-5, 5760, 3.65625),
     'r50vd_mbv3_small_ft_in1k': (30, 1e-5, 6400, 0.025),
-    'rx101wsl_r50vd': (360, 7e-5, 1024, 0.4), 'rx101wsl_r50vd_ft_in1k': (60, 7e-5, 1024, 0.004),
-    'rx101wsl_r101vd': (360, 7e-5, 1024, 0.4), 'rx101wsl_r101vd_ft_in1k': (30, 7e-5, 1024, 0.004),
+    'rx101wsl_r50vd': (360, 7e-5, 1024, 0.4),
+    'rx101wsl_r50vd_ft_in1k': (60, 7e-5, 1024, 0.004),
+    'rx101wsl_r101vd': (360, 7e-5, 1024, 0.4),
+    'rx101wsl_r101vd_ft_in1k': (30, 7e-5, 1024, 0.004),
     'rx101wsl_res2net200vd': (360, 4e-5, 1024, 0.4),
     'rx101wsl_res2net200vd_ft_in1k': (360, 4e-5, 1024, 0.004),
 }
@@ -87,13 +91,15 @@ def test_scaled_down_r50vd_mbv3_trains_through_tools(tmp_path):
     # the real teacher architecture with random weights, saved as a checkpoint
     base = Config.fromfile(osp.join(REPO, 'configs', 'ssld', 'r50vd_mbv3.py'))
     # the teacher config path is resolved next to the config, whatever the cwd
-    assert osp.realpath(base.model.teacher) == osp.join(
-        REPO, 'configs', '_base_', 'models', 'paddleclas', 'resnet50_vd.py')
+    assert osp.realpath(base.model.teacher) == osp.join(REPO, 'configs', '_base_',
+                                                        'models', 'paddleclas',
+                                                        'resnet50_vd.py')
     teacher = MODELS.build(Config.fromfile(base.model.teacher).model)
     ckpt = tmp_path / 'teacher.pth'
     torch.save({'state_dict': teacher.state_dict()}, ckpt)
     cfg = tmp_path / 'small.py'
-    cfg.write_text(textwrap.dedent(f'''
+    cfg.write_text(
+        textwrap.dedent(f'''
         _base_ = [{osp.join(REPO, 'configs', 'ssld', 'r50vd_mbv3.py')!r}]
         pipeline = [
             dict(type='mmpretrain.LoadImageFromFile'),
@@ -128,8 +134,10 @@ def test_scaled_down_r50vd_mbv3_trains_through_tools(tmp_path):
         default_hooks = dict(logger=dict(interval=1))
     '''))
     work = tmp_path / 'work'
-    proc = run_tool([osp.join(REPO, 'tools', 'train.py'), str(cfg),
-                     '--work-dir', str(work)])
+    proc = run_tool(
+        [osp.join(REPO, 'tools', 'train.py'),
+         str(cfg), '--work-dir',
+         str(work)])
     out = proc.stdout + proc.stderr
     assert 'loss_distill' in out and 'accuracy/top1' in out
     saved = torch.load(work / 'epoch_1.pth', weights_only=False)['state_dict']

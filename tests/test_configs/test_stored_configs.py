@@ -5,10 +5,9 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmpretrain.structures import DataSample
-
-from conftest import REPO
 
 STORED = sorted(glob.glob(osp.join(REPO, 'configs', 'ssld_stored', '*.py')))
 
@@ -38,19 +37,19 @@ def test_stored_config_is_the_online_recipe_with_the_switch(path):
     assert cfg.model.head.type == 'ssld_mm.SoftLabelPaddleMobileNetV3Head'
     assert cfg.model.head.distill_loss == online.model.distill_loss
     assert cfg.model.head.gt_loss_weight == online.model.gt_loss_weight
-    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
-                'auto_scale_lr', 'val_dataloader'):
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr',
+                'val_dataloader'):
         assert cfg[key] == online[key], key
     assert cfg.train_dataloader.batch_size == online.train_dataloader.batch_size
     # the switch: the stored view replaces the random crop + flip
-    types = [t['type'].split('.')[-1]
-             for t in cfg.train_dataloader.dataset.pipeline]
+    types = [t['type'].split('.')[-1] for t in cfg.train_dataloader.dataset.pipeline]
     assert 'ReplayStoredView' in types
     assert 'RandomResizedCrop' not in types and 'RandomFlip' not in types
-    replay = cfg.train_dataloader.dataset.pipeline[types.index(
-        'ReplayStoredView')]
-    crop = [t for t in online.train_dataloader.dataset.datasets[0].pipeline
-            if t['type'].endswith('RandomResizedCrop')][0]
+    replay = cfg.train_dataloader.dataset.pipeline[types.index('ReplayStoredView')]
+    crop = [
+        t for t in online.train_dataloader.dataset.datasets[0].pipeline
+        if t['type'].endswith('RandomResizedCrop')
+    ][0]
     assert replay['scale'] == crop['scale']
     assert dict(type='ssld_mm.StoredViewEpochHook') in cfg.custom_hooks
     # builds (the Runner hands the top-level data_preprocessor to the model)
@@ -61,8 +60,9 @@ def test_stored_config_is_the_online_recipe_with_the_switch(path):
     probs = torch.softmax(torch.randn(2, 1000), 1)
     samples = [DataSample().set_gt_score(p) for p in probs]
     samples[0].set_gt_label(3)
-    data = model.data_preprocessor(dict(
-        inputs=[torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)] * 2,
-        data_samples=samples), True)
+    data = model.data_preprocessor(
+        dict(
+            inputs=[torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)] * 2,
+            data_samples=samples), True)
     losses = model(**data, mode='loss')
     assert set(losses) == {'loss_distill'} and losses['loss_distill'] > 0

@@ -33,24 +33,21 @@ import types
 # under the arch's own name.
 _MODULES = {
     'legendary_models.resnet': [
-        'ResNet18_vd', 'ResNet34_vd', 'ResNet50_vd', 'ResNet101_vd',
-        'ResNet152_vd', 'ResNet200_vd'
+        'ResNet18_vd', 'ResNet34_vd', 'ResNet50_vd', 'ResNet101_vd', 'ResNet152_vd',
+        'ResNet200_vd'
     ],
     'legendary_models.mobilenet_v3': [
         f'MobileNetV3_{size}_x{scale}' for size in ('large', 'small')
         for scale in ('0_35', '0_5', '0_75', '1_0', '1_25')
     ],
-    'legendary_models.mobilenet_v1': [
-        'MobileNetV1', 'MobileNetV1_x0_25', 'MobileNetV1_x0_5',
-        'MobileNetV1_x0_75'
-    ],
+    'legendary_models.mobilenet_v1':
+    ['MobileNetV1', 'MobileNetV1_x0_25', 'MobileNetV1_x0_5', 'MobileNetV1_x0_75'],
     'model_zoo.mobilenet_v2': [
-        'MobileNetV2', 'MobileNetV2_x0_25', 'MobileNetV2_x0_5',
-        'MobileNetV2_x0_75', 'MobileNetV2_x1_5', 'MobileNetV2_x2_0'
+        'MobileNetV2', 'MobileNetV2_x0_25', 'MobileNetV2_x0_5', 'MobileNetV2_x0_75',
+        'MobileNetV2_x1_5', 'MobileNetV2_x2_0'
     ],
-    'model_zoo.res2net_vd': [
-        'Res2Net50_vd_26w_4s', 'Res2Net101_vd_26w_4s', 'Res2Net200_vd_26w_4s'
-    ],
+    'model_zoo.res2net_vd':
+    ['Res2Net50_vd_26w_4s', 'Res2Net101_vd_26w_4s', 'Res2Net200_vd_26w_4s'],
 }
 ARCH_MODULE = {a: m for m, archs in _MODULES.items() for a in archs}
 
@@ -77,8 +74,7 @@ def _prepare_ppcls():
     save_load.load_dygraph_pretrain = _no_pretrained
     save_load.load_dygraph_pretrain_from_url = _no_pretrained
     sys.modules['ppcls.utils.save_load'] = save_load
-    importlib.import_module('ppcls.utils.logger').init_logger(
-        log_level=logging.ERROR)
+    importlib.import_module('ppcls.utils.logger').init_logger(log_level=logging.ERROR)
     return root
 
 

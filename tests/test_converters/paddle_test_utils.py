@@ -22,9 +22,10 @@ import numpy as np
 
 HERE = osp.dirname(osp.abspath(__file__))
 DATA = osp.join(HERE, 'data')
-FIXTURE_ARCHS = ['ResNet18_vd', 'ResNet50_vd', 'MobileNetV3_small_x0_35',
-                 'MobileNetV3_large_x1_0', 'MobileNetV1_x0_25',
-                 'MobileNetV2_x0_25', 'Res2Net50_vd_26w_4s']
+FIXTURE_ARCHS = [
+    'ResNet18_vd', 'ResNet50_vd', 'MobileNetV3_small_x0_35', 'MobileNetV3_large_x1_0',
+    'MobileNetV1_x0_25', 'MobileNetV2_x0_25', 'Res2Net50_vd_26w_4s'
+]
 
 
 def paddle_shapes(arch: str) -> Dict[str, list]:
@@ -49,8 +50,7 @@ def save_pdparams(state: Dict[str, np.ndarray], path: str) -> str:
     """Write ``state`` as ``paddle.save`` does: a pickle of arrays plus the
     structured-name table."""
     obj = dict(state)
-    obj['StructuredToParameterName@@'] = {
-        k: f'param_{i}' for i, k in enumerate(state)}
+    obj['StructuredToParameterName@@'] = {k: f'param_{i}' for i, k in enumerate(state)}
     with open(path, 'wb') as f:
         pickle.dump(obj, f, protocol=4)
     return path
@@ -82,9 +82,10 @@ def _mobilenet_v3_to_dygraph(key: str) -> str:
     return re.sub(r'^fc\.', 'out.', key)
 
 
-_V1_NAMES = ['conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv4_1', 'conv4_2',
-             'conv5_1', 'conv5_2', 'conv5_3', 'conv5_4', 'conv5_5', 'conv5_6',
-             'conv6']
+_V1_NAMES = [
+    'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv4_1', 'conv4_2', 'conv5_1',
+    'conv5_2', 'conv5_3', 'conv5_4', 'conv5_5', 'conv5_6', 'conv6'
+]
 
 
 def _mobilenet_v1_to_dygraph(key: str) -> str:
@@ -98,8 +99,12 @@ def _mobilenet_v1_to_dygraph(key: str) -> str:
     return re.sub(r'^fc\.', 'out.', key)
 
 
-STAGES = {'ResNet18_vd': (2, 2, 2, 2), 'ResNet34_vd': (3, 4, 6, 3),
-          'ResNet50_vd': (3, 4, 6, 3), 'ResNet101_vd': (3, 4, 23, 3)}
+STAGES = {
+    'ResNet18_vd': (2, 2, 2, 2),
+    'ResNet34_vd': (3, 4, 6, 3),
+    'ResNet50_vd': (3, 4, 6, 3),
+    'ResNet101_vd': (3, 4, 23, 3)
+}
 
 
 def to_dygraph(arch: str, state: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:

@@ -21,22 +21,23 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, skip_unless_required
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
-
-from conftest import REPO, skip_unless_required
 from paddle_test_utils import HERE, save_pdparams, to_dygraph
-from ssld_mm.converters import (PADDLE_ARCHS, convert_paddle_state,
-                                convert_pdparams, get_arch, load_pdparams)
 
-PADDLE_PYTHON = os.environ.get(
-    'SSLD_MM_PADDLE_PYTHON', osp.join(REPO, '.venv-paddle', 'bin', 'python'))
+from ssld_mm.converters import (PADDLE_ARCHS, convert_paddle_state, convert_pdparams,
+                                get_arch, load_pdparams)
+
+PADDLE_PYTHON = os.environ.get('SSLD_MM_PADDLE_PYTHON',
+                               osp.join(REPO, '.venv-paddle', 'bin', 'python'))
 PADDLE_SIDE = osp.join(HERE, 'paddle_side.py')
 INPUT = '2,3,72,72'
-PARITY_ARCHS = ['ResNet50_vd', 'ResNet18_vd', 'MobileNetV3_large_x1_0',
-                'MobileNetV3_small_x1_0', 'MobileNetV3_small_x0_35',
-                'MobileNetV1', 'MobileNetV2_x0_75', 'Res2Net50_vd_26w_4s']
+PARITY_ARCHS = [
+    'ResNet50_vd', 'ResNet18_vd', 'MobileNetV3_large_x1_0', 'MobileNetV3_small_x1_0',
+    'MobileNetV3_small_x0_35', 'MobileNetV1', 'MobileNetV2_x0_75', 'Res2Net50_vd_26w_4s'
+]
 ALL = os.environ.get('SSLD_MM_PARITY_ALL', '') not in ('', '0')
 
 
@@ -47,15 +48,16 @@ def _paddle_env():
     if not osp.isfile(PADDLE_PYTHON):
         skip_unless_required(
             f'Paddle parity env absent ({PADDLE_PYTHON}); create it with '
-            'tools/setup_paddle_env.sh (`make test` does)',
-            'SSLD_MM_REQUIRE_PARITY')
+            'tools/setup_paddle_env.sh (`make test` does)', 'SSLD_MM_REQUIRE_PARITY')
 
 
 def run_paddle(args, timeout=900):
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS',
-                                                          '1'))
-    proc = subprocess.run([PADDLE_PYTHON, PADDLE_SIDE, *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
+    proc = subprocess.run([PADDLE_PYTHON, PADDLE_SIDE, *args],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f'paddle_side.py {args[:1]} failed:\n'
                              f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
@@ -67,8 +69,7 @@ def paddle_dump(tmp_path_factory):
     """Paddle weights/input/logits of the archs compared here."""
     out = tmp_path_factory.mktemp('paddle')
     archs = list(PADDLE_ARCHS) if ALL else PARITY_ARCHS
-    run_paddle(['dump', '--out', str(out), '--seed', '0', '--input', INPUT,
-                *archs])
+    run_paddle(['dump', '--out', str(out), '--seed', '0', '--input', INPUT, *archs])
     return out
 
 
@@ -76,8 +77,9 @@ def build_from_config(arch, overrides=None):
     import ssld_mm.models  # noqa: F401
     import ssld_mm.models.heads  # noqa: F401
     from ssld_mm.registry import MODELS
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'paddleclas',
-                                   get_arch(arch).config_name + '.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'paddleclas',
+                 get_arch(arch).config_name + '.py'))
     cfg.merge_from_dict(overrides or {})
     with DefaultScope.overwrite_default_scope('ssld_mm'):
         model = MODELS.build(cfg.model)
@@ -101,8 +103,7 @@ def check_arch(arch, dump, tmp_path):
     dst = str(tmp_path / (arch + '.pth'))
     convert_pdparams(src, dst, arch)
     model = build_from_config(arch)
-    load_checkpoint(model, dst, map_location='cpu', strict=True,
-                    logger='silent')
+    load_checkpoint(model, dst, map_location='cpu', strict=True, logger='silent')
     x = np.load(osp.join(dump, arch + '_input.npy'))
     ref = np.load(osp.join(dump, arch + '_logits.npy'))
     assert ref.shape == (2, 1000)
@@ -114,26 +115,27 @@ def test_logits_match_paddle(arch, paddle_dump, tmp_path):
     check_arch(arch, paddle_dump, tmp_path)
 
 
-@pytest.mark.skipif(not ALL, reason='set SSLD_MM_PARITY_ALL=1 to compare the '
-                    'logits of all 29 archs (about 2 minutes)')
+@pytest.mark.skipif(
+    not ALL,
+    reason='set SSLD_MM_PARITY_ALL=1 to compare the '
+    'logits of all 29 archs (about 2 minutes)')
 def test_logits_match_paddle_all_archs(paddle_dump, tmp_path):
-    ratios = {arch: check_arch(arch, paddle_dump, tmp_path)
-              for arch in PADDLE_ARCHS}
+    ratios = {arch: check_arch(arch, paddle_dump, tmp_path) for arch in PADDLE_ARCHS}
     assert max(ratios.values()) <= 1.0
 
 
 @pytest.mark.parametrize('arch', ['ResNet50_vd', 'MobileNetV3_large_x1_0'])
 def test_paddleclas_2_0_names_match_paddle(arch, paddle_dump, tmp_path):
     state = load_pdparams(osp.join(paddle_dump, arch + '.pdparams'))
-    old = save_pdparams(to_dygraph(arch, state),
-                        str(tmp_path / (arch + '_dygraph.pdparams')))
+    old = save_pdparams(
+        to_dygraph(arch, state), str(tmp_path / (arch + '_dygraph.pdparams')))
     dst = str(tmp_path / 'old.pth')
     assert convert_pdparams(old, dst, arch)['meta']['naming'] == 'dygraph'
     model = build_from_config(arch)
     load_checkpoint(model, dst, strict=True, logger='silent')
     x = np.load(osp.join(paddle_dump, arch + '_input.npy'))
-    assert_parity(logits(model, x),
-                  np.load(osp.join(paddle_dump, arch + '_logits.npy')), arch)
+    assert_parity(
+        logits(model, x), np.load(osp.join(paddle_dump, arch + '_logits.npy')), arch)
 
 
 def test_mmdet_resnet50_vd_backbone_matches_paddle(paddle_dump, tmp_path):
@@ -141,29 +143,27 @@ def test_mmdet_resnet50_vd_backbone_matches_paddle(paddle_dump, tmp_path):
     classifier checkpoint, reproduces the Paddle logits."""
     from mmdet.models.backbones import ResNetV1d
     src = osp.join(paddle_dump, 'ResNet50_vd.pdparams')
-    det_ckpt = convert_pdparams(src, str(tmp_path / 'det.pth'), 'ResNet50_vd',
-                                fmt='mmdet')
+    det_ckpt = convert_pdparams(
+        src, str(tmp_path / 'det.pth'), 'ResNet50_vd', fmt='mmdet')
     cls_ckpt = convert_pdparams(src, str(tmp_path / 'cls.pth'), 'ResNet50_vd')
     backbone = ResNetV1d(depth=50, out_indices=(3, ))
     backbone.eval()  # mmdet's ResNet.train() returns None
-    load_checkpoint(backbone, str(tmp_path / 'det.pth'), strict=True,
-                    logger='silent')
-    assert det_ckpt['meta']['mmdet_backbone'] == dict(type='ResNetV1d',
-                                                      depth=50)
+    load_checkpoint(backbone, str(tmp_path / 'det.pth'), strict=True, logger='silent')
+    assert det_ckpt['meta']['mmdet_backbone'] == dict(type='ResNetV1d', depth=50)
     fc = torch.nn.Linear(2048, 1000)
-    fc.load_state_dict({'weight': cls_ckpt['state_dict']['head.fc.weight'],
-                        'bias': cls_ckpt['state_dict']['head.fc.bias']})
+    fc.load_state_dict({
+        'weight': cls_ckpt['state_dict']['head.fc.weight'],
+        'bias': cls_ckpt['state_dict']['head.fc.bias']
+    })
     x = np.load(osp.join(paddle_dump, 'ResNet50_vd_input.npy'))
     with torch.no_grad():
         feat = backbone(torch.from_numpy(x))[-1].mean(dim=(2, 3))
         ours = fc(feat).numpy()
-    assert_parity(ours, np.load(osp.join(paddle_dump,
-                                         'ResNet50_vd_logits.npy')),
+    assert_parity(ours, np.load(osp.join(paddle_dump, 'ResNet50_vd_logits.npy')),
                   'mmdet ResNetV1d')
 
 
-def test_mmpretrain_res2net_is_not_paddleclas_res2net_vd(paddle_dump,
-                                                         tmp_path):
+def test_mmpretrain_res2net_is_not_paddleclas_res2net_vd(paddle_dump, tmp_path):
     """Why ssld_mm.PaddleRes2Net exists: mmpretrain.Res2Net has the same
     parameters (the checkpoint loads strictly) but computes something else."""
     arch = 'Res2Net50_vd_26w_4s'

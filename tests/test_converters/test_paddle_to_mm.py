@@ -9,15 +9,14 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from paddle_test_utils import FIXTURE_ARCHS, random_state, save_pdparams, to_dygraph
 
-from conftest import REPO, run_tool
-from paddle_test_utils import (FIXTURE_ARCHS, random_state, save_pdparams,
-                               to_dygraph)
 from ssld_mm.converters import (PADDLE_ARCHS, PaddleConversionError,
-                                convert_paddle_state, convert_pdparams,
-                                get_arch, load_pdparams, model_cfg)
+                                convert_paddle_state, convert_pdparams, get_arch,
+                                load_pdparams, model_cfg)
 
 TOOL = osp.join(REPO, 'tools', 'model_converters', 'paddle_to_mm.py')
 
@@ -31,14 +30,15 @@ def build(cfg):
 
 
 def leaf_config(arch):
-    return osp.join(REPO, 'configs', 'paddleclas',
-                    get_arch(arch).config_name + '.py')
+    return osp.join(REPO, 'configs', 'paddleclas', get_arch(arch).config_name + '.py')
 
 
 # ------------------------------------------------------------------ .pdparams
 def test_load_pdparams_reads_arrays_and_drops_name_table(tmp_path):
-    state = {'fc.weight': np.arange(6, dtype=np.float32).reshape(3, 2),
-             'fc.bias': np.ones(2, np.float32)}
+    state = {
+        'fc.weight': np.arange(6, dtype=np.float32).reshape(3, 2),
+        'fc.bias': np.ones(2, np.float32)
+    }
     path = save_pdparams(state, str(tmp_path / 'm.pdparams'))
     loaded = load_pdparams(path)
     assert list(loaded) == ['fc.weight', 'fc.bias']
@@ -46,14 +46,17 @@ def test_load_pdparams_reads_arrays_and_drops_name_table(tmp_path):
 
 
 def test_load_pdparams_tuple_values_and_prefix(tmp_path):
-    obj = {'Student.fc.weight': ('linear_0.w_0', np.zeros((2, 3), np.float32)),
-           'Teacher.fc.weight': ('linear_1.w_0', np.ones((2, 3), np.float32))}
+    obj = {
+        'Student.fc.weight': ('linear_0.w_0', np.zeros((2, 3), np.float32)),
+        'Teacher.fc.weight': ('linear_1.w_0', np.ones((2, 3), np.float32))
+    }
     path = tmp_path / 'distill.pdparams'
     path.write_bytes(pickle.dumps(obj, protocol=2))
     loaded = load_pdparams(str(path), prefix='Teacher.')
     assert list(loaded) == ['fc.weight'] and loaded['fc.weight'].sum() == 6
-    with pytest.raises(ValueError, match=r"no key starts with 'Pupil\.'.*"
-                       r"'Student', 'Teacher'"):
+    with pytest.raises(
+            ValueError, match=r"no key starts with 'Pupil\.'.*"
+            r"'Student', 'Teacher'"):
         load_pdparams(str(path), prefix='Pupil.')
 
 
@@ -89,12 +92,16 @@ def test_arch_lookup_accepts_published_names_and_suggests():
 
 
 def test_required_archs_are_supported():
-    required = {'ResNet18_vd', 'ResNet34_vd', 'ResNet50_vd', 'ResNet101_vd',
-                'ResNet152_vd', 'ResNet200_vd', 'MobileNetV3_large_x1_0',
-                'MobileNetV3_small_x1_0', 'MobileNetV1', 'MobileNetV2',
-                'Res2Net50_vd_26w_4s', 'Res2Net200_vd_26w_4s'}
-    widths = {f'MobileNetV3_{s}_x{w}' for s in ('large', 'small')
-              for w in ('0_35', '0_5', '0_75', '1_0', '1_25')}
+    required = {
+        'ResNet18_vd', 'ResNet34_vd', 'ResNet50_vd', 'ResNet101_vd', 'ResNet152_vd',
+        'ResNet200_vd', 'MobileNetV3_large_x1_0', 'MobileNetV3_small_x1_0',
+        'MobileNetV1', 'MobileNetV2', 'Res2Net50_vd_26w_4s', 'Res2Net200_vd_26w_4s'
+    }
+    widths = {
+        f'MobileNetV3_{s}_x{w}'
+        for s in ('large', 'small')
+        for w in ('0_35', '0_5', '0_75', '1_0', '1_25')
+    }
     assert required | widths <= set(PADDLE_ARCHS)
 
 
@@ -102,8 +109,9 @@ def test_required_archs_are_supported():
 @pytest.mark.parametrize('arch', list(PADDLE_ARCHS))
 def test_configs_hold_the_converter_model_and_paddle_preprocessing(arch):
     spec = get_arch(arch)
-    base = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models',
-                                    'paddleclas', spec.config_name + '.py'))
+    base = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'models', 'paddleclas',
+                 spec.config_name + '.py'))
     assert set(base.keys()) == {'model'}
     assert base.model.to_dict() == model_cfg(spec)
     leaf = Config.fromfile(leaf_config(arch))
@@ -115,8 +123,7 @@ def test_configs_hold_the_converter_model_and_paddle_preprocessing(arch):
     types = [(t['type'], t.get('scale', t.get('crop_size')))
              for t in leaf.test_dataloader.dataset.pipeline]
     assert types == [('mmpretrain.LoadImageFromFile', None),
-                     ('mmpretrain.ResizeEdge', 256),
-                     ('mmpretrain.CenterCrop', 224),
+                     ('mmpretrain.ResizeEdge', 256), ('mmpretrain.CenterCrop', 224),
                      ('mmpretrain.PackInputs', None)]
     assert leaf.test_cfg == {} and leaf.test_evaluator.topk == (1, 5)
     assert build(leaf.model).head.num_classes == 1000
@@ -127,9 +134,8 @@ def test_configs_hold_the_converter_model_and_paddle_preprocessing(arch):
 def test_converted_weights_load_strictly_into_the_config(arch):
     state = random_state(arch)
     converted, info = convert_paddle_state(state, arch)
-    assert info['naming'] == ('dygraph' if arch.startswith(('MobileNetV2',
-                                                            'Res2Net'))
-                              else 'legendary')
+    assert info['naming'] == ('dygraph' if arch.startswith(
+        ('MobileNetV2', 'Res2Net')) else 'legendary')
     model = build(Config.fromfile(leaf_config(arch)).model)
     model.load_state_dict(converted, strict=True)
     fc = state['fc.weight'] if 'fc.weight' in state else state['out.weight']
@@ -147,16 +153,13 @@ def test_known_tensors_land_in_the_right_places():
     pairs = {
         'conv.conv.weight': 'backbone.stem.conv.weight',
         'conv.bn._mean': 'backbone.stem.bn.running_mean',
-        'blocks.0.expand_conv.conv.weight':
-        'backbone.blocks.0.expand_conv.conv.weight',
+        'blocks.0.expand_conv.conv.weight': 'backbone.blocks.0.expand_conv.conv.weight',
         'blocks.3.mid_se.conv1.bias': 'backbone.blocks.3.mid_se.conv1.bias',
-        'last_second_conv.bn._variance':
-        'backbone.last_second_conv.bn.running_var',
+        'last_second_conv.bn._variance': 'backbone.last_second_conv.bn.running_var',
         'fc.bias': 'head.fc.bias',
     }
     for paddle_key, mm_key in pairs.items():
-        np.testing.assert_array_equal(converted[mm_key].numpy(),
-                                      state[paddle_key])
+        np.testing.assert_array_equal(converted[mm_key].numpy(), state[paddle_key])
     # last_conv: 1x1 conv [1280, 960, 1, 1] -> bias-free Linear [1280, 960]
     assert state['last_conv.weight'].shape == (1280, 960, 1, 1)
     np.testing.assert_array_equal(converted['head.last_conv.weight'].numpy(),
@@ -175,13 +178,13 @@ def test_known_tensors_land_in_the_right_places():
         'blocks.15.conv0.bn._variance': 'backbone.layer4.2.bn1.running_var',
     }
     for paddle_key, mm_key in pairs.items():
-        np.testing.assert_array_equal(converted[mm_key].numpy(),
-                                      state[paddle_key])
+        np.testing.assert_array_equal(converted[mm_key].numpy(), state[paddle_key])
 
 
-@pytest.mark.parametrize('arch', ['ResNet18_vd', 'ResNet50_vd',
-                                  'MobileNetV3_small_x0_35',
-                                  'MobileNetV3_large_x1_0', 'MobileNetV1_x0_25'])
+@pytest.mark.parametrize('arch', [
+    'ResNet18_vd', 'ResNet50_vd', 'MobileNetV3_small_x0_35', 'MobileNetV3_large_x1_0',
+    'MobileNetV1_x0_25'
+])
 def test_paddleclas_2_0_names_give_the_same_checkpoint(arch):
     state = random_state(arch)
     legendary, info = convert_paddle_state(state, arch)
@@ -198,8 +201,7 @@ def test_paddleclas_2_0_names_give_the_same_checkpoint(arch):
 # -------------------------------------------------------------------- errors
 def test_wrong_shape_names_key_expected_and_found_and_writes_nothing(tmp_path):
     state = random_state('ResNet18_vd')
-    state['blocks.2.conv1.conv.weight'] = np.zeros((128, 128, 1, 1),
-                                                   np.float32)
+    state['blocks.2.conv1.conv.weight'] = np.zeros((128, 128, 1, 1), np.float32)
     src = save_pdparams(state, str(tmp_path / 'r18.pdparams'))
     dst = tmp_path / 'out' / 'r18.pth'
     with pytest.raises(PaddleConversionError) as e:
@@ -214,8 +216,7 @@ def test_wrong_shape_names_key_expected_and_found_and_writes_nothing(tmp_path):
 
 def test_unexpected_and_missing_keys_are_listed():
     state = random_state('MobileNetV1_x0_25')
-    state['blocks.13.depthwise_conv.conv.weight'] = np.zeros((8, 1, 3, 3),
-                                                             np.float32)
+    state['blocks.13.depthwise_conv.conv.weight'] = np.zeros((8, 1, 3, 3), np.float32)
     del state['blocks.4.pointwise_conv.bn._mean']
     with pytest.raises(PaddleConversionError) as e:
         convert_paddle_state(state, 'MobileNetV1_x0_25')
@@ -227,12 +228,13 @@ def test_unexpected_and_missing_keys_are_listed():
 
 
 def test_wrong_arch_suggests_the_one_that_fits():
-    with pytest.raises(PaddleConversionError,
-                       match=r'fit ResNet50_vd: is --arch right\?'):
+    with pytest.raises(
+            PaddleConversionError, match=r'fit ResNet50_vd: is --arch right\?'):
         convert_paddle_state(random_state('ResNet50_vd'), 'ResNet101_vd')
-    with pytest.raises(PaddleConversionError,
-                       match=r"none of the keys 'conv1_1._conv.weight' is "
-                       'present'):
+    with pytest.raises(
+            PaddleConversionError,
+            match=r"none of the keys 'conv1_1._conv.weight' is "
+            'present'):
         convert_paddle_state(random_state('ResNet18_vd'), 'Res2Net50_vd_26w_4s')
 
 
@@ -243,8 +245,8 @@ def test_distillation_checkpoint_needs_and_accepts_a_prefix(tmp_path):
     src = save_pdparams(distill, str(tmp_path / 'distill.pdparams'))
     with pytest.raises(PaddleConversionError, match='--src-prefix Student.'):
         convert_pdparams(src, str(tmp_path / 'a.pth'), 'MobileNetV3_small_x0_35')
-    ckpt = convert_pdparams(src, str(tmp_path / 'a.pth'),
-                            'MobileNetV3_small_x0_35', src_prefix='Student.')
+    ckpt = convert_pdparams(
+        src, str(tmp_path / 'a.pth'), 'MobileNetV3_small_x0_35', src_prefix='Student.')
     assert ckpt['meta']['src_prefix'] == 'Student.'
     assert osp.isfile(tmp_path / 'a.pth')
 
@@ -256,9 +258,10 @@ def test_num_classes_follows_the_fc_or_must_match():
     converted, info = convert_paddle_state(state, 'MobileNetV1_x0_25')
     assert info['num_classes'] == 10
     assert converted['head.fc.weight'].shape == (10, 256)
-    with pytest.raises(PaddleConversionError,
-                       match=r"'fc.weight' \(-> 'head.fc.weight'\): expected "
-                       r'shape \(256, 1000\), found \(256, 10\)'):
+    with pytest.raises(
+            PaddleConversionError,
+            match=r"'fc.weight' \(-> 'head.fc.weight'\): expected "
+            r'shape \(256, 1000\), found \(256, 10\)'):
         convert_paddle_state(state, 'MobileNetV1_x0_25', num_classes=1000)
 
 
@@ -269,8 +272,7 @@ def test_format_checks():
     with pytest.raises(ValueError, match='MobileNetV1_x0_25 is not a ResNet_vd'):
         convert_paddle_state(state, 'MobileNetV1_x0_25', fmt='mmdet')
     with pytest.raises(ValueError, match='layer1.0 a 1x1 projection shortcut'):
-        convert_paddle_state(random_state('ResNet18_vd'), 'ResNet18_vd',
-                             fmt='mmdet')
+        convert_paddle_state(random_state('ResNet18_vd'), 'ResNet18_vd', fmt='mmdet')
 
 
 # --------------------------------------------------------------- MMDetection
@@ -286,8 +288,12 @@ def test_mmdet_format_loads_into_mmdet_resnetv1d_and_matches_mmpretrain():
     det = DetResNetV1d(depth=50, out_indices=(0, 1, 2, 3))
     det.load_state_dict(det_state, strict=True)
     cls = ResNetV1d(depth=50, out_indices=(0, 1, 2, 3))
-    cls.load_state_dict({k[len('backbone.'):]: v for k, v in cls_state.items()
-                         if k.startswith('backbone.')}, strict=True)
+    cls.load_state_dict(
+        {
+            k[len('backbone.'):]: v
+            for k, v in cls_state.items() if k.startswith('backbone.')
+        },
+        strict=True)
     det.eval()
     cls.eval()
     x = torch.randn(1, 3, 72, 72, generator=torch.Generator().manual_seed(0))
@@ -298,8 +304,9 @@ def test_mmdet_format_loads_into_mmdet_resnetv1d_and_matches_mmpretrain():
 
 # ----------------------------------------------------------------------- CLI
 def test_cli_writes_a_checkpoint_with_meta(tmp_path):
-    src = save_pdparams(random_state('MobileNetV2_x0_25'),
-                        str(tmp_path / 'MobileNetV2_x0_25_pretrained.pdparams'))
+    src = save_pdparams(
+        random_state('MobileNetV2_x0_25'),
+        str(tmp_path / 'MobileNetV2_x0_25_pretrained.pdparams'))
     dst = tmp_path / 'ckpt' / 'mbv2.pth'
     out = run_tool([TOOL, src, str(dst), '--arch', 'MobileNetV2_x0_25']).stdout
     assert 'MobileNetV2_x0_25 (dygraph Paddle names)' in out
@@ -313,8 +320,7 @@ def test_cli_writes_a_checkpoint_with_meta(tmp_path):
 
 
 def test_cli_reports_errors_and_writes_nothing(tmp_path):
-    src = save_pdparams(random_state('MobileNetV2_x0_25'),
-                        str(tmp_path / 'm.pdparams'))
+    src = save_pdparams(random_state('MobileNetV2_x0_25'), str(tmp_path / 'm.pdparams'))
     dst = tmp_path / 'm.pth'
     with pytest.raises(AssertionError) as e:
         run_tool([TOOL, src, str(dst), '--arch', 'MobileNetV2_x0_5'])
@@ -327,8 +333,8 @@ def test_cli_reports_errors_and_writes_nothing(tmp_path):
 
 
 def test_tools_test_evaluates_a_converted_checkpoint(tmp_path, image_folder):
-    src = save_pdparams(random_state('MobileNetV3_small_x0_35'),
-                        str(tmp_path / 'mbv3.pdparams'))
+    src = save_pdparams(
+        random_state('MobileNetV3_small_x0_35'), str(tmp_path / 'mbv3.pdparams'))
     ckpt = str(tmp_path / 'mbv3.pth')
     run_tool([TOOL, src, ckpt, '--arch', 'MobileNetV3_small_x0_35'])
     config = tmp_path / 'eval_on_folder.py'
@@ -338,8 +344,11 @@ def test_tools_test_evaluates_a_converted_checkpoint(tmp_path, image_folder):
         "    _delete_=True, type='mmpretrain.CustomDataset',\n"
         f"    data_root={image_folder!r},\n"
         "    pipeline={{_base_.test_pipeline}}))\n")
-    out = run_tool([osp.join(REPO, 'tools', 'test.py'), str(config), ckpt,
-                    '--work-dir', str(tmp_path / 'work')])
+    out = run_tool([
+        osp.join(REPO, 'tools', 'test.py'),
+        str(config), ckpt, '--work-dir',
+        str(tmp_path / 'work')
+    ])
     log = out.stdout + out.stderr
     assert 'accuracy/top1' in log
     assert 'unexpected key' not in log and 'missing keys' not in log

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, skip_unless_required
 
 TEST = ('tests/test_converters/test_paddle_parity.py::'

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, TINY_CLS_CONFIG, free_port, run_tool
+
 from ssld_mm.testing.synthetic_scenes import make_scene, near_duplicate
 
 SELECT = osp.join(REPO, 'tools', 'data', 'select_topk.py')
@@ -25,8 +25,9 @@ def pool(tmp_path_factory):
     os.makedirs(osp.join(root, 'img'))
     for i in range(30):
         img = (rng.normal(0, 50, (34, 34, 3)) + rng.dirichlet(np.ones(3)) * 255)
-        cv2.imwrite(osp.join(root, 'img', f'{i}.png'),
-                    img.clip(0, 255).astype(np.uint8))
+        cv2.imwrite(
+            osp.join(root, 'img', f'{i}.png'),
+            img.clip(0, 255).astype(np.uint8))
         lines.append(f'img/{i}.png')
     lines.append('img/gone.png')
     with open(osp.join(root, 'pool.txt'), 'w') as f:
@@ -46,11 +47,14 @@ def pool(tmp_path_factory):
 
 
 def select_args(root, out, *extra):
-    return [SELECT, TINY_CLS_CONFIG, osp.join(root, 'tiny.pth'),
-            '--pool', osp.join(root, 'pool.txt'), '--data-prefix', root,
-            '--k', '4', '--out', out, '--chunk-size', '7', '--batch-size', '4',
-            '--num-workers', '2', '--no-progress',
-            '--labeled', osp.join(root, 'train.txt'), *extra]
+    return [
+        SELECT, TINY_CLS_CONFIG,
+        osp.join(root, 'tiny.pth'), '--pool',
+        osp.join(root, 'pool.txt'), '--data-prefix', root, '--k', '4', '--out', out,
+        '--chunk-size', '7', '--batch-size', '4', '--num-workers', '2', '--no-progress',
+        '--labeled',
+        osp.join(root, 'train.txt'), *extra
+    ]
 
 
 def read(path):
@@ -60,8 +64,8 @@ def read(path):
 
 def test_select_topk_cli_shards_and_launcher(pool, tmp_path):
     ref = str(tmp_path / 'ref.txt')
-    proc = run_tool(select_args(pool, ref, '--soft-labels',
-                                str(tmp_path / 'ref.jsonl')))
+    proc = run_tool(
+        select_args(pool, ref, '--soft-labels', str(tmp_path / 'ref.jsonl')))
     assert 'images seen: 31' in proc.stdout and 'skipped (unreadable): 1' in proc.stdout
     lines = read(ref).splitlines()
     assert lines[0] == 'train/x.jpg 1'
@@ -81,10 +85,14 @@ def test_select_topk_cli_shards_and_launcher(pool, tmp_path):
 
     # the distributed launcher: 2 CPU processes, the last one merges
     out = str(tmp_path / 'dist.txt')
-    run_tool([osp.join(REPO, 'tools', 'data', 'dist_select_topk.sh'),
-              TINY_CLS_CONFIG, osp.join(pool, 'tiny.pth'), '2',
-              *select_args(pool, out)[3:]],
-             env={'PORT': str(free_port()), 'PYTHON': sys.executable})
+    run_tool([
+        osp.join(REPO, 'tools', 'data', 'dist_select_topk.sh'), TINY_CLS_CONFIG,
+        osp.join(pool, 'tiny.pth'), '2', *select_args(pool, out)[3:]
+    ],
+             env={
+                 'PORT': str(free_port()),
+                 'PYTHON': sys.executable
+             })
     assert read(out) == read(ref)
 
 
@@ -94,18 +102,20 @@ def test_dedup_cli(tmp_path):
     for i in range(6):
         cv2.imwrite(osp.join(root, f'v{i}.png'), make_scene(i, i % 2))
         val.append(f'v{i}.png')
-    cv2.imwrite(osp.join(root, 'p_dup.jpg'),
-                near_duplicate(make_scene(2, 0), 'combo', seed=3))
+    cv2.imwrite(
+        osp.join(root, 'p_dup.jpg'), near_duplicate(make_scene(2, 0), 'combo', seed=3))
     cv2.imwrite(osp.join(root, 'p_new.png'), make_scene(50, 0))
     pl = ['p_new.png 0', 'p_dup.jpg 0']
     for name, lines in (('val.txt', val), ('pool.txt', pl)):
         with open(osp.join(root, name), 'w') as f:
             f.write('\n'.join(lines) + '\n')
-    proc = run_tool([DEDUP, '--pool', osp.join(root, 'pool.txt'),
-                     '--val', osp.join(root, 'val.txt'), '--data-prefix', root,
-                     '--out', osp.join(root, 'kept.txt'),
-                     '--removed', osp.join(root, 'removed.txt'),
-                     '--workers', '2', '--no-progress'])
+    proc = run_tool([
+        DEDUP, '--pool',
+        osp.join(root, 'pool.txt'), '--val',
+        osp.join(root, 'val.txt'), '--data-prefix', root, '--out',
+        osp.join(root, 'kept.txt'), '--removed',
+        osp.join(root, 'removed.txt'), '--workers', '2', '--no-progress'
+    ])
     assert 'removed as validation duplicates: 1 (1 mirrored)' in proc.stdout
     assert read(osp.join(root, 'kept.txt')) == 'p_new.png 0\n'
     row = read(osp.join(root, 'removed.txt')).splitlines()[1].split('\t')

@@ -8,8 +8,7 @@ import cv2
 import pytest
 
 from ssld_mm.data_selection import dedup_pool
-from ssld_mm.testing.synthetic_scenes import (TRANSFORMS, make_scene,
-                                              near_duplicate)
+from ssld_mm.testing.synthetic_scenes import TRANSFORMS, make_scene, near_duplicate
 
 NUM_VAL = 24
 
@@ -53,12 +52,13 @@ def data(tmp_path_factory):
 
 def run(data, tag, **kw):
     root = data[0]
-    out, removed = osp.join(root, f'{tag}_kept.txt'), osp.join(root, f'{tag}_removed.txt')
-    args = dict(data_prefix=root, workers=2, chunk_size=10, progress=False,
-                log=lambda s: None)
+    out, removed = osp.join(root,
+                            f'{tag}_kept.txt'), osp.join(root, f'{tag}_removed.txt')
+    args = dict(
+        data_prefix=root, workers=2, chunk_size=10, progress=False, log=lambda s: None)
     args.update(kw)
-    summary = dedup_pool(osp.join(root, 'pool.txt'), osp.join(root, 'val.txt'),
-                         out, removed, **args)
+    summary = dedup_pool(
+        osp.join(root, 'pool.txt'), osp.join(root, 'val.txt'), out, removed, **args)
     return summary, out, removed
 
 
@@ -78,15 +78,14 @@ def test_recall_precision_and_outputs(data):
     for name, (_, val_path, inliers, mirrored) in found.items():
         assert val_path == truth[name]
         assert int(inliers) >= 15
-        assert mirrored == ('flip' if ('flip' in name or 'combo' in name)
-                            else 'same')
+        assert mirrored == ('flip' if ('flip' in name or 'combo' in name) else 'same')
     kept = read_lines(out)
     # kept = pool order minus removed, labels preserved, broken file kept
     assert kept == [ln for ln in pool_lines if ln.split()[0] not in truth]
     assert 'pool/broken.jpg' in kept
     report = read_lines(out + '.unreadable.txt')
-    assert len(report) == 1 and report[0].startswith(
-        'pool\t' + osp.join(root, 'pool/broken.jpg'))
+    assert len(report) == 1 and report[0].startswith('pool\t' +
+                                                     osp.join(root, 'pool/broken.jpg'))
     assert summary['removed'] == 12 and summary['removed_mirrored'] == 4
     assert summary['pool_unreadable'] == 1 and summary['val_images'] == NUM_VAL
     with open(out + '.summary.json') as f:
@@ -95,8 +94,8 @@ def test_recall_precision_and_outputs(data):
 
 def test_resume_after_kill_is_identical_and_reuses_val_features(data, tmp_path):
     root, pool_lines, _ = data
-    ref_summary, ref_out, ref_removed = run(data, 'ref', workers=1,
-                                            drop_unreadable=True)
+    ref_summary, ref_out, ref_removed = run(
+        data, 'ref', workers=1, drop_unreadable=True)
     assert 'pool/broken.jpg' not in read_lines(ref_out)
     wd = str(tmp_path / 'work')
     done = []
@@ -107,13 +106,16 @@ def test_resume_after_kill_is_identical_and_reuses_val_features(data, tmp_path):
             raise KeyboardInterrupt('killed')
 
     with pytest.raises(KeyboardInterrupt):
-        run(data, 'res', work_dir=wd, on_chunk_done=die_after_two,
-            drop_unreadable=True)
+        run(data, 'res', work_dir=wd, on_chunk_done=die_after_two, drop_unreadable=True)
     assert not osp.exists(osp.join(root, 'res_kept.txt'))
     logs, rerun = [], []
-    summary, out, removed = run(data, 'res', work_dir=wd,
-                                on_chunk_done=rerun.append, log=logs.append,
-                                drop_unreadable=True)
+    summary, out, removed = run(
+        data,
+        'res',
+        work_dir=wd,
+        on_chunk_done=rerun.append,
+        log=logs.append,
+        drop_unreadable=True)
     assert len(pool_lines) == 25
     assert rerun == [2]  # chunks 0 and 1 were finished before the kill
     assert any('2 of 3 chunks already done' in s for s in logs)
@@ -126,8 +128,8 @@ def test_resume_after_kill_is_identical_and_reuses_val_features(data, tmp_path):
 
 def test_threshold_argument_changes_the_decision(data, tmp_path):
     _, _, truth = data
-    summary, _, removed = run(data, 'strict', min_inliers=10000,
-                              work_dir=str(tmp_path / 'w'))
+    summary, _, removed = run(
+        data, 'strict', min_inliers=10000, work_dir=str(tmp_path / 'w'))
     assert summary['removed'] == 0 and len(read_lines(removed)) == 1
     # the same work dir with another threshold is another run: refused
     with pytest.raises(ValueError, match='min_inliers: 10000 -> 15'):

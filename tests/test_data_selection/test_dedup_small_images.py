@@ -6,8 +6,8 @@ import warnings
 import cv2
 import numpy as np
 import pytest
-
 from conftest import REPO, run_tool
+
 from ssld_mm.data_selection import dedup_pool, extract_sift, load_gray
 
 DEDUP = osp.join(REPO, 'tools', 'data', 'dedup_sift.py')
@@ -21,8 +21,9 @@ def textured(seed: int, size: int = 128) -> np.ndarray:
         x, y = (int(v) for v in rng.integers(0, size, 2))
         color = tuple(int(c) for c in rng.integers(60, 256, 3))
         if rng.random() < 0.5:
-            cv2.rectangle(img, (x, y), (x + int(rng.integers(4, 30)),
-                                        y + int(rng.integers(4, 30))), color, -1)
+            cv2.rectangle(img, (x, y),
+                          (x + int(rng.integers(4, 30)), y + int(rng.integers(4, 30))),
+                          color, -1)
         else:
             cv2.circle(img, (x, y), int(rng.integers(3, 15)), color, -1)
         cv2.putText(img, chr(65 + int(rng.integers(26))), (x, y),
@@ -55,22 +56,28 @@ def data(tmp_path_factory):
 
 def test_few_keypoints_are_counted_and_warned(data):
     # reference: keypoints per image, extracted directly
-    counts = {f'{s}{i}': len(extract_sift(load_gray(
-        osp.join(data, f'{s}{i}.png'), 512), 500).desc)
-        for s in 'vp' for i in range(5)}
+    counts = {
+        f'{s}{i}':
+        len(extract_sift(load_gray(osp.join(data, f'{s}{i}.png'), 512), 500).desc)
+        for s in 'vp'
+        for i in range(5)
+    }
     assert all(counts[f'v{i}'] >= 100 for i in range(3))
     assert all(counts[f'{s}{i}'] == 0 for s in 'vp' for i in (3, 4))
     with pytest.warns(UserWarning) as rec:
         summary = dedup_pool(
-            osp.join(data, 'pool.txt'), osp.join(data, 'val.txt'),
-            osp.join(data, 'kept.txt'), osp.join(data, 'removed.txt'),
-            data_prefix=data, progress=False, log=lambda s: None)
+            osp.join(data, 'pool.txt'),
+            osp.join(data, 'val.txt'),
+            osp.join(data, 'kept.txt'),
+            osp.join(data, 'removed.txt'),
+            data_prefix=data,
+            progress=False,
+            log=lambda s: None)
     assert summary['removed'] == 3  # the 3 textured copies, not the flat ones
     assert summary['min_useful_keypoints'] == 15
     assert summary['pool_few_keypoints'] == 2
     assert summary['val_few_keypoints'] == 2
-    messages = [str(r.message) for r in rec
-                if 'SIFT keypoints' in str(r.message)]
+    messages = [str(r.message) for r in rec if 'SIFT keypoints' in str(r.message)]
     assert len(messages) == 1
     assert messages[0].startswith(
         '2 of 5 pool images and 2 of 5 validation images have fewer than 15 '
@@ -82,9 +89,14 @@ def test_threshold_follows_min_inliers_and_no_warning_when_fine(data, tmp_path):
     # with min_inliers=3 the flat images (0 keypoints) are still too few
     with pytest.warns(UserWarning, match='fewer than 3 SIFT keypoints'):
         summary = dedup_pool(
-            osp.join(data, 'pool.txt'), osp.join(data, 'val.txt'),
-            str(tmp_path / 'k.txt'), str(tmp_path / 'r.txt'), data_prefix=data,
-            min_inliers=3, progress=False, log=lambda s: None)
+            osp.join(data, 'pool.txt'),
+            osp.join(data, 'val.txt'),
+            str(tmp_path / 'k.txt'),
+            str(tmp_path / 'r.txt'),
+            data_prefix=data,
+            min_inliers=3,
+            progress=False,
+            log=lambda s: None)
     assert summary['min_useful_keypoints'] == 3
     # only textured images: no warning at all
     (tmp_path / 'pool3.txt').write_text('p0.png\np1.png\n')
@@ -92,19 +104,25 @@ def test_threshold_follows_min_inliers_and_no_warning_when_fine(data, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         summary = dedup_pool(
-            str(tmp_path / 'pool3.txt'), str(tmp_path / 'val3.txt'),
-            str(tmp_path / 'k3.txt'), str(tmp_path / 'r3.txt'),
-            data_prefix=data, progress=False, log=lambda s: None)
+            str(tmp_path / 'pool3.txt'),
+            str(tmp_path / 'val3.txt'),
+            str(tmp_path / 'k3.txt'),
+            str(tmp_path / 'r3.txt'),
+            data_prefix=data,
+            progress=False,
+            log=lambda s: None)
     assert summary['pool_few_keypoints'] == summary['val_few_keypoints'] == 0
     assert summary['removed'] == 2
 
 
 def test_cli_ends_with_the_warning(data, tmp_path):
-    proc = run_tool([DEDUP, '--pool', osp.join(data, 'pool.txt'),
-                     '--val', osp.join(data, 'val.txt'), '--data-prefix', data,
-                     '--out', str(tmp_path / 'kept.txt'),
-                     '--removed', str(tmp_path / 'removed.txt'),
-                     '--workers', '2', '--no-progress'])
+    proc = run_tool([
+        DEDUP, '--pool',
+        osp.join(data, 'pool.txt'), '--val',
+        osp.join(data, 'val.txt'), '--data-prefix', data, '--out',
+        str(tmp_path / 'kept.txt'), '--removed',
+        str(tmp_path / 'removed.txt'), '--workers', '2', '--no-progress'
+    ])
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith('WARNING: 2 of 5 pool images and 2 of 5 validation '
                            'images have fewer than 15 SIFT keypoints')

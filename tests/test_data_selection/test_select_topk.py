@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_CLS_CONFIG
+
 from ssld_mm.data_selection import select_topk
 from ssld_mm.data_selection.teacher import (build_pipeline, build_teacher,
                                             load_teacher_config)
@@ -49,11 +49,13 @@ def setup(tmp_path_factory):
     ckpt = osp.join(root, 'tiny_random.pth')
     model = build_teacher(cfg, _save_random(cfg, ckpt))
     pipe = build_pipeline(cfg)
-    x = torch.stack([pipe({'img_path': osp.join(root, p)})['inputs']
-                     for p in lines if 'corrupt' not in p and 'missing' not in p])
+    x = torch.stack([
+        pipe({'img_path': osp.join(root, p)})['inputs'] for p in lines
+        if 'corrupt' not in p and 'missing' not in p
+    ])
     with torch.inference_mode():
-        f = model.neck(model.backbone(model.data_preprocessor(
-            {'inputs': x})['inputs']))[-1]
+        f = model.neck(
+            model.backbone(model.data_preprocessor({'inputs': x})['inputs']))[-1]
     mean, std = f.mean(0), f.std(0) + 1e-6
     sd = model.state_dict()
     w = 3.0 * sd['head.fc.weight'] / std
@@ -83,8 +85,9 @@ def brute_force(root, ckpt, lines, k, return_all=False):
             continue
         x = pipe({'img_path': path})['inputs'][None]
         with torch.inference_mode():
-            p = model(model.data_preprocessor({'inputs': x})['inputs'],
-                      mode='tensor').softmax(-1)[0]
+            p = model(
+                model.data_preprocessor({'inputs': x})['inputs'],
+                mode='tensor').softmax(-1)[0]
         rows.append((int(p.argmax()), -float(p.max()), i, line.split()[0]))
     rows.sort()
     out, per_class = [], {}
@@ -99,13 +102,20 @@ def brute_force(root, ckpt, lines, k, return_all=False):
 
 def run(setup, out_name, **kw):
     root, ckpt, _ = setup
-    args = dict(data_prefix=root, chunk_size=8, batch_size=3, num_workers=0,
-                progress=False, log=lambda s: None)
+    args = dict(
+        data_prefix=root,
+        chunk_size=8,
+        batch_size=3,
+        num_workers=0,
+        progress=False,
+        log=lambda s: None)
     args.update(kw)
     out = osp.join(root, out_name)
     return select_topk(TINY_CLS_CONFIG, ckpt, osp.join(root, 'pool.txt'),
-                       kw.pop('k', K), out, **{a: v for a, v in args.items()
-                                               if a != 'k'}), out
+                       kw.pop('k', K), out, **{
+                           a: v
+                           for a, v in args.items() if a != 'k'
+                       }), out
 
 
 def read(path):
@@ -122,12 +132,18 @@ def test_equals_brute_force_topk(setup):
         assert scores[K - 1] - scores[K] > 1e-5
     # on the CPU, as the reference: GPUs compute convolutions in TF32 by
     # default (see test_cuda_selection_matches_cpu_up_to_tf32)
-    res, out = run(setup, 'sel.txt', soft_labels=osp.join(root, 'soft.jsonl'),
-                   soft_topn=2, device='cpu', pseudo_labels=True)
+    res, out = run(
+        setup,
+        'sel.txt',
+        soft_labels=osp.join(root, 'soft.jsonl'),
+        soft_topn=2,
+        device='cpu',
+        pseudo_labels=True)
     got = [tuple(line.rsplit(' ', 1)) for line in read(out).splitlines()]
     assert got == [(p, str(c)) for p, c, _ in expected]
-    soft = [json.loads(line) for line in read(osp.join(root, 'soft.jsonl'))
-            .splitlines()]
+    soft = [
+        json.loads(line) for line in read(osp.join(root, 'soft.jsonl')).splitlines()
+    ]
     assert [(s['path'], s['label']) for s in soft] == [(p, c) for p, c, _ in expected]
     for s, (_, c, score) in zip(soft, expected):
         assert s['score'] == pytest.approx(score, abs=1e-5)
@@ -165,12 +181,12 @@ def test_shards_and_resume_give_identical_output(setup, tmp_path):
     # 1) two shards sharing a work dir: the first cannot merge yet
     wd = str(tmp_path / 'shards')
     out = str(tmp_path / 'sharded.txt')
-    r0, _ = run(setup, out, work_dir=wd, shard=(0, 2),
-                soft_labels=str(tmp_path / 's.jsonl'))
+    r0, _ = run(
+        setup, out, work_dir=wd, shard=(0, 2), soft_labels=str(tmp_path / 's.jsonl'))
     assert r0['merged'] is False and not osp.exists(out)
     assert r0['shard_stats']['chunks_run'] == 3
-    r1, _ = run(setup, out, work_dir=wd, shard=(1, 2),
-                soft_labels=str(tmp_path / 's.jsonl'))
+    r1, _ = run(
+        setup, out, work_dir=wd, shard=(1, 2), soft_labels=str(tmp_path / 's.jsonl'))
     assert r1['merged'] is True
     assert read(out) == read(ref)
     assert read(str(tmp_path / 's.jsonl')) == read(osp.join(root, 'ref.jsonl'))
@@ -192,11 +208,17 @@ def test_shards_and_resume_give_identical_output(setup, tmp_path):
     # a half-written chunk of a real kill is a temporary file: ignored
     with open(os.path.join(wd, 'chunk_0000002.npz.tmp.999'), 'wb') as f:
         f.write(b'garbage')
-    mtimes = {c: os.stat(os.path.join(wd, f'chunk_000000{c}.npz')).st_mtime_ns
-              for c in (0, 1)}
+    mtimes = {
+        c: os.stat(os.path.join(wd, f'chunk_000000{c}.npz')).st_mtime_ns
+        for c in (0, 1)
+    }
     rerun = []
-    res, _ = run(setup, out, work_dir=wd, on_chunk_done=rerun.append,
-                 soft_labels=str(tmp_path / 'r.jsonl'))
+    res, _ = run(
+        setup,
+        out,
+        work_dir=wd,
+        on_chunk_done=rerun.append,
+        soft_labels=str(tmp_path / 'r.jsonl'))
     assert rerun == [2, 3, 4, 5]  # finished chunks were not redone
     assert res['shard_stats']['chunks_skipped'] == 2
     for c, t in mtimes.items():
@@ -272,8 +294,7 @@ def test_cuda_selection_matches_cpu_up_to_tf32(setup):
     on Ampere and later): the selection may differ from the CPU's only by
     images whose CPU score lies within TF32 noise of the class's cut."""
     root, ckpt, lines = setup
-    expected, per_class, cpu = brute_force(root, ckpt, lines, K,
-                                           return_all=True)
+    expected, per_class, cpu = brute_force(root, ckpt, lines, K, return_all=True)
     _, out = run(setup, 'cuda.txt', device='cuda')
     got = {ln.rsplit(' ', 1)[0] for ln in read(out).splitlines()}
     want = {p for p, _, _ in expected}

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, TINY_CLS_CONFIG, run_tool
+
 from ssld_mm.data_selection import format_summary, select_topk
 from ssld_mm.data_selection.select_topk import rebase_path
 
@@ -28,8 +28,7 @@ def tree(tmp_path_factory):
         os.makedirs(folder, exist_ok=True)
         for i in range(n):
             img = rng.normal(0, 40, (20, 20, 3)) + rng.dirichlet(np.ones(3)) * 255
-            cv2.imwrite(osp.join(folder, f'{i}.png'),
-                        img.clip(0, 255).astype(np.uint8))
+            cv2.imwrite(osp.join(folder, f'{i}.png'), img.clip(0, 255).astype(np.uint8))
 
     data = osp.join(root, 'data')
     write(osp.join(data, 'pool'), 9)
@@ -56,9 +55,18 @@ def run(tree, out, **kw):
     root, data, ckpt = tree
     logs = []
     kw.setdefault('labeled', osp.join(root, 'labeled.txt'))
-    res = select_topk(TINY_CLS_CONFIG, ckpt, osp.join(root, 'pool.txt'), 2,
-                      osp.join(root, out), data_prefix=data, num_workers=0,
-                      batch_size=4, progress=False, log=logs.append, **kw)
+    res = select_topk(
+        TINY_CLS_CONFIG,
+        ckpt,
+        osp.join(root, 'pool.txt'),
+        2,
+        osp.join(root, out),
+        data_prefix=data,
+        num_workers=0,
+        batch_size=4,
+        progress=False,
+        log=logs.append,
+        **kw)
     with open(osp.join(root, out)) as f:
         lines = f.read().splitlines()
     return res['summary'], lines, logs
@@ -75,8 +83,7 @@ def test_rebase_path():
 
 def test_labeled_prefix_inside_data_prefix_is_rewritten(tree):
     root, data, _ = tree
-    summary, lines, logs = run(tree, 'a.txt',
-                               labeled_prefix=osp.join(data, 'labeled'))
+    summary, lines, logs = run(tree, 'a.txt', labeled_prefix=osp.join(data, 'labeled'))
     assert lines[:2] == ['labeled/0.png 0', 'labeled/1.png 2']
     # every written path resolves against --data-prefix
     for line in lines:
@@ -97,10 +104,11 @@ def test_labeled_prefix_inside_data_prefix_is_rewritten(tree):
 
 def test_labeled_prefix_outside_data_prefix_becomes_absolute(tree):
     root, data, _ = tree
-    summary, lines, _ = run(tree, 'b.txt',
-                            labeled_prefix=osp.join(root, 'elsewhere'))
-    assert lines[:2] == [f"{osp.join(root, 'elsewhere', '0.png')} 0",
-                         f"{osp.join(root, 'elsewhere', '1.png')} 2"]
+    summary, lines, _ = run(tree, 'b.txt', labeled_prefix=osp.join(root, 'elsewhere'))
+    assert lines[:2] == [
+        f"{osp.join(root, 'elsewhere', '0.png')} 0",
+        f"{osp.join(root, 'elsewhere', '1.png')} 2"
+    ]
     for line in lines:
         assert osp.isfile(osp.join(data, line.split()[0])), line
 
@@ -126,9 +134,16 @@ def test_wrong_root_is_warned_before_the_teacher_runs(tree):
 def test_pool_root_is_checked_too(tree, tmp_path):
     root, _, ckpt = tree
     logs = []
-    select_topk(TINY_CLS_CONFIG, ckpt, osp.join(root, 'pool.txt'), 2,
-                str(tmp_path / 'd.txt'), data_prefix=str(tmp_path),
-                num_workers=0, progress=False, log=logs.append)
+    select_topk(
+        TINY_CLS_CONFIG,
+        ckpt,
+        osp.join(root, 'pool.txt'),
+        2,
+        str(tmp_path / 'd.txt'),
+        data_prefix=str(tmp_path),
+        num_workers=0,
+        progress=False,
+        log=logs.append)
     assert logs[0].startswith(
         f"WARNING: 9 of the first 9 paths of {osp.join(root, 'pool.txt')!r} "
         f'do not exist under --data-prefix {str(tmp_path)!r}')
@@ -137,11 +152,13 @@ def test_pool_root_is_checked_too(tree, tmp_path):
 def test_cli_labeled_prefix(tree, tmp_path):
     root, data, ckpt = tree
     out = str(tmp_path / 'cli.txt')
-    proc = run_tool([SELECT, TINY_CLS_CONFIG, ckpt, '--pool',
-                     osp.join(root, 'pool.txt'), '--data-prefix', data,
-                     '--k', '2', '--out', out, '--num-workers', '0',
-                     '--no-progress', '--labeled', osp.join(root, 'labeled.txt'),
-                     '--labeled-prefix', osp.join(data, 'labeled')])
+    proc = run_tool([
+        SELECT, TINY_CLS_CONFIG, ckpt, '--pool',
+        osp.join(root, 'pool.txt'), '--data-prefix', data, '--k', '2', '--out', out,
+        '--num-workers', '0', '--no-progress', '--labeled',
+        osp.join(root, 'labeled.txt'), '--labeled-prefix',
+        osp.join(data, 'labeled')
+    ])
     assert '2 labeled paths rewritten' in proc.stdout
     with open(out) as f:
         assert f.read().splitlines()[:2] == ['labeled/0.png 0', 'labeled/1.png 2']

@@ -4,29 +4,26 @@ import cv2
 import numpy as np
 import pytest
 
-from ssld_mm.data_selection.sift import (DEFAULTS, SiftIndex, extract_sift,
-                                         load_gray, mirror_features,
-                                         verify_geometry)
-from ssld_mm.testing.synthetic_scenes import (TRANSFORMS, make_scene,
-                                              near_duplicate)
+from ssld_mm.data_selection.sift import (DEFAULTS, SiftIndex, extract_sift, load_gray,
+                                         mirror_features, verify_geometry)
+from ssld_mm.testing.synthetic_scenes import TRANSFORMS, make_scene, near_duplicate
 
 NUM_VAL = 20
 MIN_INLIERS = DEFAULTS['min_inliers']
 
 
 def feats_of(img):
-    return extract_sift(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY),
-                        DEFAULTS['max_keypoints'])
+    return extract_sift(
+        cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), DEFAULTS['max_keypoints'])
 
 
 @pytest.fixture(scope='module')
 def val_index():
     val = [make_scene(i, cls=i % 4) for i in range(NUM_VAL)]
     feats = [feats_of(v) for v in val]
-    index = SiftIndex(np.concatenate([f.desc for f in feats]),
-                      np.concatenate([f.xy for f in feats]),
-                      np.concatenate([np.full(len(f.desc), i)
-                                      for i, f in enumerate(feats)]))
+    index = SiftIndex(
+        np.concatenate([f.desc for f in feats]), np.concatenate([f.xy for f in feats]),
+        np.concatenate([np.full(len(f.desc), i) for i, f in enumerate(feats)]))
     return val, index
 
 
@@ -47,8 +44,8 @@ def test_mirrored_descriptors_equal_those_of_the_flipped_image():
             continue
         # same position; several orientations may share it: take the closest
         cands = np.flatnonzero(dist < 0.3)
-        errs.append(min(np.linalg.norm(flipped.desc[c] - d) for c in cands)
-                    / np.linalg.norm(d))
+        errs.append(
+            min(np.linalg.norm(flipped.desc[c] - d) for c in cands) / np.linalg.norm(d))
     assert len(errs) >= 50
     assert np.median(errs) < 0.1
     # without the permutation the descriptors do not agree at all
@@ -56,8 +53,9 @@ def test_mirrored_descriptors_equal_those_of_the_flipped_image():
     for xy, d in zip(mirrored.xy[:50], plain.desc[:50]):
         cands = np.flatnonzero(np.linalg.norm(flipped.xy - xy, axis=1) < 0.3)
         if len(cands):
-            ident.append(min(np.linalg.norm(flipped.desc[c] - d) for c in cands)
-                         / np.linalg.norm(d))
+            ident.append(
+                min(np.linalg.norm(flipped.desc[c] - d)
+                    for c in cands) / np.linalg.norm(d))
     assert np.median(ident) > 0.3
 
 
@@ -74,8 +72,10 @@ def test_each_kind_of_copy_is_found(val_index, kind):
 
 def test_different_images_of_the_same_class_are_not_flagged(val_index):
     _, index = val_index
-    scores = [index.match(feats_of(make_scene(100 + s, cls=s % 4)),
-                          min_inliers=3).inliers for s in range(16)]
+    scores = [
+        index.match(feats_of(make_scene(100 + s, cls=s % 4)), min_inliers=3).inliers
+        for s in range(16)
+    ]
     assert max(scores) < MIN_INLIERS, scores
 
 
@@ -99,8 +99,7 @@ def test_verify_geometry():
     assert verify_geometry(src, mirror, ids, 3.0) == 0
     collapsed = np.stack([src[:, 0], np.zeros(40)], 1).astype(np.float32)
     assert verify_geometry(src, collapsed, ids, 3.0) == 0
-    assert verify_geometry(src[:2], similar[:2].astype(np.float32), ids[:2],
-                           3.0) == 0
+    assert verify_geometry(src[:2], similar[:2].astype(np.float32), ids[:2], 3.0) == 0
 
 
 def test_load_gray(tmp_path):

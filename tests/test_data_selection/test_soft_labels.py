@@ -9,11 +9,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, TINY_CLS_CONFIG, run_tool
 from mmengine.config import Config
 
-from conftest import REPO, TINY_CLS_CONFIG, run_tool
-from ssld_mm.data_selection.soft_labels import (ViewSampler,
-                                                find_view_transforms,
+from ssld_mm.data_selection.soft_labels import (ViewSampler, find_view_transforms,
                                                 generate_soft_labels,
                                                 teacher_view_probs, view_seed)
 from ssld_mm.data_selection.teacher import (build_pipeline, build_teacher,
@@ -27,21 +26,22 @@ CORRUPT = 6  # entry of the list that is not an image
 def student_cfg(crop=16):
     pipeline = [
         dict(type='mmpretrain.LoadImageFromFile'),
-        dict(type='mmpretrain.RandomResizedCrop',
-             scale=crop,
-             crop_ratio_range=(0.2, 1.0)),
+        dict(
+            type='mmpretrain.RandomResizedCrop',
+            scale=crop,
+            crop_ratio_range=(0.2, 1.0)),
         dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
         dict(type='mmpretrain.PackInputs'),
     ]
     return Config(
-        dict(default_scope='mmpretrain',
-             train_dataloader=dict(
-                 dataset=dict(type='ConcatDataset',
-                              datasets=[
-                                  dict(type='ImageListDataset',
-                                       ann_file='x',
-                                       pipeline=pipeline)
-                              ]))))
+        dict(
+            default_scope='mmpretrain',
+            train_dataloader=dict(
+                dataset=dict(
+                    type='ConcatDataset',
+                    datasets=[
+                        dict(type='ImageListDataset', ann_file='x', pipeline=pipeline)
+                    ]))))
 
 
 @pytest.fixture(scope='module')
@@ -52,8 +52,7 @@ def setup(tmp_path_factory):
     for i in range(10):
         h, w = 20 + 3 * i, 40 - 2 * i
         img = (rng.normal(0, 50, (h, w, 3)) + rng.dirichlet(np.ones(3)) * 255)
-        cv2.imwrite(osp.join(root, f'{i}.png'),
-                    img.clip(0, 255).astype(np.uint8))
+        cv2.imwrite(osp.join(root, f'{i}.png'), img.clip(0, 255).astype(np.uint8))
         lines.append(f'{i}.png')
     with open(osp.join(root, 'bad.png'), 'wb') as f:
         f.write(b'not a png')
@@ -74,15 +73,16 @@ def setup(tmp_path_factory):
 
 def gen(setup, out, **kw):
     root, ckpt = setup
-    args = dict(views=M,
-                topk=K,
-                seed=SEED,
-                data_prefix=root,
-                samples_per_shard=PER_SHARD,
-                batch_size=2,
-                num_workers=0,
-                progress=False,
-                log=lambda *_: None)
+    args = dict(
+        views=M,
+        topk=K,
+        seed=SEED,
+        data_prefix=root,
+        samples_per_shard=PER_SHARD,
+        batch_size=2,
+        num_workers=0,
+        progress=False,
+        log=lambda *_: None)
     args.update(kw)
     return generate_soft_labels(TINY_CLS_CONFIG, ckpt, student_cfg(),
                                 osp.join(root, 'list.txt'), out, **args)
@@ -109,15 +109,15 @@ def test_store_contents_and_skipped(setup, store):
     assert (s.num_samples, s.num_views, s.topk, s.num_classes) == (11, M, K, 3)
     assert s.crop_size == (16, 16) and s.seed == SEED
     assert len(s.index['shards']) == 3
-    assert s.index['view_sampler']['RandomResizedCrop'][
-        'crop_ratio_range'] == [0.2, 1.0]
+    assert s.index['view_sampler']['RandomResizedCrop']['crop_ratio_range'] == [
+        0.2, 1.0
+    ]
     assert not s.has(CORRUPT) and s.index['num_skipped'] == 1
     line = open(osp.join(store, 'skipped.txt')).read().strip().split('\t')
     assert line[0] == str(CORRUPT) and line[1].endswith('bad.png')
     probs = s.views(0)['topk_prob'].astype(np.float32)
     assert (np.diff(probs, axis=1) <= 0).all()  # descending
-    flips = np.concatenate(
-        [s.views(i)['flip'] for i in range(11) if i != CORRUPT])
+    flips = np.concatenate([s.views(i)['flip'] for i in range(11) if i != CORRUPT])
     assert 0 < flips.sum() < len(flips)  # both flips occur
 
 
@@ -152,9 +152,7 @@ def test_views_match_pipeline_and_teacher(setup, store):
                 p = teacher_view_probs(teacher, x)[0]
             tp, tc = p.topk(K)
             assert v['topk_idx'][j].tolist() == tc.tolist()
-            np.testing.assert_allclose(v['topk_prob'][j],
-                                       tp.numpy(),
-                                       atol=1e-3)
+            np.testing.assert_allclose(v['topk_prob'][j], tp.numpy(), atol=1e-3)
 
 
 def test_rerun_interrupt_and_shards_identical(setup, store, tmp_path):
@@ -187,18 +185,22 @@ def test_find_view_transforms_errors():
     cfg = student_cfg()
     found = find_view_transforms(cfg)
     assert [t['type'] for t in found['rest']] == ['mmpretrain.PackInputs']
-    bad = Config(dict(train_pipeline=[dict(type='LoadImageFromFile'),
-                                      dict(type='ColorJitter'),
-                                      dict(type='RandomResizedCrop', scale=8)]))
-    with pytest.raises(ValueError,
-                       match=r"\['ColorJitter'\] before RandomResizedCrop"):
+    bad = Config(
+        dict(train_pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='ColorJitter'),
+            dict(type='RandomResizedCrop', scale=8)
+        ]))
+    with pytest.raises(ValueError, match=r"\['ColorJitter'\] before RandomResizedCrop"):
         find_view_transforms(bad)
     with pytest.raises(ValueError, match='no RandomResizedCrop or RandomCrop'):
-        find_view_transforms(
-            Config(dict(train_pipeline=[dict(type='CenterCrop')])))
+        find_view_transforms(Config(dict(train_pipeline=[dict(type='CenterCrop')])))
     with pytest.raises(ValueError, match='pad_if_needed=False'):
-        find_view_transforms(Config(dict(train_pipeline=[
-            dict(type='RandomCrop', crop_size=8, pad_if_needed=True)])))
+        find_view_transforms(
+            Config(
+                dict(train_pipeline=[
+                    dict(type='RandomCrop', crop_size=8, pad_if_needed=True)
+                ])))
     vflip = Config(
         dict(train_pipeline=[
             dict(type='RandomResizedCrop', scale=8),
@@ -215,8 +217,7 @@ def test_cli(setup, tmp_path, monkeypatch):
     out = str(tmp_path / 'cli_store')
     args = [
         TINY_CLS_CONFIG, ckpt, '--train-config', cfg_path, '--list',
-        osp.join(root,
-                 'list.txt'), '--data-prefix', root, '--views', '2', '--topk',
+        osp.join(root, 'list.txt'), '--data-prefix', root, '--views', '2', '--topk',
         '3', '--out', out, '--num-workers', '0', '--samples-per-shard', '6',
         '--teacher-autocast', 'bfloat16', '--channels-last'
     ]
@@ -231,14 +232,13 @@ def test_cli(setup, tmp_path, monkeypatch):
     assert tool.main(args + ['--launcher', 'pytorch', '--no-progress']) == 0
     assert sorted(f for f in os.listdir(out)
                   if f.endswith('.npz')) == ['shard_00001.npz']
-    proc = run_tool([osp.join(REPO, 'tools/data/generate_soft_labels.py')] +
-                    args + ['--shard', '0/2'])
+    proc = run_tool([osp.join(REPO, 'tools/data/generate_soft_labels.py')] + args +
+                    ['--shard', '0/2'])
     assert 'img/s' in proc.stdout + proc.stderr
     s = SoftLabelStore(out)
-    assert (s.num_views, s.topk, s.index['teacher_autocast']) == (2, 3,
-                                                                  'bfloat16')
-    assert s.views(3)['topk_prob'].astype(float).sum(1) == pytest.approx(
-        [1, 1], abs=2e-2)
+    assert (s.num_views, s.topk, s.index['teacher_autocast']) == (2, 3, 'bfloat16')
+    assert s.views(3)['topk_prob'].astype(float).sum(1) == pytest.approx([1, 1],
+                                                                         abs=2e-2)
 
 
 def test_random_crop_with_padding_views_match_pipeline(setup):
@@ -246,16 +246,17 @@ def test_random_crop_with_padding_views_match_pipeline(setup):
     in the resized frame, leaving it by up to the padding; rendering them
     equals the pipeline's own output under the view seed."""
     root, _ = setup
-    pipeline = [dict(type='mmpretrain.LoadImageFromFile'),
-                dict(type='mmpretrain.Resize', scale=(20, 16)),
-                dict(type='mmpretrain.RandomCrop', crop_size=16, padding=3,
-                     pad_val=7),
-                dict(type='mmpretrain.RandomFlip', prob=0.5),
-                dict(type='mmpretrain.PackInputs')]
+    pipeline = [
+        dict(type='mmpretrain.LoadImageFromFile'),
+        dict(type='mmpretrain.Resize', scale=(20, 16)),
+        dict(type='mmpretrain.RandomCrop', crop_size=16, padding=3, pad_val=7),
+        dict(type='mmpretrain.RandomFlip', prob=0.5),
+        dict(type='mmpretrain.PackInputs')
+    ]
     cfg = Config(dict(default_scope='mmpretrain', train_pipeline=pipeline))
     found = find_view_transforms(cfg)
-    assert [t['type'] for t in found['load']] == [
-        'mmpretrain.LoadImageFromFile', 'mmpretrain.Resize']
+    assert [t['type'] for t in found['load']
+            ] == ['mmpretrain.LoadImageFromFile', 'mmpretrain.Resize']
     sampler = ViewSampler.from_config(cfg, SEED)
     assert sampler.crop_size == (16, 16)
     assert sampler.describe()['RandomCrop'] == dict(
@@ -275,6 +276,6 @@ def test_random_crop_with_padding_views_match_pipeline(setup):
             np.random.seed(view_seed(SEED, i, j))
             expected = full({'img_path': path})
             assert expected['flip'] == flip
-            np.testing.assert_array_equal(sampler.render(img, box, flip),
-                                          expected['img'])
+            np.testing.assert_array_equal(
+                sampler.render(img, box, flip), expected['img'])
     assert outside > 0  # padding was exercised

@@ -9,8 +9,7 @@ def brute_force(idx, cls, score, k):
     """Plain Python: per class sort by (-score, idx), take k; class order."""
     out = []
     for c in sorted(set(cls.tolist())):
-        members = [(-float(s), int(i)) for i, cc, s in zip(idx, cls, score)
-                   if cc == c]
+        members = [(-float(s), int(i)) for i, cc, s in zip(idx, cls, score) if cc == c]
         out.extend(i for _, i in sorted(members)[:k])
     return out
 

@@ -11,17 +11,18 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO, TINY_CLS_CONFIG
 from PIL import Image
 
-from conftest import REPO, TINY_CLS_CONFIG
 from ssld_mm.datasets import ImageListDataset
-from ssld_mm.datasets.bad_images import (bad_image_budget, read_report,
-                                         replacement_index)
+from ssld_mm.datasets.bad_images import bad_image_budget, read_report, replacement_index
 from ssld_mm.datasets.image_list import ImageListError
 
-PIPELINE = [dict(type='mmpretrain.LoadImageFromFile'),
-            dict(type='mmpretrain.Resize', scale=(32, 32)),
-            dict(type='mmpretrain.PackInputs')]
+PIPELINE = [
+    dict(type='mmpretrain.LoadImageFromFile'),
+    dict(type='mmpretrain.Resize', scale=(32, 32)),
+    dict(type='mmpretrain.PackInputs')
+]
 LOAD_ONLY = [dict(type='mmpretrain.LoadImageFromFile')]
 CLASSES = ('a', 'b', 'c')
 
@@ -48,12 +49,17 @@ def _write_bad(folder):
     open(osp.join(folder, 'truncated.jpg'), 'wb').write(data[:int(len(data) * 0.9)])
     open(osp.join(folder, 'zero.jpg'), 'wb').close()
     open(osp.join(folder, 'text.png'), 'w').write('this is not an image\n')
-    open(osp.join(folder, 'garbage.jpg'), 'wb').write(
-        b'\xff\xd8\xff\xe0' + bytes(range(256)) * 4)
+    open(osp.join(folder, 'garbage.jpg'),
+         'wb').write(b'\xff\xd8\xff\xe0' + bytes(range(256)) * 4)
     cv2.imwrite(osp.join(folder, 'bomb.png'), np.zeros((1500, 1500), np.uint8))
-    return {'missing.png': 'missing file', 'truncated.jpg': 'not decodable',
-            'zero.jpg': 'empty file', 'text.png': 'not decodable',
-            'garbage.jpg': 'not decodable', 'bomb.png': 'too many pixels'}
+    return {
+        'missing.png': 'missing file',
+        'truncated.jpg': 'not decodable',
+        'zero.jpg': 'empty file',
+        'text.png': 'not decodable',
+        'garbage.jpg': 'not decodable',
+        'bomb.png': 'too many pixels'
+    }
 
 
 @pytest.fixture
@@ -68,15 +74,21 @@ def pool(tmp_path):
     ann = str(tmp_path / 'pool.txt')
     with open(ann, 'w') as f:
         f.write('\n'.join(lines) + '\n')
-    where = {f'{ann}:{lines.index(f"{n} {i % 3}") + 1}': r
-             for i, (n, r) in enumerate(bad.items())}
+    where = {
+        f'{ann}:{lines.index(f"{n} {i % 3}") + 1}': r
+        for i, (n, r) in enumerate(bad.items())
+    }
     return dict(ann=ann, folder=folder, where=where, n=len(lines))
 
 
 def _dataset(pool, **kw):
     kw.setdefault('pipeline', PIPELINE)
-    return ImageListDataset(ann_file=pool['ann'], data_prefix=pool['folder'],
-                            classes=CLASSES, max_image_pixels=1_000_000, **kw)
+    return ImageListDataset(
+        ann_file=pool['ann'],
+        data_prefix=pool['folder'],
+        classes=CLASSES,
+        max_image_pixels=1_000_000,
+        **kw)
 
 
 def test_unusual_valid_images_decode_to_3_channel_bgr(tmp_path):
@@ -93,12 +105,16 @@ def test_unusual_valid_images_decode_to_3_channel_bgr(tmp_path):
     exif = im.getexif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     im.save(f'{d}/exif6.png', exif=exif)
-    names = ['gray.png', 'palette.png', 'deep16.png', 'rgba.png', 'cmyk.jpg',
-             'exif6.png']
+    names = [
+        'gray.png', 'palette.png', 'deep16.png', 'rgba.png', 'cmyk.jpg', 'exif6.png'
+    ]
     with open(f'{d}/list.txt', 'w') as f:
         f.write('\n'.join(names) + '\n')
-    ds = ImageListDataset(ann_file=f'{d}/list.txt', data_prefix=d,
-                          pipeline=LOAD_ONLY, on_bad_image='skip')
+    ds = ImageListDataset(
+        ann_file=f'{d}/list.txt',
+        data_prefix=d,
+        pipeline=LOAD_ONLY,
+        on_bad_image='skip')
     imgs = {n: ds[i]['img'] for i, n in enumerate(names)}
     assert not ds.bad_images
     for n, img in imgs.items():
@@ -161,12 +177,13 @@ def test_budget_count_and_fraction(pool):
 
 
 def test_a_pipeline_error_on_a_good_image_is_not_skipped(pool):
-    broken = [dict(type='mmpretrain.LoadImageFromFile'),
-              dict(type='mmpretrain.CenterCrop', crop_size=-3),
-              dict(type='mmpretrain.PackInputs')]
+    broken = [
+        dict(type='mmpretrain.LoadImageFromFile'),
+        dict(type='mmpretrain.CenterCrop', crop_size=-3),
+        dict(type='mmpretrain.PackInputs')
+    ]
     with pytest.raises(Exception):
-        ds = _dataset(pool, on_bad_image='skip', max_bad_images=6,
-                      pipeline=broken)
+        ds = _dataset(pool, on_bad_image='skip', max_bad_images=6, pipeline=broken)
         ds[0]
 
 
@@ -185,8 +202,7 @@ train_dataloader = dict(
 """)
     work = str(tmp_path / f'work_{mode}')
     script = osp.join(REPO, 'tools', 'train.py')
-    monkeypatch.setattr(sys, 'argv', [script, cfg, '--work-dir', work,
-                                      '--no-validate'])
+    monkeypatch.setattr(sys, 'argv', [script, cfg, '--work-dir', work, '--no-validate'])
     runpy.run_path(script, run_name='__main__')
     return work
 
@@ -198,16 +214,16 @@ def test_training_with_two_workers_skips_and_lists_exactly_the_bad(
     assert set(report) == set(pool['where'])
     for where, (path, reason) in report.items():
         assert pool['where'][where] in reason and osp.basename(path) in (
-            'missing.png', 'truncated.jpg', 'zero.jpg', 'text.png',
-            'garbage.jpg', 'bomb.png')
+            'missing.png', 'truncated.jpg', 'zero.jpg', 'text.png', 'garbage.jpg',
+            'bomb.png')
     out = ''.join(capsys.readouterr())
     assert 'epoch 1: 6 new bad image(s) skipped and replaced, 6 so far' in out
     assert 'epoch 2: ' not in out.split('epoch 1: 6 new')[1]  # once, not again
     assert osp.isfile(osp.join(work, 'epoch_2.pth'))
 
 
-def test_training_in_error_mode_stops_naming_the_image(pool, tmp_path,
-                                                       monkeypatch, capsys):
+def test_training_in_error_mode_stops_naming_the_image(pool, tmp_path, monkeypatch,
+                                                       capsys):
     with pytest.raises((SystemExit, ImageListError)) as e:
         _train(pool, tmp_path, monkeypatch, 'error')
     text = str(e.value) + ''.join(capsys.readouterr())
@@ -218,8 +234,10 @@ def test_ssld_recipes_skip_bad_images_in_the_unlabeled_pool_only():
     import glob
 
     from mmengine.config import Config
-    paths = [p for p in glob.glob(osp.join(REPO, 'configs', 'ssld', '*.py'))
-             if not p.endswith('_ft_in1k.py')]
+    paths = [
+        p for p in glob.glob(osp.join(REPO, 'configs', 'ssld', '*.py'))
+        if not p.endswith('_ft_in1k.py')
+    ]
     assert len(paths) >= 7
     for path in paths:
         parts = Config.fromfile(path).train_dataloader.dataset.datasets
@@ -229,8 +247,8 @@ def test_ssld_recipes_skip_bad_images_in_the_unlabeled_pool_only():
     assert hooks.bad_images.type == 'BadImageHook'
 
 
-def test_training_over_the_budget_stops_with_the_list(pool, tmp_path,
-                                                      monkeypatch, capsys):
+def test_training_over_the_budget_stops_with_the_list(pool, tmp_path, monkeypatch,
+                                                      capsys):
     with pytest.raises((SystemExit, ImageListError)) as e:
         _train(pool, tmp_path, monkeypatch, 'skip', budget=3)
     text = str(e.value) + ''.join(capsys.readouterr())

@@ -5,14 +5,13 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import write_image_folder
 from mmengine.dataset import ConcatDataset, pseudo_collate
 from mmengine.registry import init_default_scope
 from torch.utils.data import DataLoader
 
-from conftest import write_image_folder
-from ssld_mm.datasets import (ImageListDataset, ImageListError, SubsetDataset,
-                              UnlabeledDataset, load_indices, save_indices,
-                              split_indices)
+from ssld_mm.datasets import (ImageListDataset, ImageListError, UnlabeledDataset,
+                              load_indices, save_indices, split_indices)
 from ssld_mm.registry import DATASETS
 
 PIPELINE = [
@@ -43,16 +42,16 @@ FMNIST_PIPELINE = [dict(type='mmpretrain.PackInputs')]
 
 @pytest.fixture
 def folder(tmp_path):
-    return write_image_folder(str(tmp_path / 'imgs'), num_classes=3,
-                              per_class=4, size=16)
+    return write_image_folder(
+        str(tmp_path / 'imgs'), num_classes=3, per_class=4, size=16)
 
 
 def custom_cfg(root):
-    return dict(type='mmpretrain.CustomDataset', data_root=root,
-                pipeline=PIPELINE)
+    return dict(type='mmpretrain.CustomDataset', data_root=root, pipeline=PIPELINE)
 
 
 # --------------------------------------------------------------- indices
+
 
 def test_load_indices_specs(tmp_path):
     assert load_indices(None, 4) == [0, 1, 2, 3]
@@ -70,8 +69,9 @@ def test_load_indices_specs(tmp_path):
 
 
 def test_load_indices_errors(tmp_path):
-    with pytest.raises(ValueError, match='index 5 is out of range for a '
-                                         'dataset of 5 samples'):
+    with pytest.raises(
+            ValueError, match='index 5 is out of range for a '
+            'dataset of 5 samples'):
         load_indices([0, 5], 5)
     with pytest.raises(ValueError, match='index -1 is out of range'):
         load_indices([-1], 5)
@@ -113,6 +113,7 @@ def test_split_indices_disjoint_and_reproducible():
 
 # ------------------------------------------------------------- wrappers
 
+
 def test_unlabeled_dataset_on_custom_dataset(folder):
     init_default_scope('ssld_mm')
     ds = UnlabeledDataset(dataset=custom_cfg(folder), indices=[0, 5, 11])
@@ -134,8 +135,8 @@ def test_unlabeled_dataset_on_custom_dataset(folder):
 
 def test_subset_dataset_keeps_labels(folder):
     init_default_scope('ssld_mm')
-    ds = DATASETS.build(dict(type='SubsetDataset',
-                             dataset=custom_cfg(folder), indices=-2))
+    ds = DATASETS.build(
+        dict(type='SubsetDataset', dataset=custom_cfg(folder), indices=-2))
     assert len(ds) == 2 and ds.ori_indices == [10, 11]
     assert [ds[i]['data_samples'].gt_label.item() for i in range(2)] == [2, 2]
     sub = ds.get_subset([1])
@@ -147,10 +148,8 @@ def test_wrapper_argument_errors(folder):
     with pytest.raises(ValueError, match='index 12 is out of range'):
         UnlabeledDataset(dataset=custom_cfg(folder), indices=[12])
     with pytest.raises(TypeError, match='has no'):
-        UnlabeledDataset(dataset=ConcatDataset(
-            [DATASETS.build(custom_cfg(folder))]))
-    lazy = UnlabeledDataset(dataset=custom_cfg(folder), indices=[12],
-                            lazy_init=True)
+        UnlabeledDataset(dataset=ConcatDataset([DATASETS.build(custom_cfg(folder))]))
+    lazy = UnlabeledDataset(dataset=custom_cfg(folder), indices=[12], lazy_init=True)
     with pytest.raises(ValueError, match='out of range'):
         len(lazy)
 
@@ -162,13 +161,16 @@ def test_labeled_subset_plus_unlabeled_rest(folder, tmp_path):
     lab_file = save_indices(str(tmp_path / 'labeled_idx.txt'), lab)
     unl_file = save_indices(str(tmp_path / 'unlabeled_idx.npy'), unl)
     base = custom_cfg(folder)
-    dataset = DATASETS.build(dict(type='ConcatDataset', datasets=[
-        dict(type='SubsetDataset', dataset=base, indices=lab_file),
-        dict(type='UnlabeledDataset', dataset=base, indices=unl_file),
-    ]))
+    dataset = DATASETS.build(
+        dict(
+            type='ConcatDataset',
+            datasets=[
+                dict(type='SubsetDataset', dataset=base, indices=lab_file),
+                dict(type='UnlabeledDataset', dataset=base, indices=unl_file),
+            ]))
     assert len(dataset) == 12
-    loader = DataLoader(dataset, batch_size=12, shuffle=False,
-                        collate_fn=pseudo_collate)
+    loader = DataLoader(
+        dataset, batch_size=12, shuffle=False, collate_fn=pseudo_collate)
     batch = next(iter(loader))
     samples = batch['data_samples']
     assert ['gt_label' in s for s in samples] == [True] * 4 + [False] * 8
@@ -185,8 +187,8 @@ def test_unlabeled_wraps_image_list_with_line_errors(folder):
     ann = osp.join(folder, 'list.txt')
     with open(ann, 'w') as f:
         f.write('class_0/img_0.png 0\nclass_0/bad.png 0\n')
-    ds = UnlabeledDataset(dataset=ImageListDataset(
-        ann_file=ann, data_prefix=folder, pipeline=PIPELINE))
+    ds = UnlabeledDataset(
+        dataset=ImageListDataset(ann_file=ann, data_prefix=folder, pipeline=PIPELINE))
     assert 'gt_label' not in ds[0]['data_samples']
     with pytest.raises(ImageListError, match=r'list\.txt:2: cannot load'):
         ds[1]
@@ -194,11 +196,16 @@ def test_unlabeled_wraps_image_list_with_line_errors(folder):
 
 # --------------------------------------------- Fashion-MNIST (fake files)
 
+
 def test_fashion_mnist_honours_indices_and_unlabeled_pool(tmp_path):
     root = write_fake_fashion_mnist(str(tmp_path / 'fmnist'))
     init_default_scope('ssld_mm')
-    base = dict(type='mmpretrain.FashionMNIST', data_root=root,
-                split='train', download=False, pipeline=FMNIST_PIPELINE)
+    base = dict(
+        type='mmpretrain.FashionMNIST',
+        data_root=root,
+        split='train',
+        download=False,
+        pipeline=FMNIST_PIPELINE)
     # MMPretrain's FashionMNIST passes indices= on to MMEngine's BaseDataset
     plain = DATASETS.build(dict(base, indices=[3, 7]))
     assert len(plain) == 2
@@ -208,15 +215,19 @@ def test_fashion_mnist_honours_indices_and_unlabeled_pool(tmp_path):
 
     lab_file = save_indices(str(tmp_path / 'L.txt'), [0, 1, 2])
     unl_file = save_indices(str(tmp_path / 'U.txt'), range(3, 12))
-    dataset = DATASETS.build(dict(type='ConcatDataset', datasets=[
-        dict(type='SubsetDataset', dataset=base, indices=lab_file),
-        dict(type='UnlabeledDataset', dataset=base, indices=unl_file)]))
+    dataset = DATASETS.build(
+        dict(
+            type='ConcatDataset',
+            datasets=[
+                dict(type='SubsetDataset', dataset=base, indices=lab_file),
+                dict(type='UnlabeledDataset', dataset=base, indices=unl_file)
+            ]))
     assert len(dataset) == 12
     assert dataset.metainfo['classes'][0] == 'T-shirt/top'
-    batch = next(iter(DataLoader(dataset, batch_size=12,
-                                 collate_fn=pseudo_collate)))
-    labels = [s.gt_label.item() if 'gt_label' in s else None
-              for s in batch['data_samples']]
+    batch = next(iter(DataLoader(dataset, batch_size=12, collate_fn=pseudo_collate)))
+    labels = [
+        s.gt_label.item() if 'gt_label' in s else None for s in batch['data_samples']
+    ]
     assert labels == [0, 1, 2] + [None] * 9
     # the image of U's first sample is train image 3
     assert batch['inputs'][3].unique().tolist() == [3]
@@ -225,10 +236,12 @@ def test_fashion_mnist_honours_indices_and_unlabeled_pool(tmp_path):
 
 def test_fashion_mnist_split_needs_test_mode(tmp_path):
     """MMPretrain 1.2 picks the file by test_mode, not by split (a trap)."""
-    root = write_fake_fashion_mnist(str(tmp_path / 'fmnist'),
-                                    n_train=12, n_test=4)
+    root = write_fake_fashion_mnist(str(tmp_path / 'fmnist'), n_train=12, n_test=4)
     init_default_scope('ssld_mm')
-    base = dict(type='mmpretrain.FashionMNIST', data_root=root,
-                download=False, pipeline=FMNIST_PIPELINE)
+    base = dict(
+        type='mmpretrain.FashionMNIST',
+        data_root=root,
+        download=False,
+        pipeline=FMNIST_PIPELINE)
     assert len(DATASETS.build(dict(base, split='test'))) == 12  # train!
     assert len(DATASETS.build(dict(base, split='test', test_mode=True))) == 4

@@ -39,8 +39,13 @@ def _load(root, split):
 def test_boxes_are_exact_pixel_extents(tmp_path):
     src = _fake_fashion_mnist(str(tmp_path / 'src'))
     root = str(tmp_path / 'coco')
-    info = make_coco_toy(root, num_train=6, num_val=3, image_size=(96, 80),
-                         object_size=(20, 30), source=src)
+    info = make_coco_toy(
+        root,
+        num_train=6,
+        num_val=3,
+        image_size=(96, 80),
+        object_size=(20, 30),
+        source=src)
     assert info['source'] == src
     for split in ('train2017', 'val2017'):
         coco = _load(root, split)
@@ -62,16 +67,19 @@ def test_boxes_are_exact_pixel_extents(tmp_path):
             assert pixels.max(axis=2)[~inside].max() < 60
 
 
-@pytest.mark.skipif(find_fashion_mnist() is None,
-                    reason='Fashion-MNIST not installed (make setup installs it)')
+@pytest.mark.skipif(
+    find_fashion_mnist() is None,
+    reason='Fashion-MNIST not installed (make setup installs it)')
 def test_real_items_deterministic_and_inside_boxes(tmp_path):
     a, b, c = (str(tmp_path / n) for n in 'abc')
     info = make_coco_toy(a, num_train=4, num_val=2, seed=3)
     make_coco_toy(b, num_train=4, num_val=2, seed=3)
     make_coco_toy(c, num_train=4, num_val=2, seed=4)
     assert info['source'] == find_fashion_mnist()
-    assert info['ann_files'] == {'train2017': 'annotations/instances_train2017.json',
-                                 'val2017': 'annotations/instances_val2017.json'}
+    assert info['ann_files'] == {
+        'train2017': 'annotations/instances_train2017.json',
+        'val2017': 'annotations/instances_val2017.json'
+    }
     assert _load(a, 'train2017') == _load(b, 'train2017') != _load(c, 'train2017')
     img_a = cv2.imread(osp.join(a, 'train2017', '000000000000.png'))
     img_b = cv2.imread(osp.join(b, 'train2017', '000000000000.png'))
@@ -81,8 +89,9 @@ def test_real_items_deterministic_and_inside_boxes(tmp_path):
         for img in coco['images']:
             pixels = cv2.imread(osp.join(a, split, img['file_name'])).max(axis=2)
             inside = np.zeros(pixels.shape, bool)
-            boxes = [a_['bbox'] for a_ in coco['annotations']
-                     if a_['image_id'] == img['id']]
+            boxes = [
+                a_['bbox'] for a_ in coco['annotations'] if a_['image_id'] == img['id']
+            ]
             for x, y, w, h in (map(int, bb) for bb in boxes):
                 assert 0 <= x and x + w <= 160 and 0 <= y and y + h <= 160
                 assert (pixels[y:y + h, x:x + w] >= 60).any()  # the item is there
@@ -113,57 +122,53 @@ def test_bad_arguments(tmp_path, kwargs, match):
 
 
 def test_toy_overrides_keep_the_recipe_and_shrink_the_data(tmp_path):
+    from conftest import REPO
     from mmengine.config import Config
 
-    from conftest import REPO
     from ssld_mm.testing import coco_toy_overrides, write_coco_toy_config
-    info = make_coco_toy(str(tmp_path / 'toy'), num_train=2, num_val=1,
-                         source='synthetic')
+    info = make_coco_toy(
+        str(tmp_path / 'toy'), num_train=2, num_val=1, source='synthetic')
     src = osp.join(REPO, 'configs', 'detection',
                    'cascade-rcnn_r50vd-ssld_fpn_1x_coco.py')
-    over = coco_toy_overrides(Config.fromfile(src), info, scale=(96, 96),
-                              checkpoint='x.pth', score_thr=0.0)
-    assert [h['num_classes'] for h in over['model']['roi_head']['bbox_head']
-            ] == [3, 3, 3]
-    dst = write_coco_toy_config(src, str(tmp_path / 'c.py'), info,
-                                scale=(96, 96), checkpoint='x.pth', lr=0.005)
+    over = coco_toy_overrides(
+        Config.fromfile(src), info, scale=(96, 96), checkpoint='x.pth', score_thr=0.0)
+    assert [h['num_classes']
+            for h in over['model']['roi_head']['bbox_head']] == [3, 3, 3]
+    dst = write_coco_toy_config(
+        src, str(tmp_path / 'c.py'), info, scale=(96, 96), checkpoint='x.pth', lr=0.005)
     cfg = Config.fromfile(dst)
     train = cfg.train_dataloader.dataset
     assert train.data_root == str(tmp_path / 'toy') + os.sep
     assert train.metainfo.classes == ('rectangle', 'ellipse', 'triangle')
     assert train.pipeline[2].scales == [(96, 96)]  # RandomChoiceResize
     assert cfg.test_dataloader.dataset.pipeline[1].scale == (96, 96)
-    assert cfg.val_evaluator.ann_file == str(
-        tmp_path / 'toy' / 'annotations' / 'instances_val2017.json')
+    assert cfg.val_evaluator.ann_file == str(tmp_path / 'toy' / 'annotations' /
+                                             'instances_val2017.json')
     # the recipe stays: cascade heads (class-agnostic), frozen backbone, lr mults
-    assert [h.reg_class_agnostic for h in cfg.model.roi_head.bbox_head
-            ] == [True] * 3
+    assert [h.reg_class_agnostic for h in cfg.model.roi_head.bbox_head] == [True] * 3
     assert cfg.model.backbone.frozen_stages == 1
     assert cfg.model.backbone.init_cfg.checkpoint == 'x.pth'
     assert cfg.optim_wrapper.optimizer.lr == 0.005
-    assert cfg.optim_wrapper.paramwise_cfg.lr_mult_list == [
-        0.05, 0.05, 0.05, 0.1, 0.15]
-    assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=1,
-                                 val_interval=1)
+    assert cfg.optim_wrapper.paramwise_cfg.lr_mult_list == [0.05, 0.05, 0.05, 0.1, 0.15]
+    assert cfg.train_cfg == dict(
+        type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)
 
 
 def test_make_coco_toy_tool(tmp_path):
-    from mmengine.config import Config
-
     from conftest import REPO, run_tool
+    from mmengine.config import Config
     out = str(tmp_path / 'faster.py')
     proc = run_tool([
-        'tools/data/make_coco_toy.py', str(tmp_path / 'toy'), '--num-train',
-        '3', '--num-val', '2', '--image-size', '96', '--config',
-        osp.join(REPO, 'configs', 'detection',
-                 'faster-rcnn_r50vd-ssld_fpn_1x_coco.py'), '--out', out,
-        '--max-epochs', '4', '--val-interval', '2', '--checkpoint', 'none'
+        'tools/data/make_coco_toy.py',
+        str(tmp_path / 'toy'), '--num-train', '3', '--num-val', '2', '--image-size',
+        '96', '--config',
+        osp.join(REPO, 'configs', 'detection', 'faster-rcnn_r50vd-ssld_fpn_1x_coco.py'),
+        '--out', out, '--max-epochs', '4', '--val-interval', '2', '--checkpoint', 'none'
     ])
     assert '3 train images' in proc.stdout and out in proc.stdout
     cfg = Config.fromfile(out)
     assert cfg.model.backbone.init_cfg.checkpoint is None
     assert cfg.model.roi_head.bbox_head.num_classes == 3
     assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval) == (4, 2)
-    with open(osp.join(tmp_path, 'toy', 'annotations',
-                       'instances_val2017.json')) as f:
+    with open(osp.join(tmp_path, 'toy', 'annotations', 'instances_val2017.json')) as f:
         assert len(json.load(f)['images']) == 2

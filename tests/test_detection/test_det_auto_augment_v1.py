@@ -43,9 +43,11 @@ class OneOp(DetAutoAugmentV1):
 
 def run(transform, img, boxes=BOX, labels=(3, ), seed=0):
     np.random.seed(seed)
-    results = dict(img=img.copy(), gt_bboxes=HorizontalBoxes(boxes.copy()),
-                   gt_bboxes_labels=np.array(labels),
-                   gt_ignore_flags=np.zeros(len(boxes), bool))
+    results = dict(
+        img=img.copy(),
+        gt_bboxes=HorizontalBoxes(boxes.copy()),
+        gt_bboxes_labels=np.array(labels),
+        gt_ignore_flags=np.zeros(len(boxes), bool))
     return transform.transform(results)
 
 
@@ -101,9 +103,8 @@ def test_rotate_keeps_the_object_inside_its_box():
     assert bright[:, 0].min() >= y1 - 1 and bright[:, 0].max() <= y2 + 1
     # a box far outside after rotation is dropped (off the 180 deg image)
     small = np.zeros((20, 100, 3), np.uint8)
-    _, boxes, keep = ops.rotate_with_boxes(small, np.array([[0., 0., 5., 5.],
-                                                           [45., 8., 55., 12.]]),
-                                           90.0)
+    _, boxes, keep = ops.rotate_with_boxes(
+        small, np.array([[0., 0., 5., 5.], [45., 8., 55., 12.]]), 90.0)
     assert keep.tolist() == [1]  # the corner box lands above the image
 
 
@@ -129,10 +130,12 @@ def test_box_op_drops_labels_and_flags_together_with_boxes():
 
 
 # -------------------------------------------------- bbox-only operations
-@pytest.mark.parametrize('name, level', [
-    ('Flip_Only_BBoxes', 10), ('TranslateY_Only_BBoxes', 2),
-    ('ShearX_Only_BBoxes', 4), ('ShearY_Only_BBoxes', 2),
-    ('Equalize_Only_BBoxes', 8), ('Cutout_Only_BBoxes', 6)])
+@pytest.mark.parametrize('name, level', [('Flip_Only_BBoxes', 10),
+                                         ('TranslateY_Only_BBoxes', 2),
+                                         ('ShearX_Only_BBoxes', 4),
+                                         ('ShearY_Only_BBoxes', 2),
+                                         ('Equalize_Only_BBoxes', 8),
+                                         ('Cutout_Only_BBoxes', 6)])
 def test_bbox_only_ops_change_only_pixels_inside_the_box(name, level):
     # A larger object: PIL's equalize leaves < 256-pixel regions unchanged.
     rng = np.random.default_rng(0)
@@ -224,8 +227,8 @@ def test_same_seed_same_result_and_seeds_differ():
         return outs
 
     a, b, c = sample(1), sample(1), sample(2)
-    assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1])
-               for x, y in zip(a, b))
+    assert all(
+        np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(a, b))
     assert not all(np.array_equal(x[0], y[0]) for x, y in zip(a, c))
 
 
@@ -235,8 +238,8 @@ def test_op_prob_paddle_ignores_policy_probability():
     paddle.policy = policy.policy = (never, )
     img = scene()
     changed = {
-        name: sum(not np.array_equal(
-            run(t, img, seed=s)['img'], img) for s in range(60))
+        name: sum(not np.array_equal(run(t, img, seed=s)['img'], img)
+                  for s in range(60))
         for name, t in (('paddle', paddle), ('policy', policy))
     }
     assert changed['policy'] == 0
@@ -252,11 +255,11 @@ def test_errors_and_registry():
         DetAutoAugmentV1().transform(dict(img=scene(), gt_masks=object()))
     with pytest.raises(ValueError, match='unknown operation'):
         DetAutoAugmentV1().apply_op('Invert', scene(), BOX, 1.0, 1)
-    import ssld_mm  # noqa: F401
     from mmdet.registry import TRANSFORMS
+
+    import ssld_mm  # noqa: F401
     with DefaultScope.overwrite_default_scope('mmdet'):
-        t = TRANSFORMS.build(dict(type='ssld_mm.DetAutoAugmentV1',
-                                  op_prob='policy'))
+        t = TRANSFORMS.build(dict(type='ssld_mm.DetAutoAugmentV1', op_prob='policy'))
     assert isinstance(t, DetAutoAugmentV1) and t.op_prob == 'policy'
     # no boxes at all: image-only behaviour, keys untouched
     res = run(t, scene(), np.zeros((0, 4)), labels=())
@@ -265,14 +268,16 @@ def test_errors_and_registry():
 
 @pytest.mark.parametrize('config', [
     'faster-rcnn_r50vd-ssld-dcnv2_fpn_pssdet-3x_coco.py',
-    'cascade-rcnn_mbv3-large-ssld_fpn_320_coco.py'])
+    'cascade-rcnn_mbv3-large-ssld_fpn_320_coco.py'
+])
 def test_config_train_pipelines_run_it(config):
     import os.path as osp
-    from mmcv.transforms import Compose
-    from mmengine.config import Config
-    from mmdet.registry import TRANSFORMS
-    from conftest import REPO
+
     import mmdet.datasets  # noqa: F401
+    from conftest import REPO
+    from mmcv.transforms import Compose
+    from mmdet.registry import TRANSFORMS
+    from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'detection', config))
     steps = cfg.train_dataloader.dataset.pipeline
     assert 'ssld_mm.DetAutoAugmentV1' in [s['type'] for s in steps]
@@ -282,11 +287,16 @@ def test_config_train_pipelines_run_it(config):
     seen = set()
     for seed in range(8):
         np.random.seed(seed)
-        out = pipeline(dict(
-            img=scene(), img_shape=(H, W), ori_shape=(H, W), img_id=0,
-            img_path='x.png', gt_bboxes=HorizontalBoxes(boxes.copy()),
-            gt_bboxes_labels=np.array([1, 2]),
-            gt_ignore_flags=np.zeros(2, bool)))
+        out = pipeline(
+            dict(
+                img=scene(),
+                img_shape=(H, W),
+                ori_shape=(H, W),
+                img_id=0,
+                img_path='x.png',
+                gt_bboxes=HorizontalBoxes(boxes.copy()),
+                gt_bboxes_labels=np.array([1, 2]),
+                gt_ignore_flags=np.zeros(2, bool)))
         inst = out['data_samples'].gt_instances
         assert len(inst.bboxes) == len(inst.labels) <= 2
         h, w = out['inputs'].shape[1:]

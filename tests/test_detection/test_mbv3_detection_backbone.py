@@ -6,9 +6,9 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from mmengine.registry import DefaultScope
 
-from conftest import REPO
 from ssld_mm.models.backbones import PaddleMobileNetV3
 
 PADDLE_KEYS = osp.join(REPO, 'tests', 'test_converters', 'data',
@@ -20,8 +20,7 @@ def _expand_outputs(model, blocks, x):
     seen = {}
     handles = [
         model.blocks[i].expand_conv.register_forward_hook(
-            lambda m, inp, out, i=i: seen.__setitem__(i, out))
-        for i in blocks
+            lambda m, inp, out, i=i: seen.__setitem__(i, out)) for i in blocks
     ]
     model(x)
     for h in handles:
@@ -57,8 +56,7 @@ def test_small_levels_follow_paddle_block_stride_rule():
     assert model.tap_layers == (1, 2, 4, 9, 12)
     outs = model.eval()(torch.randn(1, 3, 64, 64))
     assert [o.shape[-1] for o in outs] == [32, 16, 8, 4, 2]
-    assert [o.shape[1] for o in outs] == model.feature_channels == [
-        8, 40, 48, 144, 288]
+    assert [o.shape[1] for o in outs] == model.feature_channels == [8, 40, 48, 144, 288]
 
 
 def test_layers_after_the_last_tap_are_kept_frozen_and_not_run():
@@ -67,9 +65,12 @@ def test_layers_after_the_last_tap_are_kept_frozen_and_not_run():
     outs = model(torch.randn(2, 3, 64, 64))
     sum(o.sum() for o in outs).backward()
     grads = {n: p.grad for n, p in model.named_parameters()}
-    unused = [n for n in grads if n.startswith(
-        ('blocks.12.bottleneck_conv', 'blocks.12.mid_se', 'blocks.12.linear',
-         'blocks.13.', 'blocks.14.', 'last_second_conv.'))]
+    unused = [
+        n for n in grads
+        if n.startswith(('blocks.12.bottleneck_conv', 'blocks.12.mid_se',
+                         'blocks.12.linear', 'blocks.13.', 'blocks.14.',
+                         'last_second_conv.'))
+    ]
     assert len(unused) == (3 + 4 + 3) + 2 * 13 + 3  # conv: weight, BN w/b
     for name, param in model.named_parameters():
         if name in unused:
@@ -83,7 +84,9 @@ def test_layers_after_the_last_tap_are_kept_frozen_and_not_run():
 
 def test_frozen_bn_keeps_statistics_and_gets_no_gradient():
     model = PaddleMobileNetV3(
-        'large', feature_maps=[2, 3, 4], norm_eval=True,
+        'large',
+        feature_maps=[2, 3, 4],
+        norm_eval=True,
         norm_cfg=dict(type='BN', eps=1e-5, requires_grad=False)).train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     outs = model(torch.randn(2, 3, 64, 64) * 3)
@@ -111,17 +114,19 @@ def _random_paddle_state(seed=0):
         shapes = json.load(f)
     rng = np.random.default_rng(seed)
     return {
-        k: (rng.uniform(0.5, 2.0, s) if k.endswith('_variance') else
-            rng.normal(0.0, 0.1, s)).astype(np.float32)
+        k: (rng.uniform(0.5, 2.0, s) if k.endswith('_variance') else rng.normal(
+            0.0, 0.1, s)).astype(np.float32)
         for k, s in shapes.items()
     }
 
 
 def _detector_backbone(checkpoint):
-    from ssld_mm.registry import MODELS
     import ssld_mm.models  # noqa: F401
+    from ssld_mm.registry import MODELS
     cfg = dict(
-        type='PaddleMobileNetV3', arch='large', feature_maps=[2, 3, 4],
+        type='PaddleMobileNetV3',
+        arch='large',
+        feature_maps=[2, 3, 4],
         norm_cfg=dict(type='BN', eps=1e-5, requires_grad=False),
         norm_eval=True,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
@@ -132,8 +137,10 @@ def _detector_backbone(checkpoint):
 
 
 def _assert_backbone_equals(model, state):
-    expected = {k[len('backbone.'):]: v for k, v in state.items()
-                if k.startswith('backbone.')}
+    expected = {
+        k[len('backbone.'):]: v
+        for k, v in state.items() if k.startswith('backbone.')
+    }
     got = model.state_dict()
     assert set(got) == set(expected)  # no missing, no unexpected key
     for key, value in expected.items():
@@ -152,18 +159,19 @@ def test_converted_paddle_weights_load_value_exact(tmp_path):
 
 
 def test_distilled_student_loads_value_exact(tmp_path):
-    from ssld_mm.converters.extract_student import extract_student
-    from ssld_mm.registry import MODELS
     import ssld_mm.models  # noqa: F401
     import ssld_mm.models.heads  # noqa: F401
+    from ssld_mm.converters.extract_student import extract_student
+    from ssld_mm.registry import MODELS
     torch.manual_seed(1)
     with DefaultScope.overwrite_default_scope('ssld_mm'):
-        student = MODELS.build(dict(
-            type='mmpretrain.ImageClassifier',
-            backbone=dict(type='PaddleMobileNetV3', arch='large'),
-            neck=dict(type='mmpretrain.GlobalAveragePooling'),
-            head=dict(type='PaddleMobileNetV3Head', num_classes=10,
-                      in_channels=960)))
+        student = MODELS.build(
+            dict(
+                type='mmpretrain.ImageClassifier',
+                backbone=dict(type='PaddleMobileNetV3', arch='large'),
+                neck=dict(type='mmpretrain.GlobalAveragePooling'),
+                head=dict(
+                    type='PaddleMobileNetV3Head', num_classes=10, in_channels=960)))
     student.init_weights()
     with torch.no_grad():  # non-trivial BN statistics
         for name, buf in student.named_buffers():
@@ -172,9 +180,14 @@ def test_distilled_student_loads_value_exact(tmp_path):
             elif name.endswith('running_mean'):
                 buf.normal_()
     src = str(tmp_path / 'distiller.pth')
-    torch.save({'state_dict': {f'student.{k}': v for k, v in
-                               student.state_dict().items()},
-                'meta': {}}, src)
+    torch.save(
+        {
+            'state_dict': {
+                f'student.{k}': v
+                for k, v in student.state_dict().items()
+            },
+            'meta': {}
+        }, src)
     dst = str(tmp_path / 'student.pth')
     state = extract_student(src, dst)
     _assert_backbone_equals(_detector_backbone(dst), state)
@@ -185,8 +198,7 @@ def test_distiller_checkpoint_loads_directly_and_bad_files_stop(tmp_path):
     torch.manual_seed(2)
     student = PaddleMobileNetV3('large')
     teacher = torch.nn.Linear(2, 2)
-    state = {f'student.backbone.{k}': v for k, v in
-             student.state_dict().items()}
+    state = {f'student.backbone.{k}': v for k, v in student.state_dict().items()}
     state.update({f'teacher.{k}': v for k, v in teacher.state_dict().items()})
     path = str(tmp_path / 'distiller.pth')
     torch.save({'state_dict': state}, path)
@@ -198,9 +210,13 @@ def test_distiller_checkpoint_loads_directly_and_bad_files_stop(tmp_path):
 
     # a MobileNetV3 small checkpoint: keys and shapes named, nothing loaded
     small = str(tmp_path / 'small.pth')
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in
-                               PaddleMobileNetV3('small').state_dict().items()}},
-               small)
+    torch.save(
+        {
+            'state_dict': {
+                f'backbone.{k}': v
+                for k, v in PaddleMobileNetV3('small').state_dict().items()
+            }
+        }, small)
     with pytest.raises(ValueError) as err:
         _detector_backbone(small)
     msg = str(err.value)
@@ -210,5 +226,5 @@ def test_distiller_checkpoint_loads_directly_and_bad_files_stop(tmp_path):
     with pytest.raises(FileNotFoundError):
         _detector_backbone(str(tmp_path / 'nothing.pth'))
     with pytest.raises(ValueError, match='only type and checkpoint'):
-        PaddleMobileNetV3(init_cfg=dict(type='Pretrained', checkpoint=path,
-                                        prefix='backbone.'))
+        PaddleMobileNetV3(
+            init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))

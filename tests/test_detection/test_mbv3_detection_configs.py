@@ -4,11 +4,10 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
-
-from conftest import REPO
 
 CONFIGS = {
     320: 'cascade-rcnn_mbv3-large-ssld_fpn_320_coco.py',
@@ -22,9 +21,10 @@ def load_cfg(res):
 
 
 def build(cfg):
+    from mmdet.registry import MODELS
+
     import ssld_mm.engine  # noqa: F401
     import ssld_mm.models  # noqa: F401
-    from mmdet.registry import MODELS
     cfg.model.backbone.init_cfg = None
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(cfg.model)
@@ -47,14 +47,12 @@ def test_config_settings_and_optimizer_groups(res):
     assert cfg.optim_wrapper.paramwise_cfg.lr_mult_list == LR_MULTS[res]
     assert cfg.train_cfg.max_iters == 500000
     model, wrapper = build(cfg)
-    assert model.neck.in_channels == model.backbone.feature_channels == [
-        72, 240, 672]
+    assert model.neck.in_channels == model.backbone.feature_channels == [72, 240, 672]
     anchors = model.rpn_head.prior_generator
     # anchor_start_size 16 (320) / 24 (640) at P2, doubling per level
     base = {320: 16, 640: 24}[res]
-    assert [float(b[2] - b[0]) for b in
-            (a[1] for a in anchors.base_anchors)] == [
-                base * 2**i for i in range(5)]
+    assert [float(b[2] - b[0]) for b in (a[1] for a in anchors.base_anchors)
+            ] == [base * 2**i for i in range(5)]
     groups = {}
     names = {id(p): n for n, p in model.named_parameters()}
     for group in wrapper.optimizer.param_groups:
@@ -63,8 +61,7 @@ def test_config_settings_and_optimizer_groups(res):
     base_lr, wd = 0.02, 4e-5
     # Frozen parameters (all BN, the unused tail after blocks.12.expand_conv)
     # are in no group; every trainable one is.
-    assert set(groups) == {n for n, p in model.named_parameters()
-                           if p.requires_grad}
+    assert set(groups) == {n for n, p in model.named_parameters() if p.requires_grad}
     assert not any('.bn.' in n for n in groups)
     assert 'backbone.blocks.13.expand_conv.conv.weight' not in groups
     for name, (lr, decay) in groups.items():
@@ -85,8 +82,7 @@ def test_config_settings_and_optimizer_groups(res):
     # spot checks against hand-computed values
     assert groups['backbone.blocks.12.expand_conv.conv.weight'][0] == \
         pytest.approx(0.02 * LR_MULTS[res][4])
-    assert groups['roi_head.bbox_head.2.fc_cls.bias'] == (
-        pytest.approx(0.16), 0.0)
+    assert groups['roi_head.bbox_head.2.fc_cls.bias'] == (pytest.approx(0.16), 0.0)
 
 
 def test_pipelines_differ_only_in_scales():
@@ -95,7 +91,8 @@ def test_pipelines_differ_only_in_scales():
     p640 = c640.train_dataloader.dataset.pipeline
     assert [t['type'] for t in p320] == [t['type'] for t in p640] == [
         'LoadImageFromFile', 'LoadAnnotations', 'RandomFlip',
-        'ssld_mm.DetAutoAugmentV1', 'RandomChoiceResize', 'PackDetInputs']
+        'ssld_mm.DetAutoAugmentV1', 'RandomChoiceResize', 'PackDetInputs'
+    ]
     assert p320[4]['scales'] == [(512, s) for s in range(224, 385, 32)]
     assert p640[4]['scales'] == [(1000, s) for s in range(416, 673, 32)]
     assert c320.test_dataloader.dataset.pipeline[1]['scale'] == (320, 320)
@@ -103,8 +100,7 @@ def test_pipelines_differ_only_in_scales():
     assert c320.model.roi_head.bbox_roi_extractor.roi_layer == dict(
         type='RoIAlign', output_size=7, sampling_ratio=2, aligned=False)
     assert c320.model.roi_head.bbox_roi_extractor.featmap_strides == [4, 8, 16]
-    assert c640.model.roi_head.bbox_roi_extractor.featmap_strides == [
-        4, 8, 16, 32]
+    assert c640.model.roi_head.bbox_roi_extractor.featmap_strides == [4, 8, 16, 32]
 
 
 def test_detector_forward_loss_on_cpu():
@@ -113,13 +109,14 @@ def test_detector_forward_loss_on_cpu():
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
     torch.manual_seed(0)
-    sample = DetDataSample(metainfo=dict(img_shape=(96, 128),
-                                         pad_shape=(96, 128),
-                                         batch_input_shape=(96, 128),
-                                         scale_factor=(1.0, 1.0)))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(96, 128),
+            pad_shape=(96, 128),
+            batch_input_shape=(96, 128),
+            scale_factor=(1.0, 1.0)))
     sample.gt_instances = InstanceData(
-        bboxes=torch.tensor([[10., 20., 60., 80.]]),
-        labels=torch.tensor([3]))
+        bboxes=torch.tensor([[10., 20., 60., 80.]]), labels=torch.tensor([3]))
     model.train()
     losses = model.loss(torch.randn(1, 3, 96, 128), [sample])
     assert {'loss_rpn_cls', 's0.loss_cls', 's2.loss_bbox'} <= set(losses)

@@ -5,15 +5,13 @@ import os.path as osp
 import re
 
 import torch
-
 from conftest import REPO, run_tool
 
 CONFIG = osp.join(REPO, 'configs', 'detection',
                   'cascade-rcnn_mbv3-large-ssld_fpn_320_coco.py')
 # Never run in the detection mode with feature_maps [2, 3, 4] (frozen there).
-UNUSED = ('blocks.12.bottleneck_conv.', 'blocks.12.mid_se.',
-          'blocks.12.linear_conv.', 'blocks.13.', 'blocks.14.',
-          'last_second_conv.')
+UNUSED = ('blocks.12.bottleneck_conv.', 'blocks.12.mid_se.', 'blocks.12.linear_conv.',
+          'blocks.13.', 'blocks.14.', 'last_second_conv.')
 
 
 def _classifier_checkpoint(path):
@@ -36,21 +34,29 @@ def _classifier_checkpoint(path):
 def test_train_and_test_320_config_on_cpu(tmp_path):
     from ssld_mm.testing import make_coco_toy, write_coco_toy_config
     from ssld_mm.utils.checkpoint import load_local_checkpoint
-    info = make_coco_toy(str(tmp_path / 'coco'), num_train=8, num_val=4,
-                         image_size=128, object_size=(32, 56))
+    info = make_coco_toy(
+        str(tmp_path / 'coco'),
+        num_train=8,
+        num_val=4,
+        image_size=128,
+        object_size=(32, 56))
     ckpt = str(tmp_path / 'mbv3_student.pth')
     loaded = _classifier_checkpoint(ckpt)
-    cfg = write_coco_toy_config(CONFIG, str(tmp_path / 'toy.py'), info,
-                                scale=(128, 128), batch_size=2, max_epochs=1,
-                                checkpoint=ckpt)
+    cfg = write_coco_toy_config(
+        CONFIG,
+        str(tmp_path / 'toy.py'),
+        info,
+        scale=(128, 128),
+        batch_size=2,
+        max_epochs=1,
+        checkpoint=ckpt)
     work = str(tmp_path / 'work')
     # The recipe is iteration based (InfiniteSampler); the toy run is one
     # epoch of 4 iterations.
     train = run_tool([
-        osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', work,
-        '--no-validate', '--cfg-options',
-        'train_dataloader.sampler.type=DefaultSampler',
-        'log_processor.by_epoch=True'
+        osp.join(REPO, 'tools',
+                 'train.py'), cfg, '--work-dir', work, '--no-validate', '--cfg-options',
+        'train_dataloader.sampler.type=DefaultSampler', 'log_processor.by_epoch=True'
     ])
     log = train.stdout + train.stderr
     assert 'Epoch(train) [1][4/4]' in log
@@ -58,8 +64,10 @@ def test_train_and_test_320_config_on_cpu(tmp_path):
     assert 'PaddleMobileNetV3: loaded' in log
 
     saved = load_local_checkpoint(osp.join(work, 'epoch_1.pth'))['state_dict']
-    trained = {k[len('backbone.'):]: v for k, v in saved.items()
-               if k.startswith('backbone.')}
+    trained = {
+        k[len('backbone.'):]: v
+        for k, v in saved.items() if k.startswith('backbone.')
+    }
     assert set(trained) == set(loaded)
     frozen = [k for k in loaded if '.bn.' in k or k.startswith(UNUSED)]
     assert len(frozen) == 47 * 5 + 21  # 47 BN layers; 21 unused conv tensors
@@ -71,7 +79,8 @@ def test_train_and_test_320_config_on_cpu(tmp_path):
 
     test = run_tool([
         osp.join(REPO, 'tools', 'test.py'), cfg,
-        osp.join(work, 'epoch_1.pth'), '--work-dir', str(tmp_path / 'test')
+        osp.join(work, 'epoch_1.pth'), '--work-dir',
+        str(tmp_path / 'test')
     ])
     found = re.search(r'coco/bbox_mAP: (-?\d+\.\d+)', test.stdout + test.stderr)
     assert found, (test.stdout + test.stderr)[-2000:]

@@ -5,11 +5,10 @@ import glob
 import os.path as osp
 
 import pytest
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
-
-from conftest import REPO
 
 DET = osp.join(REPO, 'configs', 'detection')
 ALL_CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(DET, '*.py')))
@@ -27,16 +26,15 @@ PADDLE_MULT = [0.05, 0.05, 0.05, 0.1, 0.15]
 SEED_MULT = [0.05, 0.05, 0.1, 0.1, 0.15]
 # config: (base lr, lr_mult_list, checkpoint, PaddleDetection name, box AP)
 R50VD = {
-    FASTER_1X: (0.01, PADDLE_MULT, SSLD_CKPT,
-                'faster_rcnn_r50_vd_fpn_ssld_1x_coco', '41.4'),
-    FASTER_2X: (0.01, PADDLE_MULT, SSLD_CKPT,
-                'faster_rcnn_r50_vd_fpn_ssld_2x_coco', '42.3'),
-    CASCADE_1X: (0.01, PADDLE_MULT, SSLD_CKPT,
-                 'cascade_rcnn_r50_vd_fpn_ssld_1x_coco', '44.4'),
-    CASCADE_2X: (0.01, PADDLE_MULT, SSLD_CKPT,
-                 'cascade_rcnn_r50_vd_fpn_ssld_2x_coco', '45.0'),
-    PSSDET: (0.02, PADDLE_MULT, SSLD_CKPT, 'faster_rcnn_enhance_3x_coco',
-             '41.5'),
+    FASTER_1X:
+    (0.01, PADDLE_MULT, SSLD_CKPT, 'faster_rcnn_r50_vd_fpn_ssld_1x_coco', '41.4'),
+    FASTER_2X:
+    (0.01, PADDLE_MULT, SSLD_CKPT, 'faster_rcnn_r50_vd_fpn_ssld_2x_coco', '42.3'),
+    CASCADE_1X:
+    (0.01, PADDLE_MULT, SSLD_CKPT, 'cascade_rcnn_r50_vd_fpn_ssld_1x_coco', '44.4'),
+    CASCADE_2X:
+    (0.01, PADDLE_MULT, SSLD_CKPT, 'cascade_rcnn_r50_vd_fpn_ssld_2x_coco', '45.0'),
+    PSSDET: (0.02, PADDLE_MULT, SSLD_CKPT, 'faster_rcnn_enhance_3x_coco', '41.5'),
     ABL_SSLD: (0.01, SEED_MULT, SSLD_CKPT, '640', '36.3'),
     ABL_IN1K_MULT: (0.01, SEED_MULT, IN1K_CKPT, '640', '34.3'),
     ABL_IN1K: (0.01, [1.0] * 5, IN1K_CKPT, '640', '34.8'),
@@ -61,11 +59,11 @@ def header(name):
 @functools.lru_cache(maxsize=None)
 def built(name):
     """(model, optim wrapper, layer-wise lr table) of a config."""
-    import ssld_mm.engine  # noqa: F401
-    from ssld_mm.engine.optimizers import \
-        layerwise_lr_optim_wrapper_constructor as ctor
-    import ssld_mm.models  # noqa: F401
     from mmdet.registry import MODELS
+
+    import ssld_mm.engine  # noqa: F401
+    import ssld_mm.models  # noqa: F401
+    from ssld_mm.engine.optimizers import layerwise_lr_optim_wrapper_constructor as ctor
     cfg = load(name)
     cfg.model.backbone.init_cfg = None
     logged = []
@@ -82,9 +80,10 @@ def built(name):
 
 
 def test_all_issue_configs_exist():
-    assert set(R50VD) | {'cascade-rcnn_mbv3-large-ssld_fpn_320_coco.py',
-                         'cascade-rcnn_mbv3-large-ssld_fpn_640_coco.py'
-                         } <= set(ALL_CONFIGS)
+    assert set(R50VD) | {
+        'cascade-rcnn_mbv3-large-ssld_fpn_320_coco.py',
+        'cascade-rcnn_mbv3-large-ssld_fpn_640_coco.py'
+    } <= set(ALL_CONFIGS)
 
 
 @pytest.mark.parametrize('name', ALL_CONFIGS)
@@ -94,20 +93,19 @@ def test_config_builds_model_and_optimizer(name):
     assert 'PaddleDetection' in head or 'seed' in head, name
     assert 'AP' in head, name
     assert cfg.default_scope == 'mmdet'
-    assert cfg.custom_imports == dict(imports=['ssld_mm'],
-                                      allow_failed_imports=False)
+    assert cfg.custom_imports == dict(imports=['ssld_mm'], allow_failed_imports=False)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[loader].dataset.data_root == 'data/coco/', (name, loader)
     assert cfg.val_evaluator.type == 'CocoMetric'
     assert cfg.val_evaluator.ann_file.startswith('data/coco/annotations/')
-    assert cfg.optim_wrapper.constructor.endswith(
-        'LayerwiseLROptimWrapperConstructor')
+    assert cfg.optim_wrapper.constructor.endswith('LayerwiseLROptimWrapperConstructor')
     model, wrapper, table = built(name)
     assert type(model).__name__ in ('FasterRCNN', 'CascadeRCNN')
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     ids = {id(p): n for n, p in model.named_parameters()}
-    in_groups = [ids[id(p)] for g in wrapper.optimizer.param_groups
-                 for p in g['params']]
+    in_groups = [
+        ids[id(p)] for g in wrapper.optimizer.param_groups for p in g['params']
+    ]
     assert sorted(in_groups) == sorted(trainable)  # frozen: in no group
     assert 'lr_mult_list[4]' in table and 'outside backbone' in table
 
@@ -122,8 +120,7 @@ def stage_of(name):
 def test_r50vd_lr_per_group(name):
     base_lr, mults, checkpoint, paddle, ap = R50VD[name]
     cfg = load(name)
-    assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
-                                               checkpoint=checkpoint)
+    assert cfg.model.backbone.init_cfg == dict(type='Pretrained', checkpoint=checkpoint)
     assert cfg.optim_wrapper.paramwise_cfg.lr_mult_list == mults
     assert cfg.optim_wrapper.optimizer == dict(
         type='SGD', lr=base_lr, momentum=0.9, weight_decay=0.0001)
@@ -151,12 +148,10 @@ def test_r50vd_lr_per_group(name):
             assert lr == pytest.approx(base_lr), n
             offsets += '.conv_offset.' in n
     # hand-computed spot checks
-    assert lrs['backbone.layer2.0.conv1.weight'] == pytest.approx(
-        base_lr * mults[2])
-    assert lrs['backbone.layer4.2.conv3.weight'] == pytest.approx(
-        base_lr * mults[4])
-    assert lrs['roi_head.' + ('bbox_head.2.fc_cls.bias' if 'cascade' in name
-                              else 'bbox_head.fc_cls.bias')] == base_lr
+    assert lrs['backbone.layer2.0.conv1.weight'] == pytest.approx(base_lr * mults[2])
+    assert lrs['backbone.layer4.2.conv3.weight'] == pytest.approx(base_lr * mults[4])
+    assert lrs['roi_head.' + ('bbox_head.2.fc_cls.bias' if 'cascade' in
+                              name else 'bbox_head.fc_cls.bias')] == base_lr
     assert offsets == (26 if name == PSSDET else 0)
     assert ('backbone DCN offsets' in table) == (name == PSSDET)
     assert 'neck, rpn_head, roi_head' in table
@@ -177,9 +172,10 @@ def _scales(pipeline):
 
 def test_paddle_settings_faster_and_cascade():
     ms_800 = [(1333, s) for s in range(640, 801, 32)]
-    for name, epochs, milestones, warm in [
-            (FASTER_1X, 12, [8, 11], 0.1), (FASTER_2X, 24, [12, 22], 0.1),
-            (CASCADE_1X, 12, [8, 11], 0.001), (CASCADE_2X, 24, [12, 22], 0.1)]:
+    for name, epochs, milestones, warm in [(FASTER_1X, 12, [8, 11], 0.1),
+                                           (FASTER_2X, 24, [12, 22], 0.1),
+                                           (CASCADE_1X, 12, [8, 11], 0.001),
+                                           (CASCADE_2X, 24, [12, 22], 0.1)]:
         cfg = load(name)
         assert cfg.train_cfg.max_epochs == epochs
         assert _steps(cfg) == (warm, milestones, epochs), name
@@ -200,8 +196,8 @@ def test_paddle_settings_faster_and_cascade():
         if cascade:
             assert cfg.optim_wrapper.clip_grad.max_norm == 35
             assert cfg.model.roi_head.stage_loss_weights == [1 / 3] * 3
-            assert [h.loss_bbox.type for h in cfg.model.roi_head.bbox_head
-                    ] == ['L1Loss'] * 3
+            assert [h.loss_bbox.type
+                    for h in cfg.model.roi_head.bbox_head] == ['L1Loss'] * 3
         assert cfg.model.rpn_head.loss_bbox.type == 'L1Loss'
 
 
@@ -211,12 +207,13 @@ def test_paddle_settings_pssdet():
     assert _steps(cfg) == (0.001, [24, 33], 36)
     assert cfg.train_dataloader.batch_size == 2
     pipeline = cfg.train_dataloader.dataset.pipeline
-    assert _scales(pipeline) == [(1000, s) for s in
-                                 (384, 416, 448, 480, 512, 544, 576, 608, 640,
-                                  672)]
+    assert _scales(pipeline) == [
+        (1000, s) for s in (384, 416, 448, 480, 512, 544, 576, 608, 640, 672)
+    ]
     assert [t.type for t in pipeline] == [
-        'LoadImageFromFile', 'LoadAnnotations', 'RandomChoiceResize',
-        'RandomFlip', 'ssld_mm.DetAutoAugmentV1', 'PackDetInputs']
+        'LoadImageFromFile', 'LoadAnnotations', 'RandomChoiceResize', 'RandomFlip',
+        'ssld_mm.DetAutoAugmentV1', 'PackDetInputs'
+    ]
     assert cfg.test_dataloader.dataset.pipeline[1].scale == (640, 640)
     assert cfg.model.backbone.stage_with_dcn == (False, True, True, True)
     assert cfg.model.backbone.dcn.type == 'DCNv2'
@@ -234,8 +231,10 @@ def test_paddle_settings_pssdet():
     model, _, _ = built(PSSDET)
     from mmcv.ops import ModulatedDeformConv2d
     assert not isinstance(model.backbone.layer1[0].conv2, ModulatedDeformConv2d)
-    assert all(isinstance(model.backbone.__getattr__(f'layer{i}')[0].conv2,
-                          ModulatedDeformConv2d) for i in (2, 3, 4))
+    assert all(
+        isinstance(
+            model.backbone.__getattr__(f'layer{i}')[0].conv2, ModulatedDeformConv2d)
+        for i in (2, 3, 4))
 
 
 def test_seed_ablation_640():

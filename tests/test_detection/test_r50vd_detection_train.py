@@ -5,12 +5,12 @@ import re
 
 import pytest
 import torch
-
 from conftest import REPO, run_tool
 
-CONFIGS = ['faster-rcnn_r50vd-ssld_fpn_1x_coco.py',
-           'cascade-rcnn_r50vd-ssld_fpn_1x_coco.py',
-           'faster-rcnn_r50vd-ssld-dcnv2_fpn_pssdet-3x_coco.py']
+CONFIGS = [
+    'faster-rcnn_r50vd-ssld_fpn_1x_coco.py', 'cascade-rcnn_r50vd-ssld_fpn_1x_coco.py',
+    'faster-rcnn_r50vd-ssld-dcnv2_fpn_pssdet-3x_coco.py'
+]
 
 
 @pytest.fixture(scope='module')
@@ -21,8 +21,13 @@ def toy(tmp_path_factory):
 
     from ssld_mm.testing import make_coco_toy
     root = tmp_path_factory.mktemp('det_train')
-    info = make_coco_toy(str(root / 'coco_toy'), num_train=4, num_val=2,
-                         image_size=128, object_size=(32, 64), seed=0)
+    info = make_coco_toy(
+        str(root / 'coco_toy'),
+        num_train=4,
+        num_val=2,
+        image_size=128,
+        object_size=(32, 64),
+        seed=0)
     torch.manual_seed(0)
     backbone = ResNetV1d(depth=50)
     state = backbone.state_dict()
@@ -34,8 +39,14 @@ def toy(tmp_path_factory):
         elif '.bn' in key and value.is_floating_point():
             value.normal_(0.5, 0.1)  # BN affine
     checkpoint = str(root / 'student.pth')
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in state.items()},
-                'meta': {}}, checkpoint)
+    torch.save(
+        {
+            'state_dict': {
+                f'backbone.{k}': v
+                for k, v in state.items()
+            },
+            'meta': {}
+        }, checkpoint)
     return root, info, checkpoint
 
 
@@ -52,16 +63,25 @@ def test_train_then_coco_map(toy, name):
     root, info, checkpoint = toy
     work = root / name.split('_')[0]
     config = write_coco_toy_config(
-        osp.join(REPO, 'configs', 'detection', name), str(work / 'toy.py'),
-        info, scale=(128, 128), batch_size=2, max_epochs=1,
-        checkpoint=checkpoint, score_thr=0.0)
-    proc = run_tool(['tools/train.py', config, '--work-dir', str(work),
-                     '--no-validate'], timeout=600)
+        osp.join(REPO, 'configs', 'detection', name),
+        str(work / 'toy.py'),
+        info,
+        scale=(128, 128),
+        batch_size=2,
+        max_epochs=1,
+        checkpoint=checkpoint,
+        score_thr=0.0)
+    proc = run_tool(
+        ['tools/train.py', config, '--work-dir',
+         str(work), '--no-validate'],
+        timeout=600)
     log = proc.stdout + proc.stderr
     assert 'Layer-wise lr' in log and 'lr_mult_list[4]' in log
     saved = torch.load(str(work / 'epoch_1.pth'), weights_only=False)
-    trained = {k[len('backbone.'):]: v for k, v in saved['state_dict'].items()
-               if k.startswith('backbone.')}
+    trained = {
+        k[len('backbone.'):]: v
+        for k, v in saved['state_dict'].items() if k.startswith('backbone.')
+    }
     loaded, layout, _ = to_mmdet_resnet_state(torch.load(checkpoint))
     assert layout == 'mmpretrain'
     checked = 0
@@ -76,8 +96,11 @@ def test_train_then_coco_map(toy, name):
     if 'dcnv2' in name:
         assert trained['layer3.0.conv2.conv_offset.weight'].any()
 
-    proc = run_tool(['tools/test.py', config, str(work / 'epoch_1.pth'),
-                     '--work-dir', str(work)], timeout=600)
+    proc = run_tool(
+        ['tools/test.py', config,
+         str(work / 'epoch_1.pth'), '--work-dir',
+         str(work)],
+        timeout=600)
     found = re.search(r'coco/bbox_mAP: (-?\d+\.\d+)', proc.stdout + proc.stderr)
     assert found, proc.stdout[-2000:]
     assert 0.0 <= float(found.group(1)) <= 1.0

@@ -14,18 +14,23 @@ from ssld_mm.utils import register_all_modules
 def tiny_classifier(width=8, num_classes=3, **extra):
     cfg = dict(
         type='mmpretrain.ImageClassifier',
-        backbone=dict(type='mmpretrain.ResNet', depth=18, stem_channels=width,
-                      base_channels=width, out_indices=(3, )),
+        backbone=dict(
+            type='mmpretrain.ResNet',
+            depth=18,
+            stem_channels=width,
+            base_channels=width,
+            out_indices=(3, )),
         neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=num_classes,
-                  in_channels=width * 8,
-                  loss=dict(type='mmpretrain.CrossEntropyLoss')))
+        head=dict(
+            type='mmpretrain.LinearClsHead',
+            num_classes=num_classes,
+            in_channels=width * 8,
+            loss=dict(type='mmpretrain.CrossEntropyLoss')))
     cfg.update(extra)
     return cfg
 
 
-PRE = dict(mean=[127.5] * 3,
-           std=[127.5] * 3, to_rgb=True)
+PRE = dict(mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
 
 
 @pytest.fixture(autouse=True)
@@ -49,17 +54,23 @@ def teacher_ckpt(tmp_path):
 
 
 def build(teacher_ckpt_path, **kwargs):
-    cfg = dict(type='SSLDDistiller', student=tiny_classifier(),
-               teacher=tiny_classifier(width=16), teacher_ckpt=teacher_ckpt_path,
-               distill_loss=dict(type='JSDivLoss'), data_preprocessor=PRE)
+    cfg = dict(
+        type='SSLDDistiller',
+        student=tiny_classifier(),
+        teacher=tiny_classifier(width=16),
+        teacher_ckpt=teacher_ckpt_path,
+        distill_loss=dict(type='JSDivLoss'),
+        data_preprocessor=PRE)
     cfg.update(kwargs)
     return MODELS.build(cfg)
 
 
 def batch(n=4, labels=(0, 1, None, 2), size=32, seed=0):
     g = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
-              for _ in range(n)]
+    inputs = [
+        torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
+        for _ in range(n)
+    ]
     samples = []
     for lab in labels[:n]:
         s = DataSample()
@@ -110,8 +121,10 @@ def test_teacher_from_config_file_and_from_distiller_checkpoint(tmp_path, teache
     cfg_file.write_text(f'model = {tiny_classifier(width=16)!r}\n')
     # a distiller checkpoint (student.* keys) of a student with the teacher's arch
     distilled = tmp_path / 'distilled.pth'
-    torch.save({'state_dict': {f'student.{k}': v for k, v in ref.state_dict().items()}},
-               distilled)
+    torch.save({'state_dict': {
+        f'student.{k}': v
+        for k, v in ref.state_dict().items()
+    }}, distilled)
     model = build(str(distilled), teacher=str(cfg_file))
     x = torch.randn(2, 3, 32, 32)
     ref.eval()
@@ -120,9 +133,11 @@ def test_teacher_from_config_file_and_from_distiller_checkpoint(tmp_path, teache
 
 def kl_teacher_student(student_logits, teacher_logits):
     """KL(p_t || p_s), batch mean, computed with torch's own F.kl_div."""
-    return F.kl_div(F.log_softmax(student_logits, 1),
-                    F.log_softmax(teacher_logits, 1),
-                    log_target=True, reduction='batchmean')
+    return F.kl_div(
+        F.log_softmax(student_logits, 1),
+        F.log_softmax(teacher_logits, 1),
+        log_target=True,
+        reduction='batchmean')
 
 
 def test_loss_is_label_free_and_matches_kl_div(teacher_ckpt):
@@ -144,9 +159,10 @@ def test_loss_is_label_free_and_matches_kl_div(teacher_ckpt):
     # the reference can tell the two directions apart ...
     assert not torch.allclose(expected, swapped, rtol=1e-2)
     # ... and the distiller computes KL(teacher || student)
-    assert torch.allclose(losses['loss_distill'], expected, rtol=1e-5, atol=1e-7), (
-        f"loss {losses['loss_distill'].item()} != KL(teacher || student) "
-        f'{expected.item()} (KL(student || teacher) = {swapped.item()})')
+    assert torch.allclose(
+        losses['loss_distill'], expected, rtol=1e-5,
+        atol=1e-7), (f"loss {losses['loss_distill'].item()} != KL(teacher || student) "
+                     f'{expected.item()} (KL(student || teacher) = {swapped.item()})')
 
     losses['loss_distill'].backward()
     expected.backward()
@@ -176,7 +192,7 @@ def test_gt_loss_only_on_labeled_samples(teacher_ckpt):
     expected = 0.5 * F.cross_entropy(logits[[0, 2]], torch.tensor([0, 2]))
     assert torch.allclose(losses['loss_gt'], expected, atol=1e-6)
     # an all-unlabeled batch gives an exact zero that still has a graph
-    data = model.data_preprocessor(batch(labels=(None,) * 4), True)
+    data = model.data_preprocessor(batch(labels=(None, ) * 4), True)
     losses = model(**data, mode='loss')
     assert losses['loss_gt'].item() == 0.0 and losses['loss_gt'].requires_grad
 
@@ -192,8 +208,10 @@ def test_training_changes_student_only(teacher_ckpt):
         model.train_step(batch(seed=step), optim)
     for k, v in model.teacher.state_dict().items():
         assert torch.equal(v, teacher_before[k]), k  # params and BN buffers
-    changed = [k for k, v in model.student.state_dict().items()
-               if not torch.equal(v, student_before[k])]
+    changed = [
+        k for k, v in model.student.state_dict().items()
+        if not torch.equal(v, student_before[k])
+    ]
     assert any(k.startswith('backbone.') for k in changed)
     assert any('running_mean' in k for k in changed)
     # every learnable parameter of the student moved (BN buffers alone would
@@ -223,14 +241,14 @@ def test_predict_returns_student_datasamples(teacher_ckpt):
 def test_teacher_data_preprocessor_renormalises_exactly(teacher_ckpt):
     path, ref = teacher_ckpt
     t_mean, t_std = [120.0, 110.0, 100.0], [60.0, 55.0, 50.0]
-    model = build(path, teacher_data_preprocessor=dict(mean=t_mean, std=t_std,
-                                                       to_rgb=False))
+    model = build(
+        path, teacher_data_preprocessor=dict(mean=t_mean, std=t_std, to_rgb=False))
     raw = batch()
     student_in = model.data_preprocessor(raw, False)['inputs']
     # what the teacher should see: BGR (no flip) normalised with its own stats
     bgr = torch.stack(raw['inputs']).float()
-    teacher_in = (bgr - torch.tensor(t_mean).view(1, 3, 1, 1)) / torch.tensor(
-        t_std).view(1, 3, 1, 1)
+    teacher_in = (bgr - torch.tensor(t_mean).view(
+        1, 3, 1, 1)) / torch.tensor(t_std).view(1, 3, 1, 1)
     ref.eval()
     with torch.no_grad():
         expected = ref(teacher_in, mode='tensor')
@@ -247,8 +265,10 @@ def test_teacher_options_validated_and_autocast_runs(teacher_ckpt):
         """Teacher logits, plus what the teacher's convolutions saw and made."""
         convs = [m for m in model.teacher.modules() if isinstance(m, torch.nn.Conv2d)]
         seen = []
-        hooks = [c.register_forward_hook(
-            lambda m, args, out: seen.append((args[0], out.dtype))) for c in convs]
+        hooks = [
+            c.register_forward_hook(lambda m, args, out: seen.append(
+                (args[0], out.dtype))) for c in convs
+        ]
         try:
             out = model.teacher_logits(x)
         finally:
@@ -268,8 +288,8 @@ def test_teacher_options_validated_and_autocast_runs(teacher_ckpt):
     assert not seen[0][0].is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(out, exact)
 
-    model = build(teacher_ckpt[0], teacher_autocast='bfloat16',
-                  teacher_channels_last=True)
+    model = build(
+        teacher_ckpt[0], teacher_autocast='bfloat16', teacher_channels_last=True)
     out, seen = run_with_hooks(model, x)
     # every conv of the teacher computed in bf16; its first conv (the network
     # input) got a channels-last tensor
@@ -290,8 +310,10 @@ def test_mismatched_class_counts_is_clear_error(tmp_path, monkeypatch):
     path = tmp_path / 't5.pth'
     torch.save({'state_dict': teacher.state_dict()}, path)
     # found when the distiller is built (issue 11 section 5) ...
-    with pytest.raises(ValueError, match=r'the teacher predicts 5 classes '
-                       r'\(model.teacher.head.num_classes\) but the student 3'):
+    with pytest.raises(
+            ValueError,
+            match=r'the teacher predicts 5 classes '
+            r'\(model.teacher.head.num_classes\) but the student 3'):
         build(str(path), teacher=tiny_classifier(width=16, num_classes=5))
     # ... from one forward pass when a head has no num_classes ...
     from ssld_mm.models.distillers import class_check
@@ -302,8 +324,10 @@ def test_mismatched_class_counts_is_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(distiller_module, 'check_same_classes', lambda s, t: None)
     model = build(str(path), teacher=tiny_classifier(width=16, num_classes=5))
     data = model.data_preprocessor(batch(), True)
-    with pytest.raises(ValueError, match=r'teacher logits \(4, 5\) and student '
-                       r'logits \(4, 3\) differ'):
+    with pytest.raises(
+            ValueError,
+            match=r'teacher logits \(4, 5\) and student '
+            r'logits \(4, 3\) differ'):
         model(**data, mode='loss')
 
 
@@ -339,10 +363,8 @@ def test_teacher_runs_before_student(teacher_ckpt):
     model = build(path, distill_loss=dict(type='SymmetricKLLoss'))
     model.train()
     order = []
-    model.teacher.backbone.register_forward_pre_hook(
-        lambda *_: order.append('teacher'))
-    model.student.backbone.register_forward_pre_hook(
-        lambda *_: order.append('student'))
+    model.teacher.backbone.register_forward_pre_hook(lambda *_: order.append('teacher'))
+    model.student.backbone.register_forward_pre_hook(lambda *_: order.append('student'))
     data = model.data_preprocessor(batch(), True)
     ref_student = copy.deepcopy(model.student)
     loss = model(**data, mode='loss')['loss_distill']

@@ -5,19 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from ssld_mm.models.losses import (JSDivLoss, KLDivLoss, SoftCELoss,
-                                   SymmetricKLLoss)
+from ssld_mm.models.losses import JSDivLoss, KLDivLoss, SoftCELoss, SymmetricKLLoss
 from ssld_mm.registry import MODELS
 
 ALL_LOSSES = [JSDivLoss, SymmetricKLLoss, KLDivLoss, SoftCELoss]
 DIVERGENCES = [JSDivLoss, SymmetricKLLoss, KLDivLoss]  # zero for equal inputs
 
-STUDENT = np.array([[1.0, 2.0, 0.5, -1.0],
-                    [0.0, 0.0, 3.0, 1.0],
-                    [-2.0, 4.0, 1.0, 0.3]])
-TEACHER = np.array([[2.0, 0.5, 0.0, -0.5],
-                    [1.0, -1.0, 2.5, 2.0],
-                    [0.5, 3.0, -1.0, 1.0]])
+STUDENT = np.array([[1.0, 2.0, 0.5, -1.0], [0.0, 0.0, 3.0, 1.0], [-2.0, 4.0, 1.0, 0.3]])
+TEACHER = np.array([[2.0, 0.5, 0.0, -0.5], [1.0, -1.0, 2.5, 2.0], [0.5, 3.0, -1.0,
+                                                                   1.0]])
 
 
 def np_softmax(x, t=1.0):
@@ -56,6 +52,7 @@ def t32(x, requires_grad=False):
 
 # ---------------------------------------------------------------- values
 
+
 def test_js_div_matches_numpy():
     p_s, p_t = np_softmax(STUDENT), np_softmax(TEACHER)
     expected = np_js(p_s, p_t).mean()
@@ -67,8 +64,7 @@ def test_js_div_matches_numpy():
 def test_js_div_temperature_and_weight():
     p_s, p_t = np_softmax(STUDENT, 2.0), np_softmax(TEACHER, 2.0)
     expected = 0.5 * 4.0 * np_js(p_s, p_t).mean()
-    got = JSDivLoss(loss_weight=0.5, temperature=2.0)(t32(STUDENT),
-                                                      t32(TEACHER))
+    got = JSDivLoss(loss_weight=0.5, temperature=2.0)(t32(STUDENT), t32(TEACHER))
     assert got.item() == pytest.approx(expected, rel=1e-5)
 
 
@@ -107,7 +103,8 @@ def test_kl_div_is_hinton_kd():
     # same as PyTorch's batchmean KL times T^2
     ref = torch.nn.functional.kl_div(
         torch.log_softmax(t32(STUDENT) / t, 1),
-        torch.softmax(t32(TEACHER) / t, 1), reduction='batchmean') * t * t
+        torch.softmax(t32(TEACHER) / t, 1),
+        reduction='batchmean') * t * t
     assert got.item() == pytest.approx(ref.item(), rel=1e-5)
 
 
@@ -117,8 +114,7 @@ def test_kl_div_gradient_by_hand():
     s = t32(STUDENT, requires_grad=True)
     KLDivLoss(temperature=t)(s, t32(TEACHER)).backward()
     expected = t * (np_softmax(STUDENT, t) - np_softmax(TEACHER, t)) / 3
-    np.testing.assert_allclose(s.grad.numpy(), expected, rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(s.grad.numpy(), expected, rtol=1e-5, atol=1e-7)
 
 
 def test_soft_ce_matches_numpy():
@@ -138,6 +134,7 @@ def test_soft_ce_matches_numpy():
 
 # ------------------------------------------------------------ properties
 
+
 @pytest.mark.parametrize('loss_cls', DIVERGENCES)
 def test_zero_for_equal_inputs(loss_cls):
     x = t32(STUDENT)
@@ -148,8 +145,7 @@ def test_zero_for_equal_inputs(loss_cls):
 @pytest.mark.parametrize('loss_cls', [JSDivLoss, SymmetricKLLoss])
 def test_symmetric(loss_cls):
     a, b = t32(STUDENT), t32(TEACHER)
-    assert loss_cls()(a, b).item() == pytest.approx(loss_cls()(b, a).item(),
-                                                    rel=1e-6)
+    assert loss_cls()(a, b).item() == pytest.approx(loss_cls()(b, a).item(), rel=1e-6)
 
 
 def test_kl_is_not_symmetric():
@@ -171,6 +167,7 @@ def test_js_div_bounded_by_ln2():
 
 # ------------------------------------------------------------- stability
 
+
 @pytest.mark.parametrize('loss_cls', ALL_LOSSES)
 def test_huge_logits_finite_values_and_gradients(loss_cls):
     s = t32([[1e4, -1e4, 0.0], [5e3, 5e3, -1e4]], requires_grad=True)
@@ -188,8 +185,7 @@ def test_huge_logits_hand_values():
     # p_s = e1, p_t = e2: KL(p_t || p_s) = log p_t(2) - log p_s(2) = 2e4
     assert KLDivLoss()(s, t).item() == pytest.approx(2e4, rel=1e-6)
     # PaddleClas's formula: 0.5 * 2 * log((1 + eps) / eps) = -log(eps)
-    assert SymmetricKLLoss()(s, t).item() == pytest.approx(
-        -math.log(1e-10), rel=1e-5)
+    assert SymmetricKLLoss()(s, t).item() == pytest.approx(-math.log(1e-10), rel=1e-5)
 
 
 @pytest.mark.parametrize('loss_cls', ALL_LOSSES)
@@ -233,6 +229,7 @@ def test_empty_batch_is_zero(loss_cls):
 
 # ------------------------------------------------------------ validation
 
+
 @pytest.mark.parametrize('loss_cls', ALL_LOSSES)
 def test_bad_arguments(loss_cls):
     with pytest.raises(ValueError, match=r'loss_weight must be .*>= 0.*-1'):
@@ -271,8 +268,9 @@ def test_bad_inputs(loss_cls):
 
 # -------------------------------------------------------------- registry
 
-@pytest.mark.parametrize('name', ['JSDivLoss', 'SymmetricKLLoss',
-                                  'KLDivLoss', 'SoftCELoss'])
+
+@pytest.mark.parametrize('name',
+                         ['JSDivLoss', 'SymmetricKLLoss', 'KLDivLoss', 'SoftCELoss'])
 def test_build_from_config(name):
     loss = MODELS.build(dict(type=name, loss_weight=0.5, temperature=2.0))
     assert type(loss).__name__ == name

@@ -64,8 +64,7 @@ def test_head_loss_equals_loss_module_on_teacher_logits(loss, temperature):
     module = MODELS.build(cfg)
     expected = module(logits, teacher)
     assert set(got) == {'loss_distill'}
-    torch.testing.assert_close(got['loss_distill'], expected, rtol=1e-5,
-                               atol=1e-6)
+    torch.testing.assert_close(got['loss_distill'], expected, rtol=1e-5, atol=1e-6)
     if loss == 'SymmetricKLLoss' and temperature == 1.0:
         torch.testing.assert_close(got['loss_distill'],
                                    0.7 * skl_reference(logits, teacher))
@@ -94,8 +93,10 @@ def test_default_is_symmetric_kl_and_heads_share_the_loss():
 
 
 def test_paddle_soft_head_keeps_the_paddle_head_keys():
-    plain = MODELS.build(dict(type='PaddleMobileNetV3Head', num_classes=C,
-                              in_channels=8, mid_channels=16))
+    plain = MODELS.build(
+        dict(
+            type='PaddleMobileNetV3Head', num_classes=C, in_channels=8,
+            mid_channels=16))
     soft = head('SoftLabelPaddleMobileNetV3Head')
     assert set(soft.state_dict()) == set(plain.state_dict())
     soft.load_state_dict(plain.state_dict())
@@ -110,10 +111,8 @@ def test_mixed_batch_soft_rows_and_hard_rows():
     h = head(gt_loss_weight=0.5, distill_loss=dict(type='KLDivLoss'))
     got = h.soft_label_loss(logits, batch)
     rows = [0, 2, 3]
-    expected_kl = MODELS.build(dict(type='KLDivLoss'))(logits[rows],
-                                                      p[rows].log())
-    kl_by_hand = (p[rows] * (p[rows].log() - logits[rows].log_softmax(1))
-                  ).sum(1).mean()
+    expected_kl = MODELS.build(dict(type='KLDivLoss'))(logits[rows], p[rows].log())
+    kl_by_hand = (p[rows] * (p[rows].log() - logits[rows].log_softmax(1))).sum(1).mean()
     torch.testing.assert_close(got['loss_distill'], expected_kl)
     torch.testing.assert_close(got['loss_distill'], kl_by_hand)
     expected_ce = 0.5 * F.cross_entropy(logits[[1, 2]], torch.tensor([4, 1]))
@@ -124,8 +123,8 @@ def test_mixed_batch_soft_rows_and_hard_rows():
 
 def test_no_soft_row_gives_graph_keeping_zero():
     logits = torch.randn(2, C, requires_grad=True)
-    got = head(gt_loss_weight=1.0).soft_label_loss(
-        logits, samples([None, None], [0, 3]))
+    got = head(gt_loss_weight=1.0).soft_label_loss(logits, samples([None, None],
+                                                                   [0, 3]))
     assert got['loss_distill'].item() == 0.0
     assert got['loss_distill'].requires_grad
     torch.testing.assert_close(got['loss_gt'],
@@ -135,8 +134,10 @@ def test_no_soft_row_gives_graph_keeping_zero():
 def test_sample_with_neither_target_is_named():
     p = torch.full((C, ), 1.0 / C)
     batch = samples([p, None], [None, None], paths=['a.jpg', 'b.jpg'])
-    with pytest.raises(ValueError, match=r"sample 1 .*img_path='b.jpg'.*"
-                       r'sample_idx=11.*no gt_label'):
+    with pytest.raises(
+            ValueError,
+            match=r"sample 1 .*img_path='b.jpg'.*"
+            r'sample_idx=11.*no gt_label'):
         head().loss((torch.randn(2, 8), ), batch)
     # a label alone is no target while the hard-label term is off
     batch = samples([p, None], [None, 2])
@@ -147,13 +148,12 @@ def test_sample_with_neither_target_is_named():
 
 
 def test_bad_soft_targets_are_errors():
-    with pytest.raises(ValueError, match=r'gt_score of shape \(3,\), '
-                       r'expected \(5,\)'):
-        head().soft_label_loss(torch.randn(1, C),
-                               samples([torch.ones(3) / 3], [None]))
+    with pytest.raises(
+            ValueError, match=r'gt_score of shape \(3,\), '
+            r'expected \(5,\)'):
+        head().soft_label_loss(torch.randn(1, C), samples([torch.ones(3) / 3], [None]))
     with pytest.raises(ValueError, match='not a distribution'):
-        head().soft_label_loss(torch.randn(1, C),
-                               samples([torch.zeros(C)], [None]))
+        head().soft_label_loss(torch.randn(1, C), samples([torch.zeros(C)], [None]))
     with pytest.raises(ValueError, match='gt_loss_weight must be'):
         head(gt_loss_weight=-1)
     with pytest.raises(TypeError, match='distill_loss must be'):
@@ -175,41 +175,45 @@ def test_zero_probabilities_stay_finite_under_fp16_logits():
 def test_distiller_loss_equals_head_loss_on_teacher_distribution(loss):
     """One implementation: the online distiller and the soft-label head give
     the same losses when the head's soft target is the teacher's softmax."""
+
     def classifier(width):
         return dict(
             type='mmpretrain.ImageClassifier',
-            backbone=dict(type='mmpretrain.ResNet', depth=18,
-                          stem_channels=width, base_channels=width,
-                          out_indices=(3, )),
+            backbone=dict(
+                type='mmpretrain.ResNet',
+                depth=18,
+                stem_channels=width,
+                base_channels=width,
+                out_indices=(3, )),
             neck=dict(type='mmpretrain.GlobalAveragePooling'),
-            head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
-                      in_channels=width * 8))
+            head=dict(
+                type='mmpretrain.LinearClsHead', num_classes=3, in_channels=width * 8))
 
     torch.manual_seed(0)
-    distiller = MODELS.build(dict(
-        type='SSLDDistiller', student=classifier(8), teacher=classifier(16),
-        teacher_ckpt=None, distill_loss=dict(type=loss), gt_loss_weight=0.5,
-        data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3)))
+    distiller = MODELS.build(
+        dict(
+            type='SSLDDistiller',
+            student=classifier(8),
+            teacher=classifier(16),
+            teacher_ckpt=None,
+            distill_loss=dict(type=loss),
+            gt_loss_weight=0.5,
+            data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3)))
     distiller.train()
-    images = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
-              for _ in range(4)]
+    images = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(4)]
     data = distiller.data_preprocessor(
-        dict(inputs=images, data_samples=samples([None] * 4,
-                                                 [0, None, 2, None])), True)
+        dict(inputs=images, data_samples=samples([None] * 4, [0, None, 2, None])), True)
     losses = distiller(**data, mode='loss')
     with torch.no_grad():
         s = distiller.student(data['inputs'], mode='tensor')
         t = distiller.teacher(data['inputs'], mode='tensor')
     # the numbers the distiller computed before sharing the head logic
-    torch.testing.assert_close(losses['loss_distill'],
-                               distiller.distill_loss(s, t))
-    torch.testing.assert_close(
-        losses['loss_gt'], 0.5 * F.cross_entropy(s[[0, 2]],
-                                                 torch.tensor([0, 2])))
+    torch.testing.assert_close(losses['loss_distill'], distiller.distill_loss(s, t))
+    torch.testing.assert_close(losses['loss_gt'],
+                               0.5 * F.cross_entropy(s[[0, 2]], torch.tensor([0, 2])))
     h = head(num_classes=3, distill_loss=dict(type=loss), gt_loss_weight=0.5)
     for sample, prob in zip(data['data_samples'], t.softmax(1)):
         sample.set_gt_score(prob)
     via_head = h.soft_label_loss(s, data['data_samples'])
     for key in ('loss_distill', 'loss_gt'):
-        torch.testing.assert_close(via_head[key], losses[key], rtol=1e-5,
-                                   atol=1e-6)
+        torch.testing.assert_close(via_head[key], losses[key], rtol=1e-5, atol=1e-6)

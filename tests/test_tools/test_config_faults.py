@@ -8,9 +8,8 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO
+from mmengine.config import Config
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 DISTILL = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
@@ -30,54 +29,59 @@ def setup(tmp_path, image_folder):
 
 
 def _cases(s):
-    base = [f'model.teacher_ckpt={s["ckpt"]}',
-            f'train_dataloader.dataset.data_root={s["folder"]}']
+    base = [
+        f'model.teacher_ckpt={s["ckpt"]}',
+        f'train_dataloader.dataset.data_root={s["folder"]}'
+    ]
     return {
-        'class count': (
-            base + ['model.teacher.head.num_classes=5'],
-            'the teacher predicts 5 classes (model.teacher.head.num_classes) '
-            'but the student 3'),
-        'label out of range': (
-            base + ['train_dataloader.dataset.type=ImageListDataset',
-                    f'train_dataloader.dataset.ann_file={s["list"]}',
-                    'train_dataloader.dataset.classes=[a,b,c]'],
-            f'{s["list"]}:3: label 7 of \'class_2/img_0.png\' is out of range '
-            'for 3 classes'),
-        'label out of range, list without classes': (
-            base + ['train_dataloader.dataset.type=ImageListDataset',
-                    f'train_dataloader.dataset.ann_file={s["list"]}'],
-            f"{s['list']}:3: label 7 is out of range for the model's 3 classes "
-            '(model.student.head.num_classes)'),
-        'missing data_root': (
-            [base[0], 'train_dataloader.dataset.data_root=/no/such/folder'],
-            "train_dataloader.dataset.data_root: folder '/no/such/folder' does "
-            'not exist'),
-        'missing teacher checkpoint': (
-            ['model.teacher_ckpt=/no/teacher.pth', base[1]],
-            'model.teacher_ckpt'),
-        'unknown type': (
-            base + ['model.distill_loss.type=JSDivLos'],
-            'JSDivLos is not in the ssld_mm::model registry nor any other '
-            'searched (ssld_mm::model, mmengine::model, mmpretrain::model)'),
+        'class count':
+        (base + ['model.teacher.head.num_classes=5'],
+         'the teacher predicts 5 classes (model.teacher.head.num_classes) '
+         'but the student 3'),
+        'label out of range': (base + [
+            'train_dataloader.dataset.type=ImageListDataset',
+            f'train_dataloader.dataset.ann_file={s["list"]}',
+            'train_dataloader.dataset.classes=[a,b,c]'
+        ], f'{s["list"]}:3: label 7 of \'class_2/img_0.png\' is out of range '
+                               'for 3 classes'),
+        'label out of range, list without classes':
+        (base + [
+            'train_dataloader.dataset.type=ImageListDataset',
+            f'train_dataloader.dataset.ann_file={s["list"]}'
+        ], f"{s['list']}:3: label 7 is out of range for the model's 3 classes "
+         '(model.student.head.num_classes)'),
+        'missing data_root':
+        ([base[0], 'train_dataloader.dataset.data_root=/no/such/folder'],
+         "train_dataloader.dataset.data_root: folder '/no/such/folder' does "
+         'not exist'),
+        'missing teacher checkpoint': (['model.teacher_ckpt=/no/teacher.pth',
+                                        base[1]], 'model.teacher_ckpt'),
+        'unknown type':
+        (base + ['model.distill_loss.type=JSDivLos'],
+         'JSDivLos is not in the ssld_mm::model registry nor any other '
+         'searched (ssld_mm::model, mmengine::model, mmpretrain::model)'),
     }
 
 
-def test_broken_configs_fail_before_training(setup, tmp_path, monkeypatch,
-                                             capfd):
+def test_broken_configs_fail_before_training(setup, tmp_path, monkeypatch, capfd):
     for name, (options, expected) in _cases(setup).items():
         work = tmp_path / name.replace(' ', '_')
         monkeypatch.setattr(sys, 'argv', [
-            TRAIN, DISTILL, '--work-dir', str(work), '--no-validate',
-            '--cfg-options', *options])
+            TRAIN, DISTILL, '--work-dir',
+            str(work), '--no-validate', '--cfg-options', *options
+        ])
         with pytest.raises(SystemExit) as e:
             runpy.run_path(TRAIN, run_name='__main__')
         assert e.value.code == 1, name
         err = capfd.readouterr().err.strip().splitlines()
         assert err[-1].startswith('ERROR: train.py: '), (name, err[-5:])
         assert expected in err[-1], (name, err[-1])
-        written = [osp.relpath(osp.join(d, f), work)
-                   for d, _, files in os.walk(work) for f in files]
+        written = [
+            osp.relpath(osp.join(d, f), work) for d, _, files in os.walk(work)
+            for f in files
+        ]
         # the log and MMEngine's records of the config it was given, no more
-        assert all(f.endswith('.log') or f.endswith('vis_data/config.py')
-                   or f == 'tiny_distill.py' for f in written), (name, written)
+        assert all(
+            f.endswith('.log') or f.endswith('vis_data/config.py')
+            or f == 'tiny_distill.py' for f in written), (name, written)
         assert not any(f.endswith('.pth') for f in written)

@@ -10,29 +10,29 @@ import sys
 
 import numpy as np
 import pytest
-from mmengine.config import Config, DictAction
-
 from conftest import REPO, run_tool
 # tools/demo/ is on pytest's pythonpath (setup.cfg)
 from demo_data import (DataNotFoundError, find_source, prepare_fashion_mnist,
                        read_idx_header, write_fake_fashion_mnist, write_split)
 from demo_pipeline import (CONFIGS, Job, JobFailed, data_options, run_jobs,
                            schedule_options)
-from demo_results import (find_scalars_file, format_table, mean_std,
-                          plot_curves, read_curve)
+from demo_results import (find_scalars_file, format_table, mean_std, plot_curves,
+                          read_curve)
+from mmengine.config import Config, DictAction
 
 RUN_DEMO = osp.join(REPO, 'tools', 'demo', 'run_demo.py')
 PREPARE = osp.join(REPO, 'tools', 'demo', 'prepare_data.py')
 DEMO_CONFIGS = osp.join(REPO, 'configs', 'demo')
-NAMES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
-         't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']
-
+NAMES = [
+    'train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte',
+    't10k-labels-idx1-ubyte'
+]
 
 # ------------------------------------------------------------------ data
 
+
 def test_find_source_order_and_errors(tmp_path):
-    system = write_fake_fashion_mnist(str(tmp_path / 'system'), 20, 10,
-                                      gzip_files=True)
+    system = write_fake_fashion_mnist(str(tmp_path / 'system'), 20, 10, gzip_files=True)
     custom = write_fake_fashion_mnist(str(tmp_path / 'custom'), 20, 10)
     # the environment variable wins over the system folder
     assert find_source({'FASHION_MNIST_DIR': custom}, system) == custom
@@ -60,13 +60,12 @@ def test_prepare_unpacks_once_and_repairs(tmp_path):
     with gzip.open(osp.join(src, NAMES[1] + '.gz')) as f:
         assert open(osp.join(dst, NAMES[1]), 'rb').read() == f.read()
     # idempotent: nothing rewritten, no source needed
-    assert prepare_fashion_mnist(dst, str(tmp_path / 'gone'),
-                                 check_counts=False) == []
+    assert prepare_fashion_mnist(dst, str(tmp_path / 'gone'), check_counts=False) == []
     # a damaged file is replaced
     with open(osp.join(dst, NAMES[2]), 'wb') as f:
         f.write(struct.pack('>II', 0x0801, 12))
-    assert prepare_fashion_mnist(dst, src, check_counts=False) == [
-        osp.join(dst, NAMES[2])]
+    assert prepare_fashion_mnist(
+        dst, src, check_counts=False) == [osp.join(dst, NAMES[2])]
     # the official sizes are required by default (60000/10000)
     with pytest.raises(ValueError, match='30 items, expected 60000'):
         prepare_fashion_mnist(str(tmp_path / 'strict'), src)
@@ -96,8 +95,13 @@ def test_fake_data_reads_as_fashion_mnist(tmp_path):
     from ssld_mm.utils import register_all_modules
     register_all_modules()
     root = write_fake_fashion_mnist(str(tmp_path / 'd'), 40, 20)
-    test = DATASETS.build(dict(type='mmpretrain.FashionMNIST', data_root=root,
-                               test_mode=True, download=False, pipeline=[]))
+    test = DATASETS.build(
+        dict(
+            type='mmpretrain.FashionMNIST',
+            data_root=root,
+            test_mode=True,
+            download=False,
+            pipeline=[]))
     assert len(test) == 20
     info = test.get_data_info(3)
     # the class is the mean grey level: 25 * c + 10 (+- 10 noise)
@@ -116,6 +120,7 @@ def test_prepare_cli_missing_data_names_both_places(tmp_path):
 
 # --------------------------------------------------------------- results
 
+
 def _write_scalars(work_dir, stamp, records):
     folder = osp.join(work_dir, stamp, 'vis_data')
     os.makedirs(folder, exist_ok=True)
@@ -127,13 +132,36 @@ def _write_scalars(work_dir, stamp, records):
 def test_read_curve_latest_run_and_resume(tmp_path):
     wd = str(tmp_path / 'run')
     _write_scalars(wd, '20240101_000000', [{'accuracy/top1': 1.0, 'step': 1}])
-    _write_scalars(wd, '20240102_000000', [
-        {'lr': 0.1, 'loss': 2.0, 'epoch': 1, 'iter': 5, 'step': 5},
-        {'accuracy/top1': 50.0, 'data_time': 0.1, 'time': 0.2, 'step': 2},
-        {'accuracy/top1': 60.0, 'step': 4},
-        {'accuracy/top1': 61.5, 'step': 4},  # resumed: the last value wins
-        {'accuracy/top1': 70.25, 'step': 6},
-    ])
+    _write_scalars(
+        wd,
+        '20240102_000000',
+        [
+            {
+                'lr': 0.1,
+                'loss': 2.0,
+                'epoch': 1,
+                'iter': 5,
+                'step': 5
+            },
+            {
+                'accuracy/top1': 50.0,
+                'data_time': 0.1,
+                'time': 0.2,
+                'step': 2
+            },
+            {
+                'accuracy/top1': 60.0,
+                'step': 4
+            },
+            {
+                'accuracy/top1': 61.5,
+                'step': 4
+            },  # resumed: the last value wins
+            {
+                'accuracy/top1': 70.25,
+                'step': 6
+            },
+        ])
     assert find_scalars_file(wd).endswith(
         osp.join('20240102_000000', 'vis_data', 'scalars.json'))
     assert read_curve(wd) == [(2, 50.0), (4, 61.5), (6, 70.25)]
@@ -160,11 +188,18 @@ def test_mean_std_and_table():
 
 
 def test_plot_curves_writes_png(tmp_path):
-    curves = {'a': [[(1, 50.0), (2, 60.0)], [(1, 52.0), (2, 58.0)]],
-              'b': [[(1, 70.0), (3, 75.0)]]}
+    curves = {
+        'a': [[(1, 50.0), (2, 60.0)], [(1, 52.0), (2, 58.0)]],
+        'b': [[(1, 70.0), (3, 75.0)]]
+    }
     one = plot_curves(curves, str(tmp_path / 'sub' / 'one.png'))
-    two = plot_curves(curves, str(tmp_path / 'two.png'),
-                      curves_by_images={'a': [[(2, 50.0)]], 'b': [[(4, 1.0)]]})
+    two = plot_curves(
+        curves,
+        str(tmp_path / 'two.png'),
+        curves_by_images={
+            'a': [[(2, 50.0)]],
+            'b': [[(4, 1.0)]]
+        })
 
     def png_size(path):  # (width, height) from the IHDR chunk
         with open(path, 'rb') as f:
@@ -178,6 +213,7 @@ def test_plot_curves_writes_png(tmp_path):
 
 # ------------------------------------------------------------------ jobs
 
+
 def _py(code):
     return [sys.executable, '-c', code]
 
@@ -187,12 +223,19 @@ def test_run_jobs_order_parallel_and_failure(tmp_path):
     write = ("import sys, time; time.sleep({t}); "
              "open(r'%s', 'a').write(sys.argv[1] + '\\n')" % stamp)
     jobs = [
-        Job('slow', lambda: _py(write.format(t=0.6)) + ['slow'],
-            log_file=str(tmp_path / 'slow.log'), result='x'),
-        Job('fast', lambda: _py(write.format(t=0.0)) + ['fast'],
-            log_file=str(tmp_path / 'fast.log'), result='y'),
-        Job('after', lambda: _py(write.format(t=0.0)) + ['after'],
-            deps=['slow'], log_file=str(tmp_path / 'after.log'), result='x'),
+        Job('slow',
+            lambda: _py(write.format(t=0.6)) + ['slow'],
+            log_file=str(tmp_path / 'slow.log'),
+            result='x'),
+        Job('fast',
+            lambda: _py(write.format(t=0.0)) + ['fast'],
+            log_file=str(tmp_path / 'fast.log'),
+            result='y'),
+        Job('after',
+            lambda: _py(write.format(t=0.0)) + ['after'],
+            deps=['slow'],
+            log_file=str(tmp_path / 'after.log'),
+            result='x'),
     ]
     lines = []
     run_jobs(jobs, max_parallel=2, echo=lines.append, poll=0.05)
@@ -201,20 +244,26 @@ def test_run_jobs_order_parallel_and_failure(tmp_path):
     assert all(j.returncode == 0 and j.seconds > 0 for j in jobs)
     assert jobs[0].seconds >= 0.6
 
-    bad = [Job('boom', lambda: _py("print('about to fail'); raise SystemExit(3)"),
-               log_file=str(tmp_path / 'boom.log')),
-           Job('never', lambda: pytest.fail('must not start'), deps=['boom'])]
+    bad = [
+        Job('boom',
+            lambda: _py("print('about to fail'); raise SystemExit(3)"),
+            log_file=str(tmp_path / 'boom.log')),
+        Job('never', lambda: pytest.fail('must not start'), deps=['boom'])
+    ]
     with pytest.raises(JobFailed, match=r"(?s)'boom' failed \(exit 3\).*about to fail"):
         run_jobs(bad, max_parallel=2, echo=lambda s: None, poll=0.05)
 
     with pytest.raises(ValueError, match='unknown'):
         run_jobs([Job('a', lambda: None, deps=['zzz'])])
     with pytest.raises(ValueError, match='dependency cycle'):
-        run_jobs([Job('a', lambda: None, deps=['b']),
-                  Job('b', lambda: None, deps=['a'])], echo=lambda s: None)
+        run_jobs(
+            [Job('a', lambda: None, deps=['b']),
+             Job('b', lambda: None, deps=['a'])],
+            echo=lambda s: None)
 
 
 # --------------------------------------------------------------- configs
+
 
 @pytest.mark.parametrize('kind', sorted(CONFIGS))
 def test_demo_configs_take_data_options_and_build(kind, tmp_path):
@@ -224,8 +273,7 @@ def test_demo_configs_take_data_options_and_build(kind, tmp_path):
     root = write_fake_fashion_mnist(str(tmp_path / 'd'), 50, 20)
     l_idx, u_idx = write_split(root, 10, 30)
     cfg = Config.fromfile(osp.join(DEMO_CONFIGS, CONFIGS[kind]))
-    opts = {**data_options(kind, root, l_idx, u_idx),
-            **schedule_options(3, 4, 5)}
+    opts = {**data_options(kind, root, l_idx, u_idx), **schedule_options(3, 4, 5)}
     # parsed as `--cfg-options` parses them
     cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in opts.items()})
     assert cfg.train_cfg.max_epochs == 3 and cfg.param_scheduler[0].T_max == 3
@@ -254,8 +302,12 @@ def test_demo_configs_take_data_options_and_build(kind, tmp_path):
 
 def test_demo_options_validate_and_resolve(tmp_path):
     from make_demo import DemoOptions, summarise
-    opts = DemoOptions(work_root=str(tmp_path / 'w'), profile='smoke',
-                       seeds=[3], max_parallel=4, stored=False)
+    opts = DemoOptions(
+        work_root=str(tmp_path / 'w'),
+        profile='smoke',
+        seeds=[3],
+        max_parallel=4,
+        stored=False)
     assert osp.isabs(opts.work_root) and opts.threads >= 1
     settings = opts.settings()
     assert settings['seeds'] == (3, ) and settings['num_labeled'] == 160
@@ -276,20 +328,25 @@ def test_demo_options_validate_and_resolve(tmp_path):
 
 # ------------------------------------------------------------ end to end
 
+
 def test_make_demo_smoke_end_to_end(tmp_path):
     """The whole demo, scaled down, through tools/train.py on fake idx files."""
-    src = write_fake_fashion_mnist(str(tmp_path / 'src'), 400, 100,
-                                   gzip_files=True)
+    src = write_fake_fashion_mnist(str(tmp_path / 'src'), 400, 100, gzip_files=True)
     work = tmp_path / 'work'
-    proc = run_tool([RUN_DEMO, '--profile', 'smoke', '--work-dir', str(work),
-                     '--data-root', str(tmp_path / 'data'), '--seeds', '0', '1'],
-                    env={'FASHION_MNIST_DIR': src}, timeout=900)
+    proc = run_tool([
+        RUN_DEMO, '--profile', 'smoke', '--work-dir',
+        str(work), '--data-root',
+        str(tmp_path / 'data'), '--seeds', '0', '1'
+    ],
+                    env={'FASHION_MNIST_DIR': src},
+                    timeout=900)
     out = proc.stdout
     assert 'L = 160 labeled, U = 240 unlabeled' in out
     results = json.loads((work / 'results.json').read_text())
-    assert list(results) == ['teacher', 'student_label_only', 'student_ssld',
-                             'student_ssld_unlabeled',
-                             'student_ssld_unlabeled_stored']
+    assert list(results) == [
+        'teacher', 'student_label_only', 'student_ssld', 'student_ssld_unlabeled',
+        'student_ssld_unlabeled_stored'
+    ]
     assert all(0.0 <= v <= 100.0 for v in results.values())
     # the fake data is easy: the teacher learns it within its three epochs
     assert results['teacher'] > 30.0
@@ -307,9 +364,9 @@ def test_make_demo_smoke_end_to_end(tmp_path):
     with open(work / 'test_accuracy.png', 'rb') as f:
         assert f.read(4) == b'\x89PNG'
     # distillation runs saw no label and loaded the trained teacher
-    dumped = Config.fromfile(str(
-        work / 'student_ssld_unlabeled' / 'seed_0' / 'distill' /
-        'ssld_lenet5_fmnist_unlabeled.py'))
+    dumped = Config.fromfile(
+        str(work / 'student_ssld_unlabeled' / 'seed_0' / 'distill' /
+            'ssld_lenet5_fmnist_unlabeled.py'))
     parts = dumped.train_dataloader.dataset.datasets
     assert [p.type for p in parts] == ['UnlabeledDataset', 'UnlabeledDataset']
     assert dumped.model.teacher_ckpt.startswith(str(work / 'teacher'))
@@ -324,11 +381,11 @@ def test_make_demo_smoke_end_to_end(tmp_path):
     assert (store.num_samples, store.num_views, store.topk) == (400, 1, 10)
     assert 'RandomCrop' in store.index['view_sampler']
     assert store.index['teacher_checkpoint'].startswith(str(work / 'teacher'))
-    dumped = Config.fromfile(str(stored / 'seed_1' / 'distill' /
-                                 'ssld_lenet5_fmnist_unlabeled_stored.py'))
+    dumped = Config.fromfile(
+        str(stored / 'seed_1' / 'distill' / 'ssld_lenet5_fmnist_unlabeled_stored.py'))
     assert dumped.model.type == 'mmpretrain.ImageClassifier'
-    assert dumped.train_dataloader.dataset.pipeline[2].store == str(
-        stored / 'soft_labels')
+    assert dumped.train_dataloader.dataset.pipeline[2].store == str(stored /
+                                                                    'soft_labels')
     log = (work / 'logs' /
            'student_ssld_unlabeled_stored_seed_1_distill.log').read_text()
     assert 'loss_distill' in log and 'loaded teacher weights' not in log
@@ -341,8 +398,11 @@ def test_run_demo_without_data_says_where_it_looked(tmp_path):
     empty = tmp_path / 'empty'
     empty.mkdir()
     with pytest.raises(AssertionError) as err:
-        run_tool([RUN_DEMO, '--work-dir', str(tmp_path / 'w'),
-                  '--data-root', str(tmp_path / 'data')],
+        run_tool([
+            RUN_DEMO, '--work-dir',
+            str(tmp_path / 'w'), '--data-root',
+            str(tmp_path / 'data')
+        ],
                  env={'FASHION_MNIST_DIR': str(empty)})
     assert 'exited 2' in str(err.value)
     assert 'FASHION_MNIST_DIR' in str(err.value)

@@ -9,9 +9,8 @@ import time
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO, free_port
+from mmengine.config import Config
 
 DISTILL = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
 BOUND_S = 120  # the job must be over by then (gloo's own timeout is 30 min)
@@ -55,13 +54,14 @@ def teacher_ckpt(tmp_path):
 
 
 @pytest.mark.parametrize('how', ['raise', 'kill'])
-def test_a_failing_rank_ends_the_job_and_keeps_checkpoints(
-        how, tmp_path, image_folder, teacher_ckpt):
+def test_a_failing_rank_ends_the_job_and_keeps_checkpoints(how, tmp_path, image_folder,
+                                                           teacher_ckpt):
     (tmp_path / 'fault_hooks.py').write_text(FAULT_MODULE)
     cfg = tmp_path / 'cfg.py'
     # 18 images, 2 ranks x batch 4: 2 iterations per epoch; rank 1 fails in
     # epoch 3 after epoch_1.pth and epoch_2.pth were written
-    cfg.write_text(textwrap.dedent(f'''
+    cfg.write_text(
+        textwrap.dedent(f'''
         _base_ = [{DISTILL!r}]
         custom_imports = dict(imports=['ssld_mm', 'fault_hooks'],
                               allow_failed_imports=False)
@@ -71,15 +71,27 @@ def test_a_failing_rank_ends_the_job_and_keeps_checkpoints(
         default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=-1))
     '''))
     work = tmp_path / 'work'
-    cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), str(cfg), '2',
-           '--work-dir', str(work), '--no-validate', '--cfg-options',
-           f'model.teacher_ckpt={teacher_ckpt}',
-           f'train_dataloader.dataset.data_root={image_folder}']
-    env = dict(__import__('os').environ, PORT=str(free_port()),
-               OMP_NUM_THREADS='1', PYTHON=sys.executable)
+    cmd = [
+        'bash',
+        osp.join(REPO, 'tools', 'dist_train.sh'),
+        str(cfg), '2', '--work-dir',
+        str(work), '--no-validate', '--cfg-options',
+        f'model.teacher_ckpt={teacher_ckpt}',
+        f'train_dataloader.dataset.data_root={image_folder}'
+    ]
+    env = dict(
+        __import__('os').environ,
+        PORT=str(free_port()),
+        OMP_NUM_THREADS='1',
+        PYTHON=sys.executable)
     start = time.time()
-    proc = subprocess.run(cmd, cwd=str(tmp_path), env=env, capture_output=True,
-                          text=True, timeout=BOUND_S)
+    proc = subprocess.run(
+        cmd,
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BOUND_S)
     elapsed = time.time() - start
     out = proc.stdout + proc.stderr
     print(f'{how}: job ended rc={proc.returncode} after {elapsed:.1f} s')
@@ -96,6 +108,7 @@ def test_a_failing_rank_ends_the_job_and_keeps_checkpoints(
         check_checkpoint_file(path)
         ckpt = load_local_checkpoint(path)
         assert ckpt['meta']['epoch'] == epoch
-        assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values()
-                   if v.is_floating_point())
+        assert all(
+            torch.isfinite(v).all() for v in ckpt['state_dict'].values()
+            if v.is_floating_point())
     assert find_resumable_checkpoint(str(work)) == str(work / 'epoch_2.pth')

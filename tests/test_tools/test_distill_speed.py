@@ -4,12 +4,10 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO, run_tool
 # tools/benchmark/ is on pytest's pythonpath (setup.cfg)
-from distill_speed import (benchmark, format_report, guess_input_shape,
-                           make_batch)
+from distill_speed import benchmark, format_report, guess_input_shape, make_batch
+from mmengine.config import Config
 
 TOOL = osp.join(REPO, 'tools', 'benchmark', 'distill_speed.py')
 TINY = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
@@ -50,18 +48,23 @@ def test_benchmark_result_is_consistent(monkeypatch):
         'distiller_step': [[0.050, 0.040], [0.044, 0.046], [0.500, 0.300]],
     }
     expected = {k: sorted(sum(r) / iters for r in v)[1] for k, v in per_round.items()}
-    assert expected == pytest.approx({'student_step': 0.019, 'teacher_forward': 0.004,
-                                      'distiller_step': 0.045})
-    costs = {k: iter([9.0] * warmup + [t for r in v for t in r])
-             for k, v in per_round.items()}
+    assert expected == pytest.approx({
+        'student_step': 0.019,
+        'teacher_forward': 0.004,
+        'distiller_step': 0.045
+    })
+    costs = {
+        k: iter([9.0] * warmup + [t for r in v for t in r])
+        for k, v in per_round.items()
+    }
     calls = {k: 0 for k in per_round}
     in_step = []
     real_step = distill_speed._Stepper.__call__
     real_teacher = SSLDDistiller.teacher_logits
 
     def step(self):
-        kind = ('distiller_step' if isinstance(self.model, SSLDDistiller)
-                else 'student_step')
+        kind = ('distiller_step'
+                if isinstance(self.model, SSLDDistiller) else 'student_step')
         in_step.append(kind)
         real_step(self)
         in_step.pop()
@@ -78,8 +81,14 @@ def test_benchmark_result_is_consistent(monkeypatch):
     monkeypatch.setattr(distill_speed._Stepper, '__call__', step)
     monkeypatch.setattr(SSLDDistiller, 'teacher_logits', teacher)
     cfg = Config.fromfile(TINY)
-    res = benchmark(cfg, batch_size=2, device='cpu', rounds=rounds, iters=iters,
-                    warmup=warmup, channels_last=True)
+    res = benchmark(
+        cfg,
+        batch_size=2,
+        device='cpu',
+        rounds=rounds,
+        iters=iters,
+        warmup=warmup,
+        channels_last=True)
     assert calls == {k: warmup + rounds * iters for k in per_round}
     assert res['batch_size'] == 2 and res['input_shape'] == [3, 32, 32]
     assert res['teacher_weights'].startswith('random')  # ckpt file absent
@@ -103,8 +112,14 @@ def test_benchmark_amp_sets_teacher_autocast_on_cpu(monkeypatch):
         return real_teacher(self, inputs)
 
     monkeypatch.setattr(SSLDDistiller, 'teacher_logits', teacher)
-    res = benchmark(Config.fromfile(TINY), batch_size=2, device='cpu', amp=True,
-                    rounds=1, iters=1, warmup=0)
+    res = benchmark(
+        Config.fromfile(TINY),
+        batch_size=2,
+        device='cpu',
+        amp=True,
+        rounds=1,
+        iters=1,
+        warmup=0)
     assert res['amp_dtype'] == 'bfloat16' and res['teacher_autocast'] == 'bfloat16'
     assert used and set(used) == {('bfloat16', False)}
 
@@ -117,9 +132,11 @@ def test_benchmark_rejects_plain_classifier():
 
 def test_cli_prints_and_writes_json(tmp_path):
     out = tmp_path / 'speed.json'
-    proc = run_tool([TOOL, DEMO, '--batch-size', '4', '--rounds', '1',
-                     '--iters', '1', '--warmup', '0', '--threads', '1',
-                     '--device', 'cpu', '--out', str(out)])
+    proc = run_tool([
+        TOOL, DEMO, '--batch-size', '4', '--rounds', '1', '--iters', '1', '--warmup',
+        '0', '--threads', '1', '--device', 'cpu', '--out',
+        str(out)
+    ])
     assert 'batch 4 x (1, 32, 32)' in proc.stdout
     assert '(a) student training step' in proc.stdout
     data = json.loads(out.read_text())

@@ -17,7 +17,6 @@ import time
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
@@ -63,6 +62,7 @@ def _install_fault(fault):
             out = orig(self, *a, **k)
             tick()
             return out
+
         OptimWrapper.update_params = update_params
     elif kind == 'in_save':  # temp file of the n-th save written, not renamed
         orig_fsync = os.fsync
@@ -71,6 +71,7 @@ def _install_fault(fault):
             orig_fsync(fd)
             if '.pth.tmp-' in os.readlink(f'/proc/self/fd/{fd}'):
                 tick()
+
         os.fsync = fsync
     elif kind == 'after_save':  # n-th checkpoint saved, last_checkpoint not yet
         from mmengine.runner import Runner
@@ -79,6 +80,7 @@ def _install_fault(fault):
         def save_checkpoint(self, *a, **k):
             orig_save(self, *a, **k)
             tick()
+
         Runner.save_checkpoint = save_checkpoint
     else:
         raise ValueError(fault)
@@ -167,13 +169,14 @@ def teacher_ckpt(tmp_path):
 
 
 def _argv(cfg, work, folder, ckpt, resume):
-    return [cfg, '--work-dir', work, '--no-validate', *(['--resume'] if resume else []),
-            '--cfg-options', f'model.teacher_ckpt={ckpt}',
-            f'train_dataloader.dataset.data_root={folder}']
+    return [
+        cfg, '--work-dir', work, '--no-validate', *(['--resume'] if resume else []),
+        '--cfg-options', f'model.teacher_ckpt={ckpt}',
+        f'train_dataloader.dataset.data_root={folder}'
+    ]
 
 
-def _scenario(tmp_path, folder, ckpt, cfg_text, faults, final_name, kept,
-              corrupt=None):
+def _scenario(tmp_path, folder, ckpt, cfg_text, faults, final_name, kept, corrupt=None):
     cfg = str(tmp_path / 'cfg.py')
     with open(cfg, 'w') as f:
         f.write(cfg_text)
@@ -215,6 +218,7 @@ def _scenario(tmp_path, folder, ckpt, cfg_text, faults, final_name, kept,
 
 def test_epoch_based_run_killed_and_resumed_matches_uninterrupted(
         tmp_path, image_folder, teacher_ckpt):
+
     def corrupt(work):
         data = open(osp.join(work, 'epoch_1.pth'), 'rb').read()
         with open(osp.join(work, 'epoch_2.pth'), 'wb') as f:
@@ -223,15 +227,15 @@ def test_epoch_based_run_killed_and_resumed_matches_uninterrupted(
             f.write(osp.join(work, 'epoch_2.pth'))
 
     faults = [
-        ('after_iter', 2),   # 0: before any checkpoint
-        ('in_save', 1),      # 1: fresh again (warned); killed saving epoch_1
-        ('after_save', 1),   # 2: epoch_1.pth written, last_checkpoint not
-        ('in_save', 1),      # 3: resumes epoch_1; killed saving epoch_2 (keep 1)
-        'corrupt',           #    a truncated epoch_2.pth named in last_checkpoint
-        'random',            # 4: skips it, resumes epoch_1; killed at random
+        ('after_iter', 2),  # 0: before any checkpoint
+        ('in_save', 1),  # 1: fresh again (warned); killed saving epoch_1
+        ('after_save', 1),  # 2: epoch_1.pth written, last_checkpoint not
+        ('in_save', 1),  # 3: resumes epoch_1; killed saving epoch_2 (keep 1)
+        'corrupt',  # a truncated epoch_2.pth named in last_checkpoint
+        'random',  # 4: skips it, resumes epoch_1; killed at random
     ]
-    outputs, _ = _scenario(tmp_path, image_folder, teacher_ckpt, EPOCH_CFG,
-                           faults, 'epoch_2.pth', ['epoch_2.pth'], corrupt)
+    outputs, _ = _scenario(tmp_path, image_folder, teacher_ckpt, EPOCH_CFG, faults,
+                           'epoch_2.pth', ['epoch_2.pth'], corrupt)
     assert 'no checkpoint found' in outputs[1] and 'fresh run' in outputs[1]
     assert 'interrupted checkpoint save' in outputs[2]
     assert 'epoch_1.pth' in outputs[3] and 'Auto resumed' in outputs[3]
@@ -244,8 +248,8 @@ def test_epoch_based_run_killed_and_resumed_matches_uninterrupted(
 def test_iteration_based_run_killed_and_resumed_matches_uninterrupted(
         tmp_path, image_folder, teacher_ckpt):
     faults = [('after_iter', 4), ('in_save', 1), 'random']
-    outputs, _ = _scenario(tmp_path, image_folder, teacher_ckpt, ITER_CFG,
-                           faults, 'iter_8.pth', ['iter_6.pth', 'iter_8.pth'])
+    outputs, _ = _scenario(tmp_path, image_folder, teacher_ckpt, ITER_CFG, faults,
+                           'iter_8.pth', ['iter_6.pth', 'iter_8.pth'])
     assert 'iter_3.pth' in outputs[1]
 
 

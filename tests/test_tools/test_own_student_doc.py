@@ -29,9 +29,15 @@ def test_blocks_are_found():
 def run(cmd, cwd, check=True):
     env = dict(os.environ, SSLD_MM=REPO, OMP_NUM_THREADS='1')
     env.pop('PYTHONPATH', None)  # the user's folder is not on any path
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=900, shell=isinstance(cmd, str),
-                          executable='/bin/bash' if isinstance(cmd, str) else None)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        shell=isinstance(cmd, str),
+        executable='/bin/bash' if isinstance(cmd, str) else None)
     if check and proc.returncode != 0:
         raise AssertionError(f'{cmd} exited {proc.returncode}\n'
                              f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
@@ -46,9 +52,13 @@ def test_own_student_doc_runs_verbatim(tmp_path):
             (tmp_path / name).write_text(text)
     # the documented error, before the teacher exists
     (_, error), = [b for b in blocks if b[0] == '']
-    proc = run([sys.executable, osp.join(REPO, 'tools', 'train.py'),
-                'my_distill.py', '--work-dir', 'work_dirs/my_distill'],
-               str(tmp_path), check=False)
+    proc = run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'), 'my_distill.py', '--work-dir',
+        'work_dirs/my_distill'
+    ],
+               str(tmp_path),
+               check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == error.strip()
     # the commands, with `python` being this interpreter
@@ -71,7 +81,7 @@ def test_readme_snippets_are_the_doc_text():
     with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
         readme = f.read()
     section = readme.split('### Register your own student', 1)[1].split('\n## ', 1)[0]
-    doc = dict((re.match(r'# (\w+\.py)', t).group(1), t)
-               for lang, t in code_blocks(DOC) if lang == 'python')
+    doc = dict((re.match(r'# (\w+\.py)', t).group(1), t) for lang, t in code_blocks(DOC)
+               if lang == 'python')
     found = re.findall(r'^```python\n(.*?)^```\n', section, re.M | re.S)
     assert found == [doc['my_student.py'], doc['my_distill.py']]

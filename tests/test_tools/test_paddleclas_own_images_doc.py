@@ -9,9 +9,8 @@ import sys
 
 import numpy as np
 import torch
-from mmengine.config import Config
-
 from conftest import REPO
+from mmengine.config import Config
 
 DOC = osp.join(REPO, 'docs', 'paddleclas_weights.md')
 
@@ -32,8 +31,7 @@ def test_evaluate_converted_model_on_own_images(tmp_path):
     from ssld_mm.registry import MODELS
     from ssld_mm.utils import register_all_modules
     register_all_modules()
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'paddleclas',
-                                   'resnet50_vd.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'paddleclas', 'resnet50_vd.py'))
     torch.manual_seed(0)
     # the Runner gives the model the config's top-level data_preprocessor
     model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
@@ -42,9 +40,9 @@ def test_evaluate_converted_model_on_own_images(tmp_path):
     torch.save({'state_dict': model.state_dict()},
                tmp_path / 'checkpoints' / 'resnet50_vd_ssld.pth')
     # 6 images; labels: the model's own prediction for 4, another class for 2
-    from mmpretrain.datasets.transforms import PackInputs  # noqa: F401
     from mmengine.dataset import Compose
     from mmengine.registry import DefaultScope
+    from mmpretrain.datasets.transforms import PackInputs  # noqa: F401
     data = tmp_path / 'data' / 'my_images'
     os.makedirs(data / 'val')
     rng = np.random.default_rng(0)
@@ -57,16 +55,23 @@ def test_evaluate_converted_model_on_own_images(tmp_path):
         cv2.imwrite(str(data / 'val' / f'{i}.png'), img)
         x = pipeline({'img_path': str(data / 'val' / f'{i}.png')})['inputs']
         with torch.no_grad():
-            pred = int(model(model.data_preprocessor(
-                {'inputs': [x]})['inputs'], mode='tensor').argmax())
+            pred = int(
+                model(
+                    model.data_preprocessor({'inputs': [x]})['inputs'],
+                    mode='tensor').argmax())
         lines.append(f'val/{i}.png {pred if i < 4 else (pred + 1) % 1000}')
     (data / 'val_list.txt').write_text('\n'.join(lines) + '\n')
     env = dict(os.environ, SSLD_MM=REPO, OMP_NUM_THREADS='1')
     env.pop('PYTHONPATH', None)
     proc = subprocess.run(
-        command.replace('python ', f'{sys.executable} '), shell=True,
-        executable='/bin/bash', cwd=str(tmp_path), env=env,
-        capture_output=True, text=True, timeout=600)
+        command.replace('python ', f'{sys.executable} '),
+        shell=True,
+        executable='/bin/bash',
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     top1 = float(re.search(r'accuracy/top1: ([\d.]+)', proc.stdout).group(1))
     assert abs(top1 - 100 * 4 / 6) < 1e-3, proc.stdout[-2000:]

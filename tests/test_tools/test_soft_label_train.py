@@ -5,15 +5,14 @@ import json
 import os.path as osp
 
 import torch
-
 from conftest import REPO, TINY_CLS_CONFIG, run_tool, write_image_folder
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 
 
 def test_image_classifier_trains_from_soft_label_list(tmp_path):
-    folder = write_image_folder(str(tmp_path / 'data'), num_classes=3,
-                                per_class=6, size=32)
+    folder = write_image_folder(
+        str(tmp_path / 'data'), num_classes=3, per_class=6, size=32)
     lines, soft = [], []
     for c in range(3):
         for j in range(6):
@@ -22,9 +21,14 @@ def test_image_classifier_trains_from_soft_label_list(tmp_path):
                 lines.append(f'{path} {c}')
             else:  # select_topk.py --soft-labels style, no label in the list
                 lines.append(path)
-                soft.append(json.dumps(dict(
-                    path=path, label=c, score=0.8,
-                    topk_classes=[c, (c + 1) % 3], topk_probs=[0.8, 0.15])))
+                soft.append(
+                    json.dumps(
+                        dict(
+                            path=path,
+                            label=c,
+                            score=0.8,
+                            topk_classes=[c, (c + 1) % 3],
+                            topk_probs=[0.8, 0.15])))
     (tmp_path / 'train.txt').write_text('\n'.join(lines) + '\n')
     (tmp_path / 'soft.jsonl').write_text('\n'.join(soft) + '\n')
     cfg = tmp_path / 'soft_cls.py'
@@ -59,8 +63,7 @@ default_hooks = dict(checkpoint=dict(interval=4))
     assert last < first, (first, last)
     acc = [r for r in logs if 'accuracy/top1' in r]
     assert acc and acc[-1]['accuracy/top1'] > 100 / 3
-    ckpt = torch.load(work / 'epoch_4.pth', map_location='cpu',
-                      weights_only=False)
+    ckpt = torch.load(work / 'epoch_4.pth', map_location='cpu', weights_only=False)
     assert 'head.fc.weight' in ckpt['state_dict']
 
 
@@ -68,7 +71,6 @@ def test_generated_store_replays_and_trains_through_train_py(tmp_path):
     """generate_soft_labels (the teacher once) -> ReplayStoredView: the
     teacher's distribution on every replayed view is the stored one; then the
     stored-mode classifier trains through tools/train.py, no teacher."""
-    import cv2
     import numpy as np
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
@@ -77,8 +79,8 @@ def test_generated_store_replays_and_trains_through_train_py(tmp_path):
     from ssld_mm.registry import DATASETS, MODELS
     from ssld_mm.utils import register_all_modules
 
-    folder = write_image_folder(str(tmp_path / 'data'), num_classes=3,
-                                per_class=3, size=40)
+    folder = write_image_folder(
+        str(tmp_path / 'data'), num_classes=3, per_class=3, size=40)
     paths = sorted(glob.glob(osp.join(folder, '*', '*.png')))
     list_path = tmp_path / 'train.txt'
     list_path.write_text('\n'.join(
@@ -106,17 +108,32 @@ val_dataloader = dict(dataset=dict(data_root={folder!r}))
 test_dataloader = val_dataloader
 """)
     store = str(tmp_path / 'store')
-    generate_soft_labels(TINY_CLS_CONFIG, str(tmp_path / 'teacher.pth'),
-                         str(student), str(list_path), store, views=2, topk=3,
-                         seed=3, data_prefix=folder, batch_size=4,
-                         num_workers=0, progress=False, log=lambda *_: None)
+    generate_soft_labels(
+        TINY_CLS_CONFIG,
+        str(tmp_path / 'teacher.pth'),
+        str(student),
+        str(list_path),
+        store,
+        views=2,
+        topk=3,
+        seed=3,
+        data_prefix=folder,
+        batch_size=4,
+        num_workers=0,
+        progress=False,
+        log=lambda *_: None)
 
-    ds = DATASETS.build(dict(
-        type='ImageListDataset', ann_file=str(list_path), data_prefix=folder,
-        classes=['a', 'b', 'c'], pipeline=[
-            dict(type='mmpretrain.LoadImageFromFile'),
-            dict(type='ReplayStoredView', store=store, scale=24),
-            dict(type='mmpretrain.PackInputs')]))
+    ds = DATASETS.build(
+        dict(
+            type='ImageListDataset',
+            ann_file=str(list_path),
+            data_prefix=folder,
+            classes=['a', 'b', 'c'],
+            pipeline=[
+                dict(type='mmpretrain.LoadImageFromFile'),
+                dict(type='ReplayStoredView', store=store, scale=24),
+                dict(type='mmpretrain.PackInputs')
+            ]))
     replay = ds.pipeline.transforms[1]
     for epoch in (0, 1):
         replay.set_epoch(epoch)
@@ -125,8 +142,8 @@ test_dataloader = val_dataloader
             data = teacher.data_preprocessor(dict(inputs=[out['inputs']]))
             with torch.no_grad():
                 probs = teacher(data['inputs'], mode='tensor').softmax(1)[0]
-            np.testing.assert_allclose(out['data_samples'].gt_score.numpy(),
-                                       probs.numpy(), atol=2e-3)
+            np.testing.assert_allclose(
+                out['data_samples'].gt_score.numpy(), probs.numpy(), atol=2e-3)
     DefaultScope._instance_dict.clear()
 
     stored = tmp_path / 'stored.py'
@@ -143,8 +160,10 @@ param_scheduler = []
 """)
     work = tmp_path / 'work'
     run_tool([TRAIN, str(stored), '--work-dir', str(work)])
-    logs = [json.loads(line) for line in open(glob.glob(
-        str(work / '*' / 'vis_data' / 'scalars.json'))[0])]
+    logs = [
+        json.loads(line)
+        for line in open(glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))[0])
+    ]
     train = [r for r in logs if 'loss_distill' in r]
     assert len(train) == 2 * 2 and 'loss_gt' not in train[0]
     assert osp.isfile(work / 'epoch_2.pth')

@@ -5,9 +5,8 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO, run_tool
+from mmengine.config import Config
 # tools/benchmark/ is on pytest's pythonpath (setup.cfg)
 from stored_speed import StudentFirst, stored_batch, stored_model_cfg
 
@@ -23,8 +22,10 @@ def test_stored_model_cfg_and_batch():
     assert m['head']['distill_loss'] == dict(type='JSDivLoss')
     assert m['data_preprocessor']['type'] == 'SSLDDataPreprocessor'
     assert m['data_preprocessor']['mean'] == [127.5] * 3
-    bad = dict(cfg.model, student=dict(cfg.model.student,
-                                       head=dict(type='mmpretrain.VisionTransformerClsHead')))
+    bad = dict(
+        cfg.model,
+        student=dict(
+            cfg.model.student, head=dict(type='mmpretrain.VisionTransformerClsHead')))
     with pytest.raises(ValueError, match="VisionTransformerClsHead"):
         stored_model_cfg(bad)
     batch = stored_batch(dict(inputs=[0, 1]), num_classes=5, topk=2)
@@ -36,6 +37,7 @@ def test_stored_model_cfg_and_batch():
 
 def test_student_first_computes_the_same_loss():
     from distill_speed import make_batch
+
     from ssld_mm.registry import MODELS
     from ssld_mm.utils import register_all_modules
     register_all_modules(init_default_scope=True)
@@ -59,11 +61,14 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='mmpretrain.PackInputs')]))
 ''')
     out = tmp_path / 'r.json'
-    proc = run_tool([TOOL, str(cfg), '--batch-size', '2', '--rounds', '1',
-                     '--iters', '1', '--warmup', '1', '--gen-images', '4',
-                     '--gen-views', '2', '--gen-image-size', '20', '24',
-                     '--gen-batch-size', '2', '--threads', '1',
-                     '--out', str(out)], timeout=300)
+    proc = run_tool([
+        TOOL,
+        str(cfg), '--batch-size', '2', '--rounds', '1', '--iters', '1', '--warmup', '1',
+        '--gen-images', '4', '--gen-views', '2', '--gen-image-size', '20', '24',
+        '--gen-batch-size', '2', '--threads', '1', '--out',
+        str(out)
+    ],
+                    timeout=300)
     assert 'stored / label-only' in proc.stdout and 'bytes/view' in proc.stdout
     res = json.loads(out.read_text())
     tr, gen = res['training'], res['generation']

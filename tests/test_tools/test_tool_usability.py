@@ -11,12 +11,11 @@ import sys
 
 import pytest
 import torch
+from conftest import REPO, TINY_CLS_CONFIG, run_tool
 from mmengine.config import Config
 
-from conftest import REPO, TINY_CLS_CONFIG, run_tool
 from ssld_mm.utils import cli
-from ssld_mm.utils.tool_errors import (ConfigError, check_config_files,
-                                       one_line_error)
+from ssld_mm.utils.tool_errors import ConfigError, check_config_files, one_line_error
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 TEST = osp.join(REPO, 'tools', 'test.py')
@@ -24,16 +23,24 @@ DISTILL = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
 
 
 def data_opts(folder):
-    return [f'{k}.dataset.data_root={folder}'
-            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    return [
+        f'{k}.dataset.data_root={folder}'
+        for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    ]
 
 
 def run_failing(args, cwd=REPO):
     """Run a tool that must fail; return (stdout, stderr)."""
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.run([sys.executable, *args],
+                          cwd=cwd,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode == 1, (proc.returncode, proc.stdout[-3000:],
                                   proc.stderr[-3000:])
     return proc.stdout, proc.stderr
@@ -48,19 +55,18 @@ def workers2_config(tmp_path):
     """The tiny classifier with 2 workers and persistent workers, as many
     configs ship."""
     cfg = tmp_path / 'workers2.py'
-    cfg.write_text(
-        f'_base_ = [{TINY_CLS_CONFIG!r}]\n'
-        'train_dataloader = dict(num_workers=2, persistent_workers=True)\n'
-        'val_dataloader = dict(num_workers=2, persistent_workers=True)\n'
-        'test_dataloader = val_dataloader\n')
+    cfg.write_text(f'_base_ = [{TINY_CLS_CONFIG!r}]\n'
+                   'train_dataloader = dict(num_workers=2, persistent_workers=True)\n'
+                   'val_dataloader = dict(num_workers=2, persistent_workers=True)\n'
+                   'test_dataloader = val_dataloader\n')
     return str(cfg)
 
 
 # ---- item 1: --cfg-options are applied before the derived defaults --------
 
+
 def test_load_config_applies_options_before_defaults(workers2_config):
-    cfg = cli.load_config(workers2_config,
-                          {'train_dataloader.num_workers': 0})
+    cfg = cli.load_config(workers2_config, {'train_dataloader.num_workers': 0})
     cli.set_dataloader_defaults(cfg)
     assert cfg.train_dataloader.num_workers == 0
     assert cfg.train_dataloader.persistent_workers is False  # derived
@@ -71,19 +77,26 @@ def test_train_and_test_with_num_workers_0_override(tmp_path, image_folder,
                                                     workers2_config):
     """Item 1, and item 7: the console is short, the dumps are in the log."""
     work = tmp_path / 'w'
-    zero = ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-            'test_dataloader.num_workers=0']
-    proc = run_tool([TRAIN, workers2_config, '--work-dir', str(work),
-                     '--cfg-options', 'train_cfg.max_epochs=1', *zero,
-                     *data_opts(image_folder)])
+    zero = [
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+        'test_dataloader.num_workers=0'
+    ]
+    proc = run_tool([
+        TRAIN, workers2_config, '--work-dir',
+        str(work), '--cfg-options', 'train_cfg.max_epochs=1', *zero,
+        *data_opts(image_folder)
+    ])
     assert_short_console(proc.stdout, work)
-    proc = run_tool([TEST, workers2_config, str(work / 'epoch_1.pth'),
-                     '--work-dir', str(work), '--cfg-options', *zero,
-                     *data_opts(image_folder)])
+    proc = run_tool([
+        TEST, workers2_config,
+        str(work / 'epoch_1.pth'), '--work-dir',
+        str(work), '--cfg-options', *zero, *data_opts(image_folder)
+    ])
     assert 'accuracy/top1' in proc.stdout
 
 
 # ---- item 7: short console, one final line naming the key -----------------
+
 
 def assert_short_console(out, work):
     logs = glob.glob(str(work / '*' / '*.log'))
@@ -99,12 +112,13 @@ def assert_short_console(out, work):
         (len(out.splitlines()), len(log.splitlines()))
 
 
-def test_missing_teacher_checkpoint_names_model_teacher_ckpt(tmp_path,
-                                                             image_folder):
+def test_missing_teacher_checkpoint_names_model_teacher_ckpt(tmp_path, image_folder):
     missing = str(tmp_path / 'nope.pth')
-    out, err = run_failing([TRAIN, DISTILL, '--work-dir', str(tmp_path / 'w'),
-                            '--cfg-options', f'model.teacher_ckpt={missing}',
-                            *data_opts(image_folder)])
+    out, err = run_failing([
+        TRAIN, DISTILL, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', f'model.teacher_ckpt={missing}',
+        *data_opts(image_folder)
+    ])
     assert last_line(err) == (
         f"ERROR: train.py: model.teacher_ckpt: checkpoint file {missing!r} "
         'does not exist -> download or convert the teacher (README: "Use '
@@ -115,9 +129,10 @@ def test_missing_teacher_checkpoint_names_model_teacher_ckpt(tmp_path,
 
 def test_missing_data_root_names_the_dataloader_key(tmp_path):
     nowhere = str(tmp_path / 'no_data')
-    _, err = run_failing([TRAIN, TINY_CLS_CONFIG, '--work-dir',
-                          str(tmp_path / 'w'), '--cfg-options',
-                          *data_opts(nowhere)])
+    _, err = run_failing([
+        TRAIN, TINY_CLS_CONFIG, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', *data_opts(nowhere)
+    ])
     assert last_line(err) == (
         f'ERROR: train.py: train_dataloader.dataset.data_root: folder '
         f'{nowhere!r} does not exist -> point it to your data: --cfg-options '
@@ -126,12 +141,19 @@ def test_missing_data_root_names_the_dataloader_key(tmp_path):
 
 def test_check_config_files_keys(tmp_path):
     (tmp_path / 'data').mkdir()
-    cfg = Config(dict(
-        model=dict(type='X', backbone=dict(init_cfg=dict(
-            type='Pretrained', checkpoint=str(tmp_path / 'bb.pth')))),
-        train_dataloader=dict(dataset=dict(type='ConcatDataset', datasets=[
-            dict(data_root=str(tmp_path / 'data'), ann_file='a.txt')])),
-        val_dataloader=dict(dataset=dict(data_root='s3://bucket/x'))))
+    cfg = Config(
+        dict(
+            model=dict(
+                type='X',
+                backbone=dict(
+                    init_cfg=dict(
+                        type='Pretrained', checkpoint=str(tmp_path / 'bb.pth')))),
+            train_dataloader=dict(
+                dataset=dict(
+                    type='ConcatDataset',
+                    datasets=[dict(data_root=str(tmp_path /
+                                                 'data'), ann_file='a.txt')])),
+            val_dataloader=dict(dataset=dict(data_root='s3://bucket/x'))))
     with pytest.raises(ConfigError) as e:
         check_config_files(cfg)
     assert e.value.key == 'model.backbone.init_cfg.checkpoint'
@@ -166,6 +188,7 @@ def test_one_line_error_hints():
 
 # ---- item 5: a distiller checkpoint tested with a classifier config -------
 
+
 def _tiny_classifier_state():
     from mmengine.registry import MODELS, DefaultScope
 
@@ -179,18 +202,23 @@ def _tiny_classifier_state():
 
 def _build_runner(tmp_path, image_folder, config=TINY_CLS_CONFIG):
     extra = {'model.teacher_ckpt': None} if config == DISTILL else {}
-    cfg = cli.load_config(config, {
-        'work_dir': str(tmp_path / 'r'), 'load_from': None, **extra,
-        **{o.split('=')[0]: o.split('=')[1] for o in data_opts(image_folder)}})
+    cfg = cli.load_config(
+        config, {
+            'work_dir': str(tmp_path / 'r'),
+            'load_from': None,
+            **extra,
+            **{
+                o.split('=')[0]: o.split('=')[1]
+                for o in data_opts(image_folder)
+            }
+        })
     return cli.build_runner(cfg)
 
 
-def test_load_test_checkpoint_strips_or_adds_student_prefix(tmp_path,
-                                                           image_folder):
+def test_load_test_checkpoint_strips_or_adds_student_prefix(tmp_path, image_folder):
     state = _tiny_classifier_state()
     distilled = str(tmp_path / 'distilled.pth')
-    torch.save({'state_dict': {'student.' + k: v for k, v in state.items()}},
-               distilled)
+    torch.save({'state_dict': {'student.' + k: v for k, v in state.items()}}, distilled)
     runner = _build_runner(tmp_path, image_folder)
     cli.load_test_checkpoint(runner, distilled)
     got = runner.model.state_dict()
@@ -209,8 +237,13 @@ def test_load_test_checkpoint_strips_or_adds_student_prefix(tmp_path,
 
 def test_load_test_checkpoint_refuses_random_weights(tmp_path, image_folder):
     other = str(tmp_path / 'other.pth')
-    torch.save({'state_dict': {'student.backbone.conv.weight': torch.zeros(1),
-                               'teacher_like.w': torch.zeros(1)}}, other)
+    torch.save(
+        {
+            'state_dict': {
+                'student.backbone.conv.weight': torch.zeros(1),
+                'teacher_like.w': torch.zeros(1)
+            }
+        }, other)
     runner = _build_runner(tmp_path, image_folder)
     with pytest.raises(ConfigError) as e:
         cli.load_test_checkpoint(runner, other)
@@ -224,21 +257,21 @@ def test_test_tool_on_distiller_checkpoint(tmp_path, image_folder):
     checked by test_load_test_checkpoint_strips_or_adds_student_prefix)."""
     state = _tiny_classifier_state()
     distilled = str(tmp_path / 'd.pth')
-    torch.save({'state_dict': {'student.' + k: v for k, v in state.items()}},
-               distilled)
-    proc = run_tool([TEST, TINY_CLS_CONFIG, distilled, '--work-dir',
-                     str(tmp_path / 'w'), '--cfg-options',
-                     *data_opts(image_folder)])
+    torch.save({'state_dict': {'student.' + k: v for k, v in state.items()}}, distilled)
+    proc = run_tool([
+        TEST, TINY_CLS_CONFIG, distilled, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', *data_opts(image_folder)
+    ])
     assert "testing the student (prefix 'student.' stripped)" in proc.stdout
     assert re.search(r'accuracy/top1: [\d.]+', proc.stdout)
     # a checkpoint of another model: stops, naming the argument
     other = str(tmp_path / 'other.pth')
     torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, other)
-    _, err = run_failing([TEST, TINY_CLS_CONFIG, other, '--work-dir',
-                          str(tmp_path / 'w'), '--cfg-options',
-                          *data_opts(image_folder)])
-    assert last_line(err).startswith(
-        f'ERROR: test.py: CHECKPOINT: {other!r} lacks ')
+    _, err = run_failing([
+        TEST, TINY_CLS_CONFIG, other, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', *data_opts(image_folder)
+    ])
+    assert last_line(err).startswith(f'ERROR: test.py: CHECKPOINT: {other!r} lacks ')
     assert last_line(err).endswith('-> use the config the checkpoint was '
                                    'trained with (same model type, backbone '
                                    'and head)')
@@ -246,11 +279,12 @@ def test_test_tool_on_distiller_checkpoint(tmp_path, image_folder):
 
 # ---- item 4: the process group is torn down at the end of the tools -------
 
+
 def test_teardown_distributed_destroys_the_group(tmp_path):
     import torch.distributed as dist
     cli.teardown_distributed()  # no group: nothing to do
-    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store',
-                            rank=0, world_size=1)
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1)
     assert dist.is_initialized()
     cli.teardown_distributed()
     assert not dist.is_initialized()
@@ -258,8 +292,10 @@ def test_teardown_distributed_destroys_the_group(tmp_path):
 
 def test_other_tools_end_with_one_error_line(tmp_path):
     dedup = osp.join(REPO, 'tools', 'data', 'dedup_sift.py')
-    _, err = run_failing([dedup, '--pool', 'p.txt', '--val', 'v.txt', '--out',
-                          'o.txt', '--removed', 'r.txt', '--ratio', '1.5'],
+    _, err = run_failing([
+        dedup, '--pool', 'p.txt', '--val', 'v.txt', '--out', 'o.txt', '--removed',
+        'r.txt', '--ratio', '1.5'
+    ],
                          cwd=str(tmp_path))
     assert last_line(err) == ('ERROR: dedup_sift.py: ValueError: ratio must be '
                               'in (0, 1), got 1.5 -> see the traceback above')
@@ -275,11 +311,17 @@ def test_dist_train_failure_ends_with_the_error_line(tmp_path, image_folder):
     from conftest import free_port
     missing = str(tmp_path / 'nope.pth')
     env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), DISTILL, '2',
-         '--work-dir', str(tmp_path / 'w'), '--cfg-options',
-         f'model.teacher_ckpt={missing}', *data_opts(image_folder)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([
+        'bash',
+        osp.join(REPO, 'tools', 'dist_train.sh'), DISTILL, '2', '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', f'model.teacher_ckpt={missing}',
+        *data_opts(image_folder)
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode != 0
     assert 'ChildFailedError' in proc.stderr or 'FAILED' in proc.stderr
     assert last_line(proc.stderr).startswith(

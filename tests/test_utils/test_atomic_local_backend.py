@@ -7,9 +7,8 @@ from mmengine.fileio import get_file_backend
 from mmengine.runner import save_checkpoint
 
 import ssld_mm  # noqa: F401  (registers the backend)
-from ssld_mm.utils.atomic_local_backend import (AtomicLocalBackend,
-                                                atomic_write_bytes, is_temp_file,
-                                                temp_path_for)
+from ssld_mm.utils.atomic_local_backend import (AtomicLocalBackend, atomic_write_bytes,
+                                                is_temp_file, temp_path_for)
 
 
 def test_mmengine_local_backend_is_atomic(tmp_path):
@@ -29,6 +28,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
 
     def broken_fsync(fd):
         raise OSError(28, 'No space left on device')
+
     monkeypatch.setattr(os, 'fsync', broken_fsync)
     with pytest.raises(OSError, match='No space'):
         atomic_write_bytes(b'new', path)

@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from ssld_mm.utils.autocast import (AUTOCAST_DTYPES, autocast_context,
-                                    check_autocast)
+from ssld_mm.utils.autocast import AUTOCAST_DTYPES, autocast_context, check_autocast
 
 
 def test_check_autocast_accepts_names_and_none():
@@ -14,8 +13,10 @@ def test_check_autocast_accepts_names_and_none():
 
 
 def test_check_autocast_names_the_option_and_the_choices():
-    with pytest.raises(ValueError, match=r"teacher_autocast must be None or one "
-                       r"of \['bf16', 'bfloat16', 'float16', 'fp16'\], got 'fp8'"):
+    with pytest.raises(
+            ValueError,
+            match=r"teacher_autocast must be None or one "
+            r"of \['bf16', 'bfloat16', 'float16', 'fp16'\], got 'fp8'"):
         check_autocast('fp8', 'teacher_autocast')
 
 

@@ -10,12 +10,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, TINY_CLS_CONFIG, run_tool
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
 import ssld_mm  # noqa: F401  (routes MMEngine's local loader through ours)
-from conftest import REPO, TINY_CLS_CONFIG, run_tool
 from ssld_mm.utils import load_local_checkpoint
 from ssld_mm.utils.checkpoint import (TRUST_ENV, UntrustedCheckpointError,
                                       apply_checkpoint_trust, is_trusted,
@@ -44,8 +44,14 @@ def evil(tmp_path):
     model = MODELS.build(Config.fromfile(TINY_CLS_CONFIG).model)
     marker = str(tmp_path / 'PWNED')
     path = str(tmp_path / 'evil.pth')
-    torch.save({'state_dict': model.state_dict(),
-                'meta': {'epoch': 1, 'x': _CreateFile(marker)}}, path)
+    torch.save(
+        {
+            'state_dict': model.state_dict(),
+            'meta': {
+                'epoch': 1,
+                'x': _CreateFile(marker)
+            }
+        }, path)
     return path, marker
 
 
@@ -75,10 +81,20 @@ def test_mmengine_checkpoint_contents_load(tmp_path):
     hub.update_scalar('train/loss', np.float64(0.25))
     hub.update_info('seed', np.int64(3))
     path = str(tmp_path / 'c.pth')
-    torch.save({'state_dict': {'w': torch.ones(2)},
-                'meta': dict(seed=np.int64(3), hist=np.array([1.0, 2.0]),
-                             dt=np.dtype('float16'), cfg='x = 1'),
-                'message_hub': hub.state_dict()}, path)
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.ones(2)
+            },
+            'meta':
+            dict(
+                seed=np.int64(3),
+                hist=np.array([1.0, 2.0]),
+                dt=np.dtype('float16'),
+                cfg='x = 1'),
+            'message_hub':
+            hub.state_dict()
+        }, path)
     with pytest.raises(Exception, match='(?i)weights_only'):
         torch.load(path)  # torch's own default refuses MMEngine checkpoints
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
@@ -93,6 +109,7 @@ def test_mmengine_checkpoint_contents_load(tmp_path):
 
 
 class _Getattr:
+
     def __init__(self, obj, name):
         self.obj, self.name = obj, name
 
@@ -100,10 +117,11 @@ class _Getattr:
         return (getattr, (self.obj, self.name))
 
 
-@pytest.mark.parametrize('obj,name,ok', [
-    (HistoryBuffer, 'mean', True), (HistoryBuffer, 'current', True),
-    (HistoryBuffer, 'register_statistics', False), (HistoryBuffer, '__init__', False),
-    (np.ndarray, 'tofile', False)])
+@pytest.mark.parametrize('obj,name,ok', [(HistoryBuffer, 'mean', True),
+                                         (HistoryBuffer, 'current', True),
+                                         (HistoryBuffer, 'register_statistics', False),
+                                         (HistoryBuffer, '__init__', False),
+                                         (np.ndarray, 'tofile', False)])
 def test_getattr_shim_allows_only_history_buffer_statistics(tmp_path, obj, name, ok):
     path = str(tmp_path / 'g.pth')
     torch.save({'f': _Getattr(obj, name)}, path)
@@ -129,8 +147,7 @@ def test_refused_as_backbone_init_cfg_checkpoint(evil):
     from ssld_mm.registry import MODELS
     path, marker = evil
     cfg = Config.fromfile(TINY_CLS_CONFIG).model
-    cfg.backbone.init_cfg = dict(type='Pretrained', checkpoint=path,
-                                 prefix='backbone.')
+    cfg.backbone.init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
     model = MODELS.build(cfg)
     with pytest.raises(UntrustedCheckpointError) as e:
         model.init_weights()
@@ -153,18 +170,19 @@ def _tool_failure(script, argv, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize('how', ['--resume', 'load_from'])
-def test_refused_as_resume_and_load_from(evil, how, tmp_path, image_folder,
-                                         monkeypatch, capsys):
+def test_refused_as_resume_and_load_from(evil, how, tmp_path, image_folder, monkeypatch,
+                                         capsys):
     path, marker = evil
     root = f'train_dataloader.dataset.data_root={image_folder}'
-    extra = (['--resume', path] if how == '--resume' else
-             ['--cfg-options', f'load_from={path}'])
+    extra = (['--resume', path]
+             if how == '--resume' else ['--cfg-options', f'load_from={path}'])
     if how == '--resume':
         extra += ['--cfg-options']
-    argv = [TINY_CLS_CONFIG, '--work-dir', str(tmp_path / 'w'), '--no-validate',
-            *extra, root]
-    text = _tool_failure(osp.join(REPO, 'tools', 'train.py'), argv, monkeypatch,
-                         capsys)
+    argv = [
+        TINY_CLS_CONFIG, '--work-dir',
+        str(tmp_path / 'w'), '--no-validate', *extra, root
+    ]
+    text = _tool_failure(osp.join(REPO, 'tools', 'train.py'), argv, monkeypatch, capsys)
     assert 'UntrustedCheckpointError' in text
     _assert_refused(text, path, marker)
 
@@ -173,10 +191,13 @@ def test_refused_by_select_topk(evil, tmp_path, monkeypatch, capsys):
     path, marker = evil
     pool = tmp_path / 'pool.txt'
     pool.write_text('a.png\n')
-    argv = [TINY_CLS_CONFIG, path, '--pool', str(pool), '--k', '1', '--out',
-            str(tmp_path / 'sel.txt'), '--num-workers', '0', '--no-progress']
-    text = _tool_failure(osp.join(REPO, 'tools', 'data', 'select_topk.py'),
-                         argv, monkeypatch, capsys)
+    argv = [
+        TINY_CLS_CONFIG, path, '--pool',
+        str(pool), '--k', '1', '--out',
+        str(tmp_path / 'sel.txt'), '--num-workers', '0', '--no-progress'
+    ]
+    text = _tool_failure(
+        osp.join(REPO, 'tools', 'data', 'select_topk.py'), argv, monkeypatch, capsys)
     assert 'UntrustedCheckpointError' in text
     _assert_refused(text, path, marker)
 
@@ -194,8 +215,15 @@ def test_refused_by_extract_student(evil, tmp_path, monkeypatch, capsys):
 
 def _distiller_ckpt_with_fraction(path):
     """A checkpoint that is harmless but holds a type outside the allowlist."""
-    torch.save({'state_dict': {'student.head.fc.bias': torch.arange(3.)},
-                'meta': {'ratio': Fraction(1, 3)}}, path)
+    torch.save(
+        {
+            'state_dict': {
+                'student.head.fc.bias': torch.arange(3.)
+            },
+            'meta': {
+                'ratio': Fraction(1, 3)
+            }
+        }, path)
 
 
 def test_trust_opt_in_flag_env_and_config(tmp_path, monkeypatch):
@@ -208,8 +236,8 @@ def test_trust_opt_in_flag_env_and_config(tmp_path, monkeypatch):
     script = osp.join(REPO, 'tools', 'model_converters', 'extract_student.py')
     dst = str(tmp_path / 'student.pth')
     run_tool([script, src, dst, '--trust-checkpoint', src])
-    assert torch.equal(load_local_checkpoint(dst)['state_dict']['head.fc.bias'],
-                       torch.arange(3.))
+    assert torch.equal(
+        load_local_checkpoint(dst)['state_dict']['head.fc.bias'], torch.arange(3.))
     # a trusted folder, through the environment variable
     monkeypatch.setenv(TRUST_ENV, str(tmp_path / 'ckpts'))
     with pytest.warns(UserWarning, match='weights_only=False'):
@@ -232,8 +260,11 @@ def test_unreadable_files_name_the_file(tmp_path):
     good = str(tmp_path / 'good.pth')
     torch.save({'state_dict': {'w': torch.ones(100)}}, good)
     data = open(good, 'rb').read()
-    cases = {'truncated.pth': data[:len(data) // 2], 'empty.pth': b'',
-             'text.pth': b'hello'}
+    cases = {
+        'truncated.pth': data[:len(data) // 2],
+        'empty.pth': b'',
+        'text.pth': b'hello'
+    }
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
         with pytest.raises(RuntimeError, match=f'{name}.*unreadable'):
@@ -262,8 +293,7 @@ def test_pdparams_keep_their_restricted_unpickler(tmp_path):
     assert not osp.exists(marker)
 
 
-def test_restricted_pickle_fallback_for_torch_before_2_6(evil, tmp_path,
-                                                         monkeypatch):
+def test_restricted_pickle_fallback_for_torch_before_2_6(evil, tmp_path, monkeypatch):
     """torch < 2.6 cannot allow (callable, name) pairs: the same allowlist is
     enforced by a restricted unpickler; exercised here by forcing that path."""
     from ssld_mm.utils import checkpoint
@@ -271,11 +301,21 @@ def test_restricted_pickle_fallback_for_torch_before_2_6(evil, tmp_path,
     hub = MessageHub.get_instance('f_fallback_hub')
     hub.update_scalar('loss', 1.5)
     good = str(tmp_path / 'good.pth')
-    torch.save({'state_dict': {'w': torch.arange(4.)}, 'meta': {'s': np.int64(2)},
-                'message_hub': hub.state_dict()}, good)
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.arange(4.)
+            },
+            'meta': {
+                's': np.int64(2)
+            },
+            'message_hub': hub.state_dict()
+        }, good)
     for legacy in (False, True):
-        torch.save(torch.load(good, weights_only=False), good,
-                   _use_new_zipfile_serialization=not legacy)
+        torch.save(
+            torch.load(good, weights_only=False),
+            good,
+            _use_new_zipfile_serialization=not legacy)
         ckpt = load_local_checkpoint(good)
         assert torch.equal(ckpt['state_dict']['w'], torch.arange(4.))
         assert ckpt['message_hub']['log_scalars']['loss'].current() == 1.5
@@ -300,8 +340,9 @@ def test_find_resumable_checkpoint_warns_on_empty_work_dir(tmp_path, capsys):
     assert out.count('no checkpoint found') == 2 and 'starting a fresh run' in out
     # newest complete one wins; a truncated newer one and best_* are skipped
     for step in (1, 2, 3):
-        torch.save({'state_dict': {'w': torch.full((50, ), step)}},
-                   str(tmp_path / f'epoch_{step}.pth'))
+        torch.save({'state_dict': {
+            'w': torch.full((50, ), step)
+        }}, str(tmp_path / f'epoch_{step}.pth'))
     torch.save({}, str(tmp_path / 'best_accuracy_epoch_9.pth'))
     (tmp_path / 'epoch_3.pth').write_bytes((tmp_path / 'epoch_3.pth').read_bytes()[:99])
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
@@ -318,8 +359,9 @@ def test_a_half_written_last_checkpoint_is_not_trusted(tmp_path, capsys):
     from ssld_mm.utils.checkpoint import find_resumable_checkpoint
     MMLogger.get_instance('f_pointer_test')
     for step in (1, 2):
-        torch.save({'state_dict': {'w': torch.full((5, ), step)}},
-                   str(tmp_path / f'iter_{step}.pth'))
+        torch.save({'state_dict': {
+            'w': torch.full((5, ), step)
+        }}, str(tmp_path / f'iter_{step}.pth'))
     for content in ('', str(tmp_path / 'iter_'), str(tmp_path / 'iter_3.pth')):
         (tmp_path / 'last_checkpoint').write_text(content)
         assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')

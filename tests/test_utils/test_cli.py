@@ -12,9 +12,9 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO, TINY_CLS_CONFIG
 from mmengine.config import Config, ConfigDict
 
-from conftest import REPO, TINY_CLS_CONFIG
 from ssld_mm.utils import cli
 
 
@@ -315,6 +315,7 @@ def test_train_main_auto_scale_lr_scales_by_batch_size(tmp_path, monkeypatch):
     assert cfg.auto_scale_lr.enable is True
     # what the Runner does with it: lr 0.05 * (1 process x batch 4) / 16
     from mmengine.runner import Runner
+
     from ssld_mm.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     runner = Runner.from_cfg(cfg)

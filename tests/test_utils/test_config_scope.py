@@ -7,9 +7,9 @@ import shutil
 import subprocess
 import sys
 
+from conftest import REPO
 from mmengine.config import Config
 
-from conftest import REPO
 from ssld_mm.utils.config_scope import configs_root
 
 USER_CONFIG = ("_base_ = ['ssld_mm::ssld/r50vd_mbv3.py']\n"
@@ -38,8 +38,9 @@ def test_checkout_resolves_ssld_mm_scope(tmp_path, monkeypatch):
     assert cfg.train_cfg == dict(by_epoch=True, max_epochs=1, val_interval=5)
     # the checkout's configs/ through the committed symlink
     assert osp.realpath(configs_root()) == osp.join(REPO, 'configs')
-    assert osp.realpath(cfg.model.teacher) == osp.join(
-        REPO, 'configs', '_base_', 'models', 'paddleclas', 'resnet50_vd.py')
+    assert osp.realpath(cfg.model.teacher) == osp.join(REPO, 'configs', '_base_',
+                                                       'models', 'paddleclas',
+                                                       'resnet50_vd.py')
     # a wrong name says which file it looked for
     (tmp_path / 'bad.py').write_text("_base_ = ['ssld_mm::ssld/nope.py']\n")
     try:
@@ -57,24 +58,39 @@ def test_wheel_install_resolves_ssld_mm_scope(tmp_path):
         shutil.copy(osp.join(REPO, name), src / name)
     for name in ('requirements', 'configs'):
         shutil.copytree(osp.join(REPO, name), src / name)
-    shutil.copytree(osp.join(REPO, 'ssld_mm'), src / 'ssld_mm', symlinks=True,
-                    ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(
+        osp.join(REPO, 'ssld_mm'),
+        src / 'ssld_mm',
+        symlinks=True,
+        ignore=shutil.ignore_patterns('__pycache__'))
     assert osp.islink(src / 'ssld_mm' / '.mim' / 'configs')
     pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check']
-    subprocess.run([*pip, 'wheel', '-q', '--no-deps', '--no-build-isolation',
-                    '--no-index', '-w', str(tmp_path / 'wheel'), str(src)],
-                   check=True, capture_output=True, cwd=str(tmp_path))
+    subprocess.run([
+        *pip, 'wheel', '-q', '--no-deps', '--no-build-isolation', '--no-index', '-w',
+        str(tmp_path / 'wheel'),
+        str(src)
+    ],
+                   check=True,
+                   capture_output=True,
+                   cwd=str(tmp_path))
     wheel, = os.listdir(tmp_path / 'wheel')
     site = tmp_path / 'site'
-    subprocess.run([*pip, 'install', '-q', '--no-deps', '--no-index',
-                    '--target', str(site), str(tmp_path / 'wheel' / wheel)],
-                   check=True, capture_output=True)
+    subprocess.run([
+        *pip, 'install', '-q', '--no-deps', '--no-index', '--target',
+        str(site),
+        str(tmp_path / 'wheel' / wheel)
+    ],
+                   check=True,
+                   capture_output=True)
     user = tmp_path / 'user'
     user.mkdir()
     (user / 'my.py').write_text(USER_CONFIG)
     env = dict(os.environ, PYTHONPATH=str(site))  # before the editable install
-    proc = subprocess.run([sys.executable, '-c', CHECK], cwd=str(user), env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, '-c', CHECK],
+                          cwd=str(user),
+                          env=env,
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = dict(line.split(' ', 1) for line in proc.stdout.splitlines())
     assert lines['PACKAGE'] == str(site / 'ssld_mm')

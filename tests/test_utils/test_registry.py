@@ -2,13 +2,12 @@
 import warnings
 
 import pytest
-from mmengine.registry import DefaultScope
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import TRANSFORMS as ROOT_TRANSFORMS
+from mmengine.registry import DefaultScope
 
-from ssld_mm.registry import (DATASETS, EVALUATOR, HOOKS, LOOPS, MODELS,
-                              MODEL_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS,
-                              VISUALIZERS, Registry)
+from ssld_mm.registry import (DATASETS, EVALUATOR, HOOKS, LOOPS, MODEL_WRAPPERS, MODELS,
+                              OPTIM_WRAPPER_CONSTRUCTORS, VISUALIZERS, Registry)
 from ssld_mm.utils import register_all_modules
 from ssld_mm.utils.env import check_stack
 
@@ -31,9 +30,11 @@ def test_plain_upstream_names_fall_back_to_mmpretrain():
     from mmpretrain.models import ClsDataPreprocessor, CrossEntropyLoss
     assert MODELS.get('ClsDataPreprocessor') is ClsDataPreprocessor
     assert MODELS.get('CrossEntropyLoss') is CrossEntropyLoss
-    with pytest.raises(KeyError, match=r'NoSuchLoss is not in the ssld_mm::model '
-                       r'registry nor any other searched \(ssld_mm::model, '
-                       r'mmengine::model, mmpretrain::model\)'):
+    with pytest.raises(
+            KeyError,
+            match=r'NoSuchLoss is not in the ssld_mm::model '
+            r'registry nor any other searched \(ssld_mm::model, '
+            r'mmengine::model, mmpretrain::model\)'):
         MODELS.build(dict(type='NoSuchLoss'))
 
 
@@ -53,12 +54,13 @@ def test_scoped_and_plain_names_resolve_under_ssld_mm_scope():
     from ssld_mm.models.wrappers import CPUAwareDistributedDataParallel
     assert MODEL_WRAPPERS.get('CPUAwareDistributedDataParallel') is \
         CPUAwareDistributedDataParallel
-    model = MODELS.build(dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(type='mmpretrain.ResNet', depth=18, base_channels=8,
-                      stem_channels=8),
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=2, in_channels=64)))
+    model = MODELS.build(
+        dict(
+            type='mmpretrain.ImageClassifier',
+            backbone=dict(
+                type='mmpretrain.ResNet', depth=18, base_channels=8, stem_channels=8),
+            neck=dict(type='mmpretrain.GlobalAveragePooling'),
+            head=dict(type='mmpretrain.LinearClsHead', num_classes=2, in_channels=64)))
     assert isinstance(model, ImageClassifier)
     with pytest.raises(KeyError, match='NoSuchModel'):
         MODELS.build(dict(type='NoSuchModel'))

@@ -4,12 +4,12 @@ import pickle
 
 import pytest
 import torch
+from conftest import REPO, TINY_CLS_CONFIG, run_tool
 from mmengine.config import Config
 
-from conftest import REPO, TINY_CLS_CONFIG, run_tool
-from ssld_mm.utils.resolution import default_resize_size, set_test_resolution
 from ssld_mm.registry import MODELS
 from ssld_mm.utils import register_all_modules
+from ssld_mm.utils.resolution import default_resize_size, set_test_resolution
 
 TEST = osp.join(REPO, 'tools', 'test.py')
 
@@ -34,14 +34,21 @@ def test_imagenet_test_pipeline_at_1_15x():
 
 
 def test_dataset_wrappers_and_fixed_resize():
-    inner = dict(type='X', pipeline=[dict(type='mmpretrain.Resize',
-                                          scale=(32, 32))])
-    cfg = Config(dict(test_dataloader=dict(dataset=dict(
-        type='ConcatDataset',
-        datasets=[dict(type='RepeatDataset', times=2, dataset=inner),
-                  dict(type='Y', pipeline=[
-                      dict(type='Resize', scale=(300, 300)),
-                      dict(type='CenterCrop', crop_size=224)])]))))
+    inner = dict(type='X', pipeline=[dict(type='mmpretrain.Resize', scale=(32, 32))])
+    cfg = Config(
+        dict(
+            test_dataloader=dict(
+                dataset=dict(
+                    type='ConcatDataset',
+                    datasets=[
+                        dict(type='RepeatDataset', times=2, dataset=inner),
+                        dict(
+                            type='Y',
+                            pipeline=[
+                                dict(type='Resize', scale=(300, 300)),
+                                dict(type='CenterCrop', crop_size=224)
+                            ])
+                    ]))))
     set_test_resolution(cfg, 40)
     first, second = cfg.test_dataloader.dataset.datasets
     assert first.dataset.pipeline[0].scale == (40, 40)  # no crop: final size
@@ -61,10 +68,14 @@ def test_invalid_sizes(kwargs, match):
 
 
 def test_pipeline_without_resize_is_an_error():
-    cfg = Config(dict(test_dataloader=dict(dataset=dict(
-        type='X', pipeline=[dict(type='PackInputs')]))))
-    with pytest.raises(ValueError, match=r"no ResizeEdge, Resize or "
-                       r"CenterCrop step.*\[\['PackInputs'\]\]"):
+    cfg = Config(
+        dict(
+            test_dataloader=dict(
+                dataset=dict(type='X', pipeline=[dict(type='PackInputs')]))))
+    with pytest.raises(
+            ValueError,
+            match=r"no ResizeEdge, Resize or "
+            r"CenterCrop step.*\[\['PackInputs'\]\]"):
         set_test_resolution(cfg, 256)
     with pytest.raises(ValueError, match='no test_dataloader.dataset'):
         set_test_resolution(Config(dict()), 256)
@@ -76,10 +87,12 @@ def test_tools_test_py_test_size(tmp_path, image_folder):
     ckpt = tmp_path / 'model.pth'
     torch.save({'state_dict': model.state_dict()}, ckpt)
     out = tmp_path / 'preds.pkl'
-    proc = run_tool([TEST, TINY_CLS_CONFIG, str(ckpt), '--test-size', '40',
-                     '--work-dir', str(tmp_path / 'w'), '--out', str(out),
-                     '--cfg-options',
-                     f'test_dataloader.dataset.data_root={image_folder}'])
+    proc = run_tool([
+        TEST, TINY_CLS_CONFIG,
+        str(ckpt), '--test-size', '40', '--work-dir',
+        str(tmp_path / 'w'), '--out',
+        str(out), '--cfg-options', f'test_dataloader.dataset.data_root={image_folder}'
+    ])
     assert '--test-size: Resize.scale=(40, 40)' in proc.stdout
     with open(out, 'rb') as f:
         preds = pickle.load(f)

@@ -13,10 +13,13 @@ def test_state_dict_key_bare_dict_and_non_tensors():
 
 def test_prefixes_are_stripped_in_order_only_when_every_key_has_them():
     w = torch.zeros(1)
-    ddp_distiller = {'module.student.head.fc.weight': w,
-                     'module.student.backbone.conv.weight': w}
+    ddp_distiller = {
+        'module.student.head.fc.weight': w,
+        'module.student.backbone.conv.weight': w
+    }
     assert set(checkpoint_state_dict(ddp_distiller)) == {
-        'student.head.fc.weight', 'student.backbone.conv.weight'}
+        'student.head.fc.weight', 'student.backbone.conv.weight'
+    }
     assert set(checkpoint_state_dict(ddp_distiller, strip=('module.', 'student.'))) \
         == {'head.fc.weight', 'backbone.conv.weight'}
     # a distiller checkpoint with teacher keys keeps its prefixes
@@ -25,7 +28,8 @@ def test_prefixes_are_stripped_in_order_only_when_every_key_has_them():
 
 
 def test_errors_name_the_file():
-    with pytest.raises(TypeError, match=r'x\.pth: expected a checkpoint dict, got list'):
+    with pytest.raises(
+            TypeError, match=r'x\.pth: expected a checkpoint dict, got list'):
         checkpoint_state_dict([1], 'x.pth')
     with pytest.raises(TypeError, match=r"x\.pth: 'state_dict' is a str"):
         checkpoint_state_dict({'state_dict': 'oops'}, 'x.pth')
@@ -41,8 +45,9 @@ def test_compare_state_dicts_lists_and_describes():
     assert m.missing == ['c'] and m.unexpected == ['d']
     assert m.mismatched == ['b: checkpoint (4,) vs model (3,)']
     assert bool(m) and not compare_state_dicts(own, dict(own))
-    assert m.describe() == ('\n  missing keys (1):\n    c'
-                            '\n  unexpected keys (1):\n    d'
-                            '\n  shape mismatches (1):\n    b: checkpoint (4,) vs model (3,)')
+    assert m.describe() == (
+        '\n  missing keys (1):\n    c'
+        '\n  unexpected keys (1):\n    d'
+        '\n  shape mismatches (1):\n    b: checkpoint (4,) vs model (3,)')
     many = compare_state_dicts({f'k{i}': torch.zeros(1) for i in range(5)}, {})
     assert many.describe(max_listed=2).endswith('k1\n    ... and 3 more')

@@ -67,13 +67,17 @@ def guess_input_shape(cfg) -> Tuple[int, int, int]:
     return channels, size, size
 
 
-def make_batch(batch_size: int, shape: Sequence[int], num_classes: int = 10,
+def make_batch(batch_size: int,
+               shape: Sequence[int],
+               num_classes: int = 10,
                seed: int = 0) -> dict:
     """A data-loader style batch: uint8 images and labeled ``DataSample`` s."""
     from mmpretrain.structures import DataSample
     gen = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(0, 256, tuple(shape), generator=gen, dtype=torch.uint8)
-              for _ in range(batch_size)]
+    inputs = [
+        torch.randint(0, 256, tuple(shape), generator=gen, dtype=torch.uint8)
+        for _ in range(batch_size)
+    ]
     labels = torch.randint(0, num_classes, (batch_size, ), generator=gen)
     samples = [DataSample().set_gt_label(int(y)) for y in labels]
     return dict(inputs=inputs, data_samples=samples)
@@ -96,8 +100,8 @@ class _Stepper:
         self.amp_dtype = amp_dtype
         self.channels_last = channels_last
         params = [p for p in model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9,
-                                         weight_decay=1e-4)
+        self.optimizer = torch.optim.SGD(
+            params, lr=1e-4, momentum=0.9, weight_decay=1e-4)
         scale = amp_dtype == torch.float16 and device.type == 'cuda'
         self.scaler = torch.amp.GradScaler('cuda') if scale else None
 
@@ -231,11 +235,17 @@ def benchmark(cfg,
             times[name].append((time.perf_counter() - start) / iters)
     result = dict(
         device=str(dev) if dev.type != 'cuda' else torch.cuda.get_device_name(dev),
-        torch_threads=torch.get_num_threads(), batch_size=batch_size,
-        input_shape=list(shape), amp=amp,
-        amp_dtype=None if amp_torch_dtype is None else str(amp_torch_dtype).split('.')[-1],
-        channels_last=channels_last, teacher_autocast=teacher_autocast,
-        teacher_weights=teacher_weights, rounds=rounds, iters=iters)
+        torch_threads=torch.get_num_threads(),
+        batch_size=batch_size,
+        input_shape=list(shape),
+        amp=amp,
+        amp_dtype=None
+        if amp_torch_dtype is None else str(amp_torch_dtype).split('.')[-1],
+        channels_last=channels_last,
+        teacher_autocast=teacher_autocast,
+        teacher_weights=teacher_weights,
+        rounds=rounds,
+        iters=iters)
     for name, _ in kinds:
         sec = statistics.median(times[name])
         result[name] = dict(seconds=sec, images_per_s=batch_size / sec)
@@ -278,34 +288,64 @@ def format_report(result: Dict, config: str = '') -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config whose model is an SSLDDistiller')
-    parser.add_argument('--batch-size', type=int, default=None,
-                        help='default: the config train batch size')
-    parser.add_argument('--shape', type=int, nargs=3, metavar=('C', 'H', 'W'),
-                        help='input shape (default: from the config)')
-    parser.add_argument('--device', default=None,
-                        help='cpu, cuda, cuda:1 ... (default: cuda if available)')
-    parser.add_argument('--amp', action='store_true',
-                        help='autocast for student and distiller steps '
-                        '(float16 + loss scaling on CUDA, bfloat16 on CPU); '
-                        'the teacher runs under the same autocast')
-    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'],
-                        default=None, help='autocast dtype of --amp')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='student, teacher and inputs in channels-last')
-    parser.add_argument('--teacher-autocast', choices=['float16', 'bfloat16'],
-                        default=None,
-                        help="the distiller's teacher_autocast option")
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads (default: torch default)')
-    parser.add_argument('--rounds', type=int, default=5,
-                        help='interleaved measurement rounds (default: 5)')
-    parser.add_argument('--iters', type=int, default=4,
-                        help='steps of each kind per round (default: 4)')
-    parser.add_argument('--warmup', type=int, default=2,
-                        help='untimed steps of each kind (default: 2)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=None,
+        help='default: the config train batch size')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=3,
+        metavar=('C', 'H', 'W'),
+        help='input shape (default: from the config)')
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='cpu, cuda, cuda:1 ... (default: cuda if available)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='autocast for student and distiller steps '
+        '(float16 + loss scaling on CUDA, bfloat16 on CPU); '
+        'the teacher runs under the same autocast')
+    parser.add_argument(
+        '--amp-dtype',
+        choices=['float16', 'bfloat16'],
+        default=None,
+        help='autocast dtype of --amp')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='student, teacher and inputs in channels-last')
+    parser.add_argument(
+        '--teacher-autocast',
+        choices=['float16', 'bfloat16'],
+        default=None,
+        help="the distiller's teacher_autocast option")
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch default)')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=5,
+        help='interleaved measurement rounds (default: 5)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=4,
+        help='steps of each kind per round (default: 4)')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed steps of each kind (default: 2)')
     parser.add_argument('--out', default=None, help='also write the result as JSON')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
     return parser.parse_args(argv)
 
 
@@ -316,11 +356,18 @@ def main(argv=None) -> None:
     cfg = cli.load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    result = benchmark(cfg, batch_size=args.batch_size, shape=args.shape,
-                       device=args.device, amp=args.amp, amp_dtype=args.amp_dtype,
-                       channels_last=args.channels_last,
-                       teacher_autocast=args.teacher_autocast,
-                       rounds=args.rounds, iters=args.iters, warmup=args.warmup)
+    result = benchmark(
+        cfg,
+        batch_size=args.batch_size,
+        shape=args.shape,
+        device=args.device,
+        amp=args.amp,
+        amp_dtype=args.amp_dtype,
+        channels_last=args.channels_last,
+        teacher_autocast=args.teacher_autocast,
+        rounds=args.rounds,
+        iters=args.iters,
+        warmup=args.warmup)
     print(format_report(result, args.config))
     if args.out:
         if os.path.dirname(args.out):

@@ -24,7 +24,8 @@ and the store's bytes per view.
 
 Example:
     python tools/benchmark/stored_speed.py configs/ssld/r50vd_mbv3.py --batch-size 8
-    python tools/benchmark/stored_speed.py configs/demo/ssld_lenet5_fmnist_unlabeled.py \
+    python tools/benchmark/stored_speed.py \
+        configs/demo/ssld_lenet5_fmnist_unlabeled.py \
         --view-config configs/demo/ssld_lenet5_fmnist_unlabeled_stored.py
 """
 import argparse
@@ -40,9 +41,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from distill_speed import _num_classes, _Stepper, _sync, guess_input_shape, make_batch
 from mmengine.config import Config, DictAction
 
-from distill_speed import _num_classes, _Stepper, _sync, guess_input_shape, make_batch
 from ssld_mm.data_selection.soft_labels import _type_name
 from ssld_mm.utils import cli
 
@@ -74,15 +75,15 @@ def stored_model_cfg(distiller_cfg: dict) -> dict:
         distiller_cfg.get('distill_loss', dict(type='SymmetricKLLoss')))
     head['gt_loss_weight'] = float(distiller_cfg.get('gt_loss_weight', 0.0))
     student['head'] = head
-    pre = copy.deepcopy(distiller_cfg.get('data_preprocessor') or
-                        student.get('data_preprocessor') or {})
+    pre = copy.deepcopy(
+        distiller_cfg.get('data_preprocessor') or student.get('data_preprocessor')
+        or {})
     pre['type'] = 'SSLDDataPreprocessor'
     student['data_preprocessor'] = pre
     return student
 
 
-def stored_batch(batch: dict, num_classes: int, topk: int,
-                 seed: int = 0) -> dict:
+def stored_batch(batch: dict, num_classes: int, topk: int, seed: int = 0) -> dict:
     """The batch's images with label-free samples carrying a stored teacher
     distribution (random top-K, filled as the store does) as ``gt_score``."""
     from mmpretrain.structures import DataSample
@@ -148,9 +149,14 @@ def _teacher_file_and_ckpt(cfg: Config, tmp: str) -> Tuple[object, str]:
     return tcfg, path
 
 
-def benchmark_training(cfg: Config, batch_size: int, shape: Sequence[int],
-                       device: str = 'cpu', topk: int = 10, rounds: int = 5,
-                       iters: int = 3, warmup: int = 2,
+def benchmark_training(cfg: Config,
+                       batch_size: int,
+                       shape: Sequence[int],
+                       device: str = 'cpu',
+                       topk: int = 10,
+                       rounds: int = 5,
+                       iters: int = 3,
+                       warmup: int = 2,
                        seed: int = 0) -> Dict:
     """Time (a) label-only, (b) online, (b') online student-first, (c) stored
     training steps. Returns seconds, images/s, page faults and ratios."""
@@ -159,8 +165,8 @@ def benchmark_training(cfg: Config, batch_size: int, shape: Sequence[int],
     if str(model_cfg.get('type', '')).split('.')[-1] != 'SSLDDistiller':
         raise ValueError('stored_speed needs a config whose model is an '
                          f"SSLDDistiller, got type={model_cfg.get('type')!r}")
-    if not (model_cfg.get('teacher_ckpt') and osp.isfile(
-            str(model_cfg['teacher_ckpt']))):
+    if not (model_cfg.get('teacher_ckpt')
+            and osp.isfile(str(model_cfg['teacher_ckpt']))):
         model_cfg['teacher_ckpt'] = None
     dev = torch.device(device)
     torch.manual_seed(seed)
@@ -194,29 +200,37 @@ def benchmark_training(cfg: Config, batch_size: int, shape: Sequence[int],
             times[name].append((time.perf_counter() - t0) / iters)
             cpu[name].append((time.process_time() - c0) / iters)
             faults[name].append((_minflt() - f0) / iters)
-    out = dict(batch_size=batch_size, input_shape=list(shape),
-               num_classes=num_classes, topk=min(topk, num_classes),
-               torch_threads=torch.get_num_threads(), device=str(dev),
-               rounds=rounds, iters=iters)
+    out = dict(
+        batch_size=batch_size,
+        input_shape=list(shape),
+        num_classes=num_classes,
+        topk=min(topk, num_classes),
+        torch_threads=torch.get_num_threads(),
+        device=str(dev),
+        rounds=rounds,
+        iters=iters)
     for name, _ in kinds:
         sec = statistics.median(times[name])
-        out[name] = dict(seconds=sec, images_per_s=batch_size / sec,
-                         cpu_seconds=statistics.median(cpu[name]),
-                         minor_faults_per_step=statistics.median(faults[name]))
+        out[name] = dict(
+            seconds=sec,
+            images_per_s=batch_size / sec,
+            cpu_seconds=statistics.median(cpu[name]),
+            minor_faults_per_step=statistics.median(faults[name]))
     # wall-clock ratios, and CPU-time ratios (robust on a machine that other
     # jobs load: they count the work, not the waiting)
     for suffix, field in (('', 'seconds'), ('_cpu', 'cpu_seconds')):
         sec = {k: out[k][field] for k, _ in kinds}
-        out['ratio_stored_vs_label_only' + suffix] = (
-            sec['stored'] / sec['label_only'])
-        out['ratio_online_vs_label_only' + suffix] = (
-            sec['online'] / sec['label_only'])
+        out['ratio_stored_vs_label_only' + suffix] = (sec['stored'] / sec['label_only'])
+        out['ratio_online_vs_label_only' + suffix] = (sec['online'] / sec['label_only'])
         out['ratio_teacher_first_vs_student_first' + suffix] = (
             sec['online'] / sec['online_student_first'])
     return out
 
 
-def _write_images(folder: str, n: int, hw: Tuple[int, int], channels: int,
+def _write_images(folder: str,
+                  n: int,
+                  hw: Tuple[int, int],
+                  channels: int,
                   seed: int = 0) -> str:
     """``n`` random JPEG (colour) / PNG (grey) images and their list."""
     import cv2
@@ -235,9 +249,14 @@ def _write_images(folder: str, n: int, hw: Tuple[int, int], channels: int,
     return path
 
 
-def benchmark_generation(cfg: Config, num_images: int, views: int, topk: int,
-                         image_hw: Tuple[int, int], batch_size: int,
-                         device: str = 'cpu', num_workers: int = 0,
+def benchmark_generation(cfg: Config,
+                         num_images: int,
+                         views: int,
+                         topk: int,
+                         image_hw: Tuple[int, int],
+                         batch_size: int,
+                         device: str = 'cpu',
+                         num_workers: int = 0,
                          autocast: Optional[str] = None,
                          channels_last: bool = False,
                          view_cfg: Optional[Config] = None) -> Dict:
@@ -247,26 +266,34 @@ def benchmark_generation(cfg: Config, num_images: int, views: int, topk: int,
     ``cfg`` gives the teacher (its distiller's), ``view_cfg`` (default:
     ``cfg``) the train pipeline whose crop/flip the views follow."""
     view_cfg = cfg if view_cfg is None else view_cfg
-    from ssld_mm.data_selection.soft_labels import (ViewSampler,
-                                                    find_view_transforms,
+    from ssld_mm.data_selection.soft_labels import (ViewSampler, find_view_transforms,
                                                     generate_soft_labels,
                                                     teacher_view_probs)
-    from ssld_mm.data_selection.teacher import (build_pipeline, build_teacher,
-                                                load_teacher_config)
+    from ssld_mm.data_selection.teacher import build_teacher, load_teacher_config
     found = find_view_transforms(view_cfg)
     channels = guess_input_shape(cfg)[0]
     with tempfile.TemporaryDirectory() as tmp:
         tcfg, ckpt = _teacher_file_and_ckpt(cfg, tmp)
-        lst = _write_images(osp.join(tmp, 'imgs'), num_images, image_hw,
-                            channels)
+        lst = _write_images(osp.join(tmp, 'imgs'), num_images, image_hw, channels)
         store = osp.join(tmp, 'store')
         c0 = _cpu_all()
         t0 = time.perf_counter()
         res = generate_soft_labels(
-            tcfg, ckpt, view_cfg, lst, store, views=views, topk=topk,
-            data_prefix=osp.join(tmp, 'imgs'), batch_size=batch_size,
-            num_workers=num_workers, device=device, teacher_autocast=autocast,
-            channels_last=channels_last, progress=False, log=lambda *_: None)
+            tcfg,
+            ckpt,
+            view_cfg,
+            lst,
+            store,
+            views=views,
+            topk=topk,
+            data_prefix=osp.join(tmp, 'imgs'),
+            batch_size=batch_size,
+            num_workers=num_workers,
+            device=device,
+            teacher_autocast=autocast,
+            channels_last=channels_last,
+            progress=False,
+            log=lambda *_: None)
         gen_s = time.perf_counter() - t0
         gen_cpu = _cpu_all() - c0
         shard_bytes = sum(
@@ -277,8 +304,11 @@ def benchmark_generation(cfg: Config, num_images: int, views: int, topk: int,
         if channels_last:
             teacher.to(memory_format=torch.channels_last)
         h, w = ViewSampler.from_config(view_cfg, 0).crop_size
-        x = torch.randint(0, 256, (batch_size * views, channels, h, w),
-                          dtype=torch.uint8, device=device)
+        x = torch.randint(
+            0,
+            256, (batch_size * views, channels, h, w),
+            dtype=torch.uint8,
+            device=device)
         n_batches = -(-num_images // batch_size)
         with torch.inference_mode():
             teacher_view_probs(teacher, x, autocast, channels_last)  # warm-up
@@ -295,59 +325,69 @@ def benchmark_generation(cfg: Config, num_images: int, views: int, topk: int,
     gen_rate = total_views / res['shard_stats']['seconds']
     inf_rate = n_batches * batch_size * views / inf_s
     return dict(
-        num_images=num_images, views=views, topk=topk,
+        num_images=num_images,
+        views=views,
+        topk=topk,
         num_workers=num_workers,
-        image_hw=list(image_hw), batch_size=batch_size,
-        generation_views_per_s=gen_rate, generation_seconds=gen_s,
+        image_hw=list(image_hw),
+        batch_size=batch_size,
+        generation_views_per_s=gen_rate,
+        generation_seconds=gen_s,
         generation_loop_seconds=res['shard_stats']['seconds'],
         teacher_inference_views_per_s=inf_rate,
         ratio_generation_vs_inference=gen_rate / inf_rate,
         # CPU time of everything generate_soft_labels did (start-up, workers
         # included) against the teacher's forward passes alone
-        ratio_generation_vs_inference_cpu=(total_views / max(gen_cpu, 1e-9))
-        / (n_batches * batch_size * views / max(inf_cpu, 1e-9)),
+        ratio_generation_vs_inference_cpu=(total_views / max(gen_cpu, 1e-9)) /
+        (n_batches * batch_size * views / max(inf_cpu, 1e-9)),
         bytes_per_view=shard_bytes / total_views,
-        num_classes=res['index']['num_classes'], **pipe)
+        num_classes=res['index']['num_classes'],
+        **pipe)
 
 
-def _pipeline_costs(found: dict, store: str, lst: str, root: str,
+def _pipeline_costs(found: dict,
+                    store: str,
+                    lst: str,
+                    root: str,
                     repeat: int = 3) -> Dict:
     """Microseconds per image: the random crop + RandomFlip vs
     ReplayStoredView (epoch 0), after loading (and any resize before the
     crop)."""
     from ssld_mm.data_selection.teacher import build_pipeline
     from ssld_mm.datasets.transforms import ReplayStoredView
-    load = build_pipeline(Config(dict(default_scope=found['scope'])),
-                          found['load'] or [dict(
-                              type='mmpretrain.LoadImageFromFile')])
+    load = build_pipeline(
+        Config(dict(default_scope=found['scope'])), found['load']
+        or [dict(type='mmpretrain.LoadImageFromFile')])
     steps = [found['crop']] + ([found['flip']] if found['flip'] else [])
     rand = build_pipeline(Config(dict(default_scope=found['scope'])), steps)
     crop = found['crop']
     padded = _type_name(crop) == 'RandomCrop' and crop.get('padding')
     replay = ReplayStoredView(
-        store=store, scale=crop.get('scale', crop.get('crop_size')),
-        **({'pad_val': crop.get('pad_val', 0)} if padded else {}))
+        store=store,
+        scale=crop.get('scale', crop.get('crop_size')),
+        **({
+            'pad_val': crop.get('pad_val', 0)
+        } if padded else {}))
     replay.set_epoch(0)
     names = [ln.strip() for ln in open(lst) if ln.strip()]
     imgs = [load({'img_path': osp.join(root, n)})['img'] for n in names]
     times = {'random_crop_flip': [], 'replay_stored_view': []}
     for _ in range(repeat):
-        for key, fn in (('random_crop_flip', rand), ('replay_stored_view',
-                                                     replay)):
+        for key, fn in (('random_crop_flip', rand), ('replay_stored_view', replay)):
             t0 = time.perf_counter()
             for i, img in enumerate(imgs):
                 fn({'img': img, 'img_shape': img.shape, 'sample_idx': i})
             times[key].append((time.perf_counter() - t0) / len(imgs))
-    return {f'{k}_us_per_image': statistics.median(v) * 1e6
-            for k, v in times.items()}
+    return {f'{k}_us_per_image': statistics.median(v) * 1e6 for k, v in times.items()}
 
 
 def format_report(train: Dict, gen: Optional[Dict], config: str = '') -> str:
     """Human-readable lines of the results."""
-    lines = [f'config: {config}',
-             f"device: {train['device']} (torch threads "
-             f"{train['torch_threads']}), batch {train['batch_size']} x "
-             f"{tuple(train['input_shape'])}"]
+    lines = [
+        f'config: {config}', f"device: {train['device']} (torch threads "
+        f"{train['torch_threads']}), batch {train['batch_size']} x "
+        f"{tuple(train['input_shape'])}"
+    ]
     for key, label in (('label_only', '(a) label-only student step'),
                        ('online', '(b) online distiller step'),
                        ('online_student_first', "(b') online, student first"),
@@ -376,41 +416,57 @@ def format_report(train: Dict, gen: Optional[Dict], config: str = '') -> str:
             f"time, start-up included: "
             f"{gen['ratio_generation_vs_inference_cpu']:.3f}); "
             f"{gen['bytes_per_view']:.1f} bytes/view")
-        lines.append(
-            f"pipeline per image after loading: random crop + RandomFlip "
-            f"{gen['random_crop_flip_us_per_image']:.0f} us, ReplayStoredView "
-            f"{gen['replay_stored_view_us_per_image']:.0f} us")
+        lines.append(f"pipeline per image after loading: random crop + RandomFlip "
+                     f"{gen['random_crop_flip_us_per_image']:.0f} us, ReplayStoredView "
+                     f"{gen['replay_stored_view_us_per_image']:.0f} us")
     return '\n'.join(lines)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('config', help='config whose model is an SSLDDistiller')
-    p.add_argument('--batch-size', type=int, default=None,
-                   help='default: the config train batch size')
+    p.add_argument(
+        '--batch-size',
+        type=int,
+        default=None,
+        help='default: the config train batch size')
     p.add_argument('--device', default='cpu')
-    p.add_argument('--topk', type=int, default=10,
-                   help='K of the stored distributions')
+    p.add_argument('--topk', type=int, default=10, help='K of the stored distributions')
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--rounds', type=int, default=5)
     p.add_argument('--iters', type=int, default=3)
     p.add_argument('--warmup', type=int, default=2)
-    p.add_argument('--gen-images', type=int, default=32,
-                   help='images of the generation measurement (0: skip it)')
+    p.add_argument(
+        '--gen-images',
+        type=int,
+        default=32,
+        help='images of the generation measurement (0: skip it)')
     p.add_argument('--gen-views', type=int, default=4)
-    p.add_argument('--gen-image-size', type=int, nargs=2, default=None,
-                   metavar=('H', 'W'),
-                   help='synthetic image size (default: 375 500, or 28 28 for '
-                   'one-channel inputs)')
-    p.add_argument('--gen-batch-size', type=int, default=8,
-                   help='images per generation batch (x views)')
-    p.add_argument('--view-config', help='config whose train pipeline '
-                   'gives the views of the generation measurement (default: '
-                   'the config; e.g. a stored-mode config when the online one '
-                   'reads images without a loading transform)')
-    p.add_argument('--gen-workers', type=int, default=1,
-                   help='DataLoader workers of the generation (decode and '
-                   'crops overlap the teacher)')
+    p.add_argument(
+        '--gen-image-size',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('H', 'W'),
+        help='synthetic image size (default: 375 500, or 28 28 for '
+        'one-channel inputs)')
+    p.add_argument(
+        '--gen-batch-size',
+        type=int,
+        default=8,
+        help='images per generation batch (x views)')
+    p.add_argument(
+        '--view-config',
+        help='config whose train pipeline '
+        'gives the views of the generation measurement (default: '
+        'the config; e.g. a stored-mode config when the online one '
+        'reads images without a loading transform)')
+    p.add_argument(
+        '--gen-workers',
+        type=int,
+        default=1,
+        help='DataLoader workers of the generation (decode and '
+        'crops overlap the teacher)')
     p.add_argument('--teacher-autocast', choices=['float16', 'bfloat16'])
     p.add_argument('--channels-last', action='store_true')
     p.add_argument('--out', help='also write the results as JSON')
@@ -429,8 +485,8 @@ def main(argv=None) -> None:
         cfg.merge_from_dict(args.cfg_options)
     shape = guess_input_shape(cfg)
     bs = args.batch_size or int(cfg.train_dataloader.get('batch_size', 8))
-    train = benchmark_training(cfg, bs, shape, args.device, args.topk,
-                               args.rounds, args.iters, args.warmup)
+    train = benchmark_training(cfg, bs, shape, args.device, args.topk, args.rounds,
+                               args.iters, args.warmup)
     gen = None
     if args.gen_images > 0:
         from ssld_mm.data_selection.soft_labels import find_view_transforms
@@ -441,20 +497,27 @@ def main(argv=None) -> None:
         except ValueError as e:
             print(f'generation not measured: {e}')
         else:
-            hw = tuple(args.gen_image_size or (
-                (28, 28) if shape[0] == 1 else (375, 500)))
+            hw = tuple(
+                args.gen_image_size or ((28, 28) if shape[0] == 1 else (375, 500)))
             gen = benchmark_generation(
-                cfg, args.gen_images, args.gen_views, train['topk'], hw,
-                args.gen_batch_size, args.device,
-                num_workers=args.gen_workers, autocast=args.teacher_autocast,
-                channels_last=args.channels_last, view_cfg=view_cfg)
+                cfg,
+                args.gen_images,
+                args.gen_views,
+                train['topk'],
+                hw,
+                args.gen_batch_size,
+                args.device,
+                num_workers=args.gen_workers,
+                autocast=args.teacher_autocast,
+                channels_last=args.channels_last,
+                view_cfg=view_cfg)
     print(format_report(train, gen, args.config))
     if args.out:
         if osp.dirname(args.out):
             os.makedirs(osp.dirname(args.out), exist_ok=True)
         with open(args.out, 'w', encoding='utf-8') as f:
-            json.dump(dict(config=args.config, training=train,
-                           generation=gen), f, indent=2)
+            json.dump(
+                dict(config=args.config, training=train, generation=gen), f, indent=2)
 
 
 if __name__ == '__main__':

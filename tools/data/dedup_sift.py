@@ -29,38 +29,68 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--pool', required=True, help='pool image list')
     p.add_argument('--val', required=True, help='validation image list')
     p.add_argument('--out', required=True, help='kept pool entries')
-    p.add_argument('--removed', required=True, help='removed entries with '
-                   'the matched validation image and the score (inliers)')
-    p.add_argument('--data-prefix', default='', help='root of relative pool '
-                   'paths')
-    p.add_argument('--val-prefix', default=None, help='root of relative '
-                   'validation paths (default: --data-prefix)')
-    p.add_argument('--min-inliers', type=int, default=D['min_inliers'],
-                   help='decision threshold: RANSAC inliers of the best '
-                   'validation match for a duplicate')
-    p.add_argument('--ratio', type=float, default=D['ratio'],
-                   help="Lowe's ratio test")
-    p.add_argument('--max-side', type=int, default=D['max_side'],
-                   help='images are downscaled to this longest side')
-    p.add_argument('--max-keypoints', type=int, default=D['max_keypoints'],
-                   help='strongest SIFT keypoints per image')
-    p.add_argument('--candidates', type=int, default=D['candidates'],
-                   help='validation images verified with RANSAC per pool image')
-    p.add_argument('--ransac-thresh', type=float, default=D['ransac_thresh'],
-                   help='RANSAC reprojection threshold (pixels, resized)')
+    p.add_argument(
+        '--removed',
+        required=True,
+        help='removed entries with '
+        'the matched validation image and the score (inliers)')
+    p.add_argument(
+        '--data-prefix', default='', help='root of relative pool '
+        'paths')
+    p.add_argument(
+        '--val-prefix',
+        default=None,
+        help='root of relative '
+        'validation paths (default: --data-prefix)')
+    p.add_argument(
+        '--min-inliers',
+        type=int,
+        default=D['min_inliers'],
+        help='decision threshold: RANSAC inliers of the best '
+        'validation match for a duplicate')
+    p.add_argument('--ratio', type=float, default=D['ratio'], help="Lowe's ratio test")
+    p.add_argument(
+        '--max-side',
+        type=int,
+        default=D['max_side'],
+        help='images are downscaled to this longest side')
+    p.add_argument(
+        '--max-keypoints',
+        type=int,
+        default=D['max_keypoints'],
+        help='strongest SIFT keypoints per image')
+    p.add_argument(
+        '--candidates',
+        type=int,
+        default=D['candidates'],
+        help='validation images verified with RANSAC per pool image')
+    p.add_argument(
+        '--ransac-thresh',
+        type=float,
+        default=D['ransac_thresh'],
+        help='RANSAC reprojection threshold (pixels, resized)')
     p.add_argument('--flann-trees', type=int, default=D['flann_trees'])
     p.add_argument('--flann-checks', type=int, default=D['flann_checks'])
-    p.add_argument('--no-flip', action='store_true',
-                   help='do not look for horizontally flipped copies')
-    p.add_argument('--drop-unreadable', action='store_true',
-                   help='leave unreadable pool images out of --out')
-    p.add_argument('--workers', type=int, default=os.cpu_count() or 1,
-                   help='worker processes')
-    p.add_argument('--chunk-size', type=int, default=1000,
-                   help='pool entries per chunk (unit of resuming)')
+    p.add_argument(
+        '--no-flip',
+        action='store_true',
+        help='do not look for horizontally flipped copies')
+    p.add_argument(
+        '--drop-unreadable',
+        action='store_true',
+        help='leave unreadable pool images out of --out')
+    p.add_argument(
+        '--workers', type=int, default=os.cpu_count() or 1, help='worker processes')
+    p.add_argument(
+        '--chunk-size',
+        type=int,
+        default=1000,
+        help='pool entries per chunk (unit of resuming)')
     p.add_argument('--work-dir', help='chunk results (default: <out>.work)')
-    p.add_argument('--val-cache', help='folder of cached validation features '
-                   '(default: the work dir)')
+    p.add_argument(
+        '--val-cache',
+        help='folder of cached validation features '
+        '(default: the work dir)')
     p.add_argument('--unreadable-report', help='default: <out>.unreadable.txt')
     p.add_argument('--summary', help='default: <out>.summary.json')
     p.add_argument('--no-progress', action='store_true')
@@ -80,17 +110,29 @@ def main(argv=None) -> int:
 def run(args: argparse.Namespace) -> dict:
     """Run :func:`dedup_pool` with the command-line arguments."""
     return dedup_pool(
-        args.pool, args.val, args.out, args.removed,
-        data_prefix=args.data_prefix, val_prefix=args.val_prefix,
-        work_dir=args.work_dir, val_cache=args.val_cache,
-        workers=args.workers, chunk_size=args.chunk_size,
-        max_side=args.max_side, max_keypoints=args.max_keypoints,
-        ratio=args.ratio, min_inliers=args.min_inliers,
-        candidates=args.candidates, ransac_thresh=args.ransac_thresh,
-        flann_trees=args.flann_trees, flann_checks=args.flann_checks,
-        check_flip=not args.no_flip, drop_unreadable=args.drop_unreadable,
+        args.pool,
+        args.val,
+        args.out,
+        args.removed,
+        data_prefix=args.data_prefix,
+        val_prefix=args.val_prefix,
+        work_dir=args.work_dir,
+        val_cache=args.val_cache,
+        workers=args.workers,
+        chunk_size=args.chunk_size,
+        max_side=args.max_side,
+        max_keypoints=args.max_keypoints,
+        ratio=args.ratio,
+        min_inliers=args.min_inliers,
+        candidates=args.candidates,
+        ransac_thresh=args.ransac_thresh,
+        flann_trees=args.flann_trees,
+        flann_checks=args.flann_checks,
+        check_flip=not args.no_flip,
+        drop_unreadable=args.drop_unreadable,
         progress=not args.no_progress,
-        unreadable_report=args.unreadable_report, summary_file=args.summary)
+        unreadable_report=args.unreadable_report,
+        summary_file=args.summary)
 
 
 if __name__ == '__main__':

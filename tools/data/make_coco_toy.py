@@ -24,22 +24,24 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('root', help='output folder (data_root)')
     parser.add_argument('--num-train', type=int, default=64)
     parser.add_argument('--num-val', type=int, default=32)
-    parser.add_argument('--image-size', type=int, default=160,
-                        help='side of the square canvases')
+    parser.add_argument(
+        '--image-size', type=int, default=160, help='side of the square canvases')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--config', help='detection config to adapt')
     parser.add_argument('--out', help='config file to write (with --config)')
     parser.add_argument('--max-epochs', type=int, default=12)
-    parser.add_argument('--val-interval', type=int,
-                        help='epochs between validations (default: at the end)')
+    parser.add_argument(
+        '--val-interval',
+        type=int,
+        help='epochs between validations (default: at the end)')
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--lr', type=float, help="base lr (config's default)")
     parser.add_argument(
         '--checkpoint',
         help="backbone checkpoint; 'none' for MMDetection's random init; "
         "the config's by default")
-    parser.add_argument('--score-thr', type=float,
-                        help="test score threshold (config's by default)")
+    parser.add_argument(
+        '--score-thr', type=float, help="test score threshold (config's by default)")
     args = parser.parse_args()
     if bool(args.config) != bool(args.out):
         parser.error('--config and --out go together')
@@ -48,21 +50,27 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    info = make_coco_toy(args.root, num_train=args.num_train,
-                         num_val=args.num_val, image_size=args.image_size,
-                         seed=args.seed)
+    info = make_coco_toy(
+        args.root,
+        num_train=args.num_train,
+        num_val=args.num_val,
+        image_size=args.image_size,
+        seed=args.seed)
     print(f'{info["root"]}: {args.num_train} train images '
           f'({info["num_objects"]["train2017"]} objects), {args.num_val} val '
           f'images ({info["num_objects"]["val2017"]} objects), classes '
           f'{info["classes"]}, from {info["source"]}')
     if args.config:
-        kwargs = dict(scale=(args.image_size, args.image_size),
-                      batch_size=args.batch_size, max_epochs=args.max_epochs,
-                      lr=args.lr, score_thr=args.score_thr,
-                      val_interval=args.val_interval)
+        kwargs = dict(
+            scale=(args.image_size, args.image_size),
+            batch_size=args.batch_size,
+            max_epochs=args.max_epochs,
+            lr=args.lr,
+            score_thr=args.score_thr,
+            val_interval=args.val_interval)
         if args.checkpoint is not None:
-            kwargs['checkpoint'] = (None if args.checkpoint.lower() == 'none'
-                                    else args.checkpoint)
+            kwargs['checkpoint'] = (None if args.checkpoint.lower() == 'none' else
+                                    args.checkpoint)
         print(write_coco_toy_config(args.config, args.out, info, **kwargs))
 
 

@@ -41,8 +41,8 @@ class DataNotFoundError(FileNotFoundError):
 
 def _has_all_files(folder: str) -> bool:
     return all(
-        osp.isfile(osp.join(folder, name)) or osp.isfile(osp.join(folder, name + '.gz'))
-        for name in FILES)
+        osp.isfile(osp.join(folder, name))
+        or osp.isfile(osp.join(folder, name + '.gz')) for name in FILES)
 
 
 def find_source(env: Optional[Dict[str, str]] = None,
@@ -154,9 +154,11 @@ def _is_valid(path: str, name: str, check_counts: bool) -> bool:
     return True
 
 
-def write_split(data_root: str, num_labeled: int, num_unlabeled: int,
-                num_train: Optional[int] = None, seed: int = 0
-                ) -> Tuple[str, str]:
+def write_split(data_root: str,
+                num_labeled: int,
+                num_unlabeled: int,
+                num_train: Optional[int] = None,
+                seed: int = 0) -> Tuple[str, str]:
     """Write the labeled subset L and the unlabeled pool U index files.
 
     L is ``num_labeled`` random training images; U is ``num_unlabeled``
@@ -178,8 +180,7 @@ def write_split(data_root: str, num_labeled: int, num_unlabeled: int,
     """
     from ssld_mm.datasets import save_indices, split_indices
     if num_train is None:
-        num_train = read_idx_header(
-            osp.join(data_root, 'train-labels-idx1-ubyte'))[1]
+        num_train = read_idx_header(osp.join(data_root, 'train-labels-idx1-ubyte'))[1]
     if not 0 < num_labeled < num_train:
         raise ValueError(f'num_labeled must be in [1, {num_train - 1}], got '
                          f'{num_labeled}')
@@ -193,8 +194,8 @@ def write_split(data_root: str, num_labeled: int, num_unlabeled: int,
     rng = np.random.default_rng(seed + 1)
     unlabeled = np.sort(rng.permutation(others)[:num_unlabeled])
     paths = []
-    for name, indices in ((LABELED_INDEX_FILE, labeled),
-                          (UNLABELED_INDEX_FILE, unlabeled)):
+    for name, indices in ((LABELED_INDEX_FILE, labeled), (UNLABELED_INDEX_FILE,
+                                                          unlabeled)):
         path = osp.join(data_root, name)
         if not _same_indices(path, indices):
             save_indices(path, indices)
@@ -212,8 +213,11 @@ def _same_indices(path: str, indices: Sequence[int]) -> bool:
     return old.shape == np.shape(indices) and bool(np.all(old == indices))
 
 
-def write_fake_fashion_mnist(root: str, n_train: int = 600, n_test: int = 200,
-                             seed: int = 0, gzip_files: bool = False) -> str:
+def write_fake_fashion_mnist(root: str,
+                             n_train: int = 600,
+                             n_test: int = 200,
+                             seed: int = 0,
+                             gzip_files: bool = False) -> str:
     """Write small, learnable Fashion-MNIST-format files (tests, smoke runs).
 
     The mean grey level of an image encodes its class (``25 * c + 10``, plus
@@ -257,7 +261,9 @@ STORED_LIST_FILE = 'lu_png_list.txt'
 PNG_DIR = 'png'
 
 
-def write_png_list(data_root: str, labeled_idx: str, unlabeled_idx: str,
+def write_png_list(data_root: str,
+                   labeled_idx: str,
+                   unlabeled_idx: str,
                    list_name: str = STORED_LIST_FILE) -> str:
     """Write the images of L then U as PNG files and their image list.
 
@@ -287,10 +293,10 @@ def write_png_list(data_root: str, labeled_idx: str, unlabeled_idx: str,
         raise ValueError(f'{path}: idx magic {magic:#06x}, expected 0x0803')
     with open(path, 'rb') as f:
         rows, cols = struct.unpack('>II', f.read(16)[8:16])
-        images = np.frombuffer(f.read(n * rows * cols), np.uint8).reshape(
-            n, rows, cols)
-    order = np.concatenate([load_indices(labeled_idx, n),
-                            load_indices(unlabeled_idx, n)]).astype(np.int64)
+        images = np.frombuffer(f.read(n * rows * cols), np.uint8).reshape(n, rows, cols)
+    order = np.concatenate(
+        [load_indices(labeled_idx, n),
+         load_indices(unlabeled_idx, n)]).astype(np.int64)
     os.makedirs(osp.join(data_root, PNG_DIR), exist_ok=True)
     lines = []
     for i in order.tolist():

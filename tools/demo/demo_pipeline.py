@@ -39,13 +39,28 @@ RESULT_KEYS = ('teacher', 'student_label_only', 'student_ssld',
 #: Settings of a demo size. ``epochs``: None keeps the configs' schedules.
 PROFILES: Dict[str, dict] = {
     # `make demo`: Fashion-MNIST, L = 2000 labeled, U = the other 58000.
-    'full': dict(num_labeled=2000, num_unlabeled=-1, seeds=(0, 1, 2),
-                 epochs=None, batch_size=None, val_batch_size=None),
+    'full':
+    dict(
+        num_labeled=2000,
+        num_unlabeled=-1,
+        seeds=(0, 1, 2),
+        epochs=None,
+        batch_size=None,
+        val_batch_size=None),
     # A scaled-down pipeline check (tests): tiny schedules and batches.
-    'smoke': dict(num_labeled=160, num_unlabeled=240, seeds=(0, 1),
-                  epochs=dict(teacher=3, student_label_only=2, student_ssld=2,
-                              distill_unlabeled=1, finetune=1),
-                  batch_size=16, val_batch_size=50),
+    'smoke':
+    dict(
+        num_labeled=160,
+        num_unlabeled=240,
+        seeds=(0, 1),
+        epochs=dict(
+            teacher=3,
+            student_label_only=2,
+            student_ssld=2,
+            distill_unlabeled=1,
+            finetune=1),
+        batch_size=16,
+        val_batch_size=50),
 }
 
 
@@ -103,15 +118,19 @@ def fast_teacher_options() -> Dict[str, str]:
     """
     import torch
     if torch.cuda.is_available():
-        return {'model.teacher_autocast': 'float16',
-                'model.teacher_channels_last': 'True'}
+        return {
+            'model.teacher_autocast': 'float16',
+            'model.teacher_channels_last': 'True'
+        }
     try:
         bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # pragma: no cover
         bf16 = False
     if bf16:
-        return {'model.teacher_autocast': 'bfloat16',
-                'model.teacher_channels_last': 'True'}
+        return {
+            'model.teacher_autocast': 'bfloat16',
+            'model.teacher_channels_last': 'True'
+        }
     return {}
 
 
@@ -155,7 +174,8 @@ class JobFailed(RuntimeError):
     """A demo step exited with an error; the message shows its log's tail."""
 
 
-def run_jobs(jobs: Sequence[Job], max_parallel: int = 1,
+def run_jobs(jobs: Sequence[Job],
+             max_parallel: int = 1,
              env: Optional[Dict[str, str]] = None,
              echo: Callable[[str], None] = print,
              poll: float = 0.2) -> None:
@@ -199,8 +219,8 @@ def run_jobs(jobs: Sequence[Job], max_parallel: int = 1,
                         continue
                     os.makedirs(osp.dirname(job.log_file) or '.', exist_ok=True)
                     log = open(job.log_file, 'w', encoding='utf-8')
-                    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT)
+                    proc = subprocess.Popen(
+                        cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
                     running[job.name] = (proc, log, start)
                     echo(f'[demo] started {job.name}')
         if failed is None and pending and not running and not any(
@@ -234,8 +254,11 @@ def _fmt_options(opts: Dict[str, str]) -> List[str]:
     return [f'{k}={v}' for k, v in opts.items()]
 
 
-def build_jobs(work_root: str, data_root: str, labeled_idx: str,
-               unlabeled_idx: str, profile: dict,
+def build_jobs(work_root: str,
+               data_root: str,
+               labeled_idx: str,
+               unlabeled_idx: str,
+               profile: dict,
                python: str = sys.executable) -> List[Job]:
     """All jobs of the demo: the teacher, then every student run per seed."""
     from ssld_mm.converters.extract_student import extract_student
@@ -243,20 +266,31 @@ def build_jobs(work_root: str, data_root: str, labeled_idx: str,
     epochs = profile.get('epochs') or {}
     logs = osp.join(work_root, 'logs')
 
-    def train_cmd(kind: str, work_dir: str, seed: int,
+    def train_cmd(kind: str,
+                  work_dir: str,
+                  seed: int,
                   extra: Optional[Dict[str, str]] = None) -> List[str]:
         opts = {'randomness.seed': str(seed)}
         opts.update(data_options(kind, data_root, labeled_idx, unlabeled_idx))
-        opts.update(schedule_options(epochs.get(kind), profile.get('batch_size'),
-                                     profile.get('val_batch_size')))
+        opts.update(
+            schedule_options(
+                epochs.get(kind), profile.get('batch_size'),
+                profile.get('val_batch_size')))
         opts.update(extra or {})
-        return [python, osp.join(REPO, 'tools', 'train.py'),
-                osp.join(CONFIG_DIR, CONFIGS[kind]), '--work-dir', work_dir,
-                '--cfg-options', *_fmt_options(opts)]
+        return [
+            python,
+            osp.join(REPO, 'tools', 'train.py'),
+            osp.join(CONFIG_DIR, CONFIGS[kind]), '--work-dir', work_dir,
+            '--cfg-options', *_fmt_options(opts)
+        ]
 
     teacher_dir = osp.join(work_root, 'teacher')
-    jobs = [Job('teacher', lambda: train_cmd('teacher', teacher_dir, 0),
-                log_file=osp.join(logs, 'teacher.log'), result='teacher')]
+    jobs = [
+        Job('teacher',
+            lambda: train_cmd('teacher', teacher_dir, 0),
+            log_file=osp.join(logs, 'teacher.log'),
+            result='teacher')
+    ]
 
     fast = fast_teacher_options() if profile.get('fast_teacher', True) else {}
     if profile.get('distill_loss'):
@@ -268,51 +302,60 @@ def build_jobs(work_root: str, data_root: str, labeled_idx: str,
     for seed in profile['seeds']:
         tag = f'seed_{seed}'
         wd = osp.join(work_root, 'student_label_only', tag)
-        jobs.append(Job(f'student_label_only/{tag}',
-                        lambda wd=wd, s=seed: train_cmd('student_label_only', wd, s),
-                        log_file=osp.join(logs, f'student_label_only_{tag}.log'),
-                        result='student_label_only'))
+        jobs.append(
+            Job(f'student_label_only/{tag}',
+                lambda wd=wd, s=seed: train_cmd('student_label_only', wd, s),
+                log_file=osp.join(logs, f'student_label_only_{tag}.log'),
+                result='student_label_only'))
     for seed in profile['seeds']:
         tag = f'seed_{seed}'
         wd = osp.join(work_root, 'student_ssld', tag)
-        jobs.append(Job(f'student_ssld/{tag}',
-                        lambda wd=wd, s=seed: train_cmd(
-                            'student_ssld', wd, s, teacher_opts()),
-                        deps=['teacher'],
-                        log_file=osp.join(logs, f'student_ssld_{tag}.log'),
-                        result='student_ssld'))
+        jobs.append(
+            Job(f'student_ssld/{tag}',
+                lambda wd=wd, s=seed: train_cmd('student_ssld', wd, s, teacher_opts()),
+                deps=['teacher'],
+                log_file=osp.join(logs, f'student_ssld_{tag}.log'),
+                result='student_ssld'))
     for seed in profile['seeds']:
         tag = f'seed_{seed}'
         base = osp.join(work_root, 'student_ssld_unlabeled', tag)
         distill_dir, ft_dir = osp.join(base, 'distill'), osp.join(base, 'finetune')
         export = osp.join(base, 'student.pth')
-        jobs.append(Job(f'student_ssld_unlabeled/{tag}/distill',
-                        lambda wd=distill_dir, s=seed: train_cmd(
-                            'distill_unlabeled', wd, s, teacher_opts()),
-                        deps=['teacher'],
-                        log_file=osp.join(logs, f'student_ssld_unlabeled_{tag}_distill.log'),
-                        result='student_ssld_unlabeled'))
+        jobs.append(
+            Job(f'student_ssld_unlabeled/{tag}/distill',
+                lambda wd=distill_dir, s=seed: train_cmd('distill_unlabeled', wd, s,
+                                                         teacher_opts()),
+                deps=['teacher'],
+                log_file=osp.join(logs, f'student_ssld_unlabeled_{tag}_distill.log'),
+                result='student_ssld_unlabeled'))
 
         def do_export(src_dir=distill_dir, dst=export):
             extract_student(last_checkpoint(src_dir), dst)
             return None
 
-        jobs.append(Job(f'student_ssld_unlabeled/{tag}/export', do_export,
-                        deps=[f'student_ssld_unlabeled/{tag}/distill'],
-                        result='student_ssld_unlabeled'))
-        jobs.append(Job(f'student_ssld_unlabeled/{tag}/finetune',
-                        lambda wd=ft_dir, s=seed, ex=export: train_cmd(
-                            'finetune', wd, s, {'load_from': ex}),
-                        deps=[f'student_ssld_unlabeled/{tag}/export'],
-                        log_file=osp.join(logs, f'student_ssld_unlabeled_{tag}_finetune.log'),
-                        result='student_ssld_unlabeled'))
+        jobs.append(
+            Job(f'student_ssld_unlabeled/{tag}/export',
+                do_export,
+                deps=[f'student_ssld_unlabeled/{tag}/distill'],
+                result='student_ssld_unlabeled'))
+        jobs.append(
+            Job(f'student_ssld_unlabeled/{tag}/finetune',
+                lambda wd=ft_dir, s=seed, ex=export: train_cmd(
+                    'finetune', wd, s, {'load_from': ex}),
+                deps=[f'student_ssld_unlabeled/{tag}/export'],
+                log_file=osp.join(logs, f'student_ssld_unlabeled_{tag}_finetune.log'),
+                result='student_ssld_unlabeled'))
     return _order_for_pool(jobs)
 
 
 def _order_for_pool(jobs: List[Job]) -> List[Job]:
     """Teacher first (the critical path), then the long runs before short ones."""
-    rank = {'teacher': 0, 'student_ssld_unlabeled': 1, 'student_ssld': 2,
-            'student_label_only': 3}
+    rank = {
+        'teacher': 0,
+        'student_ssld_unlabeled': 1,
+        'student_ssld': 2,
+        'student_label_only': 3
+    }
     return sorted(jobs, key=lambda j: rank.get(j.result, 9))
 
 

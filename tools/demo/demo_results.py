@@ -56,7 +56,7 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
     mean = sum(values) / len(values)
     if len(values) == 1:
         return mean, 0.0
-    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    var = sum((v - mean)**2 for v in values) / (len(values) - 1)
     return mean, math.sqrt(var)
 
 
@@ -67,15 +67,14 @@ def format_table(rows: Sequence[Dict]) -> str:
         rows: dicts with ``name``, ``accs`` (list of final top-1 per seed),
             ``seconds`` (total wall time of the run's seeds), optional ``note``.
     """
-    header = ('run', 'test top-1 per seed (%)', 'mean +- std (%)', 'wall time',
-              'note')
+    header = ('run', 'test top-1 per seed (%)', 'mean +- std (%)', 'wall time', 'note')
     lines = []
     for row in rows:
         mean, std = mean_std(row['accs'])
         per_seed = ', '.join(f'{a:.2f}' for a in row['accs'])
         spread = f'{mean:.2f} +- {std:.2f}' if len(row['accs']) > 1 else f'{mean:.2f}'
-        lines.append((row['name'], per_seed, spread,
-                      f"{row['seconds']:.0f} s", row.get('note', '')))
+        lines.append((row['name'], per_seed, spread, f"{row['seconds']:.0f} s",
+                      row.get('note', '')))
     widths = [max(len(str(r[i])) for r in [header] + lines) for i in range(5)]
 
     def fmt(cells):
@@ -87,8 +86,10 @@ def format_table(rows: Sequence[Dict]) -> str:
 
 def format_markdown_table(rows: Sequence[Dict]) -> str:
     """The same table as :func:`format_table`, in Markdown."""
-    out = ['| run | test top-1 per seed (%) | mean +- std (%) | wall time | note |',
-           '| --- | --- | --- | --- | --- |']
+    out = [
+        '| run | test top-1 per seed (%) | mean +- std (%) | wall time | note |',
+        '| --- | --- | --- | --- | --- |'
+    ]
     for row in rows:
         mean, std = mean_std(row['accs'])
         per_seed = ', '.join(f'{a:.2f}' for a in row['accs'])
@@ -107,10 +108,10 @@ def write_json(path: str, data: Dict) -> str:
     return path
 
 
-def plot_curves(curves: Dict[str, List[Curve]], out_png: str,
+def plot_curves(curves: Dict[str, List[Curve]],
+                out_png: str,
                 title: str = 'Fashion-MNIST test top-1',
-                curves_by_images: Optional[Dict[str, List[Curve]]] = None
-                ) -> str:
+                curves_by_images: Optional[Dict[str, List[Curve]]] = None) -> str:
     """Plot test accuracy against epoch, one colour per run, one line per seed.
 
     Args:
@@ -130,15 +131,18 @@ def plot_curves(curves: Dict[str, List[Curve]], out_png: str,
     panels = [('epoch', curves)]
     if curves_by_images:
         panels.append(('training images seen (thousands)', curves_by_images))
-    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5),
-                             dpi=100, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(7 * len(panels), 5), dpi=100, squeeze=False)
     colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for ax, (xlabel, runs) in zip(axes[0], panels):
         for i, (name, seeds) in enumerate(runs.items()):
             for j, curve in enumerate(seeds):
                 ax.plot([x for x, _ in curve], [v for _, v in curve],
-                        color=colors[i % len(colors)], alpha=0.85, marker='.',
-                        markersize=4, linewidth=1.2,
+                        color=colors[i % len(colors)],
+                        alpha=0.85,
+                        marker='.',
+                        markersize=4,
+                        linewidth=1.2,
                         label=name if j == 0 else None)
         ax.set_xlabel(xlabel)
         ax.set_ylabel('test top-1 (%)')

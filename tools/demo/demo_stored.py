@@ -20,9 +20,8 @@ import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from demo_pipeline import (CONFIG_DIR, CONFIGS, REPO, Job, _fmt_options,
-                           data_options, fast_teacher_options, last_checkpoint,
-                           schedule_options)
+from demo_pipeline import (CONFIG_DIR, CONFIGS, REPO, Job, _fmt_options, data_options,
+                           fast_teacher_options, last_checkpoint, schedule_options)
 
 KEY = 'student_ssld_unlabeled_stored'
 STORED_CONFIG = 'ssld_lenet5_fmnist_unlabeled_stored.py'
@@ -40,25 +39,29 @@ def stored_options(data_root: str, store: str) -> Dict[str, str]:
     }
 
 
-def generate_cmd(python: str, teacher_ckpt: str, list_path: str,
-                 data_root: str, store: str, views: int,
-                 fast_teacher: bool) -> List[str]:
+def generate_cmd(python: str, teacher_ckpt: str, list_path: str, data_root: str,
+                 store: str, views: int, fast_teacher: bool) -> List[str]:
     """The ``generate_soft_labels.py`` command of the demo's store."""
-    cmd = [python, osp.join(REPO, 'tools', 'data', 'generate_soft_labels.py'),
-           osp.join(CONFIG_DIR, CONFIGS['teacher']), teacher_ckpt,
-           '--train-config', osp.join(CONFIG_DIR, STORED_CONFIG),
-           '--list', list_path, '--data-prefix', data_root,
-           '--views', str(views), '--topk', '10', '--out', store,
-           '--batch-size', '128', '--num-workers', '0', '--no-progress']
+    cmd = [
+        python,
+        osp.join(REPO, 'tools', 'data', 'generate_soft_labels.py'),
+        osp.join(CONFIG_DIR, CONFIGS['teacher']), teacher_ckpt, '--train-config',
+        osp.join(CONFIG_DIR, STORED_CONFIG), '--list', list_path, '--data-prefix',
+        data_root, '--views',
+        str(views), '--topk', '10', '--out', store, '--batch-size', '128',
+        '--num-workers', '0', '--no-progress'
+    ]
     fast = fast_teacher_options() if fast_teacher else {}
     if fast.get('model.teacher_autocast'):
-        cmd += ['--teacher-autocast', fast['model.teacher_autocast'],
-                '--channels-last']
+        cmd += ['--teacher-autocast', fast['model.teacher_autocast'], '--channels-last']
     return cmd
 
 
-def stored_jobs(work_root: str, data_root: str, labeled_idx: str,
-                unlabeled_idx: str, profile: dict,
+def stored_jobs(work_root: str,
+                data_root: str,
+                labeled_idx: str,
+                unlabeled_idx: str,
+                profile: dict,
                 python: str = sys.executable) -> List[Job]:
     """The jobs of the stored row (they depend on the ``teacher`` job)."""
     from demo_data import write_png_list
@@ -70,8 +73,9 @@ def stored_jobs(work_root: str, data_root: str, labeled_idx: str,
     store = osp.join(root, 'soft_labels')
     list_path = osp.join(data_root, 'lu_png_list.txt')
     teacher_dir = osp.join(work_root, 'teacher')
-    sched = dict(batch_size=profile.get('batch_size'),
-                 val_batch_size=profile.get('val_batch_size'))
+    sched = dict(
+        batch_size=profile.get('batch_size'),
+        val_batch_size=profile.get('val_batch_size'))
 
     def png():
         write_png_list(data_root, labeled_idx, unlabeled_idx)
@@ -80,41 +84,56 @@ def stored_jobs(work_root: str, data_root: str, labeled_idx: str,
     jobs = [
         Job(f'{KEY}/png', png, result=KEY),
         Job(f'{KEY}/generate',
-            lambda: generate_cmd(python, last_checkpoint(teacher_dir),
-                                 list_path, data_root, store, views,
+            lambda: generate_cmd(python, last_checkpoint(teacher_dir), list_path,
+                                 data_root, store, views,
                                  profile.get('fast_teacher', True)),
             deps=['teacher', f'{KEY}/png'],
-            log_file=osp.join(logs, f'{KEY}_generate.log'), result=KEY),
+            log_file=osp.join(logs, f'{KEY}_generate.log'),
+            result=KEY),
     ]
 
-    def train_cmd(config: str, work_dir: str, seed: int,
-                  opts: Dict[str, str]) -> List[str]:
-        return [python, osp.join(REPO, 'tools', 'train.py'),
-                osp.join(CONFIG_DIR, config), '--work-dir', work_dir,
-                '--cfg-options', *_fmt_options(
-                    {'randomness.seed': str(seed), **opts})]
+    def train_cmd(config: str, work_dir: str, seed: int, opts: Dict[str,
+                                                                    str]) -> List[str]:
+        return [
+            python,
+            osp.join(REPO, 'tools', 'train.py'),
+            osp.join(CONFIG_DIR, config), '--work-dir', work_dir, '--cfg-options',
+            *_fmt_options({
+                'randomness.seed': str(seed),
+                **opts
+            })
+        ]
 
     for seed in profile['seeds']:
         tag = f'seed_{seed}'
         distill_dir = osp.join(root, tag, 'distill')
         ft_dir = osp.join(root, tag, 'finetune')
-        jobs.append(Job(
-            f'{KEY}/{tag}/distill',
-            lambda wd=distill_dir, s=seed: train_cmd(STORED_CONFIG, wd, s, {
-                **stored_options(data_root, store),
-                **schedule_options(epochs.get('distill_unlabeled'), **sched)}),
-            deps=[f'{KEY}/generate'],
-            log_file=osp.join(logs, f'{KEY}_{tag}_distill.log'), result=KEY))
-        jobs.append(Job(
-            f'{KEY}/{tag}/finetune',
-            lambda wd=ft_dir, s=seed, src=distill_dir: train_cmd(
-                CONFIGS['finetune'], wd, s, {
-                    **data_options('finetune', data_root, labeled_idx,
-                                   unlabeled_idx),
-                    **schedule_options(epochs.get('finetune'), **sched),
-                    'load_from': last_checkpoint(src)}),
-            deps=[f'{KEY}/{tag}/distill'],
-            log_file=osp.join(logs, f'{KEY}_{tag}_finetune.log'), result=KEY))
+        jobs.append(
+            Job(f'{KEY}/{tag}/distill',
+                lambda wd=distill_dir, s=seed: train_cmd(
+                    STORED_CONFIG, wd, s, {
+                        **stored_options(data_root, store),
+                        **schedule_options(epochs.get('distill_unlabeled'), **sched)
+                    }),
+                deps=[f'{KEY}/generate'],
+                log_file=osp.join(logs, f'{KEY}_{tag}_distill.log'),
+                result=KEY))
+        jobs.append(
+            Job(
+                f'{KEY}/{tag}/finetune',
+                lambda wd=ft_dir, s=seed, src=distill_dir: train_cmd(
+                    CONFIGS['finetune'],
+                    wd,
+                    s,
+                    {
+                        **data_options('finetune', data_root, labeled_idx, unlabeled_idx),  # noqa: E501
+                        **schedule_options(epochs.get('finetune'), **sched),
+                        'load_from':
+                        last_checkpoint(src),
+                    }),
+                deps=[f'{KEY}/{tag}/distill'],
+                log_file=osp.join(logs, f'{KEY}_{tag}_finetune.log'),
+                result=KEY))
     return jobs
 
 
@@ -128,8 +147,7 @@ def order_jobs(online: List[Job], stored: List[Job]) -> List[Job]:
     return head + first + rest + [j for j in stored if j not in first]
 
 
-def collect_stored(work_root: str, seeds: Sequence[int],
-                   read_curve) -> Optional[dict]:
+def collect_stored(work_root: str, seeds: Sequence[int], read_curve) -> Optional[dict]:
     """Accuracies and curves of the stored row, as for the online two-stage
     run (final = the fine-tuned student's last validation)."""
     out = {'accs': [], 'curves': [], 'stage_epochs': 0, 'distill_accs': []}

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from demo_data import prepare_fashion_mnist, write_split
-from demo_pipeline import (CONFIGS, PROFILES, RESULT_KEYS, build_jobs,
-                           collect_results, job_seconds, run_jobs)
-from demo_results import (format_markdown_table, format_table, mean_std,
-                          plot_curves, read_curve, write_json)
+from demo_pipeline import (CONFIGS, PROFILES, RESULT_KEYS, build_jobs, collect_results,
+                           job_seconds, run_jobs)
+from demo_results import (format_markdown_table, format_table, mean_std, plot_curves,
+                          read_curve, write_json)
 from demo_stored import KEY as STORED_KEY
 from demo_stored import collect_stored, order_jobs, stored_jobs
 
@@ -121,13 +121,16 @@ def run_demo(options: Optional[DemoOptions] = None,
     start = time.time()
     data = prepare_data(options, settings, echo)
     jobs = plan_jobs(options, settings, data)
-    run_jobs(jobs, max_parallel=options.max_parallel,
-             env=training_env(options.threads), echo=echo)
+    run_jobs(
+        jobs,
+        max_parallel=options.max_parallel,
+        env=training_env(options.threads),
+        echo=echo)
     total = time.time() - start
     results = gather_results(options, settings)
     summary, rows = summarise(options, results, job_seconds(jobs))
-    outputs = write_outputs(options, settings, data, jobs, results, rows,
-                            summary, total)
+    outputs = write_outputs(options, settings, data, jobs, results, rows, summary,
+                            total)
     echo_summary(options, jobs, summary, rows, outputs, total, echo)
     return summary
 
@@ -135,10 +138,10 @@ def run_demo(options: Optional[DemoOptions] = None,
 def prepare_data(options: DemoOptions, settings: dict,
                  echo: Callable[[str], None]) -> DemoData:
     """Unpack Fashion-MNIST (if needed) and write the L / U index files."""
-    written = prepare_fashion_mnist(options.data_root, options.source,
-                                    check_counts=options.profile == 'full')
-    labeled_idx, unlabeled_idx = write_split(
-        options.data_root, settings['num_labeled'], settings['num_unlabeled'])
+    written = prepare_fashion_mnist(
+        options.data_root, options.source, check_counts=options.profile == 'full')
+    labeled_idx, unlabeled_idx = write_split(options.data_root, settings['num_labeled'],
+                                             settings['num_unlabeled'])
     data = DemoData(labeled_idx, unlabeled_idx, _count_lines(labeled_idx),
                     _count_lines(unlabeled_idx))
     echo(f'[demo] Fashion-MNIST in {options.data_root}'
@@ -169,9 +172,10 @@ def plan_jobs(options: DemoOptions, settings: dict, data: DemoData) -> list:
     jobs = build_jobs(options.work_root, options.data_root, data.labeled_idx,
                       data.unlabeled_idx, settings)
     if options.stored:
-        jobs = order_jobs(jobs, stored_jobs(
-            options.work_root, options.data_root, data.labeled_idx,
-            data.unlabeled_idx, settings))
+        jobs = order_jobs(
+            jobs,
+            stored_jobs(options.work_root, options.data_root, data.labeled_idx,
+                        data.unlabeled_idx, settings))
     return jobs
 
 
@@ -179,8 +183,8 @@ def gather_results(options: DemoOptions, settings: dict) -> Dict[str, dict]:
     """Accuracies and curves of every run, read from the work dirs."""
     results = collect_results(options.work_root, settings['seeds'])
     if options.stored:
-        results[STORED_KEY] = collect_stored(options.work_root,
-                                             settings['seeds'], read_curve)
+        results[STORED_KEY] = collect_stored(options.work_root, settings['seeds'],
+                                             read_curve)
     return results
 
 
@@ -188,44 +192,62 @@ def summarise(options: DemoOptions, results: Dict[str, dict],
               seconds: Dict[str, float]) -> Tuple[Dict[str, float], List[dict]]:
     """``results.json`` (mean top-1 per run) and the table rows."""
     keys = options.result_keys
-    summary = {key: round(mean_std(results[key]['accs'])[0], 2)
-               for key in keys}
+    summary = {key: round(mean_std(results[key]['accs'])[0], 2) for key in keys}
     rows = []
     for key in keys:
         note = ''
         if key.startswith('student_ssld_unlabeled'):
             mean_d, std_d = mean_std(results[key]['distill_accs'])
             note = f'after distillation only: {mean_d:.2f} +- {std_d:.2f}'
-        rows.append(dict(name=key, accs=results[key]['accs'],
-                         seconds=seconds.get(key, 0.0), note=note))
+        rows.append(
+            dict(
+                name=key,
+                accs=results[key]['accs'],
+                seconds=seconds.get(key, 0.0),
+                note=note))
     return summary, rows
 
 
-def write_outputs(options: DemoOptions, settings: dict, data: DemoData,
-                  jobs: list, results: Dict[str, dict], rows: List[dict],
-                  summary: Dict[str, float], total: float) -> Dict[str, str]:
+def write_outputs(options: DemoOptions, settings: dict, data: DemoData, jobs: list,
+                  results: Dict[str, dict], rows: List[dict], summary: Dict[str, float],
+                  total: float) -> Dict[str, str]:
     """Write the plot, ``results.json``, ``results_detail.json`` and
     ``results.md``; return their paths."""
     keys, root = options.result_keys, options.work_root
     n_l, n_u = data.num_labeled, data.num_unlabeled
     seconds = job_seconds(jobs)
     plot_png = plot_curves(
-        {LABELS[key]: results[key]['curves'] for key in keys},
+        {LABELS[key]: results[key]['curves']
+         for key in keys},
         osp.join(root, 'test_accuracy.png'),
         title=f'Fashion-MNIST test top-1 (L = {n_l} labeled, U = {n_u} '
         'unlabeled)',
         curves_by_images={
-            LABELS[key]: [_images_seen(c, key, results[key]['stage_epochs'],
-                                       n_l, n_u) for c in results[key]['curves']]
-            for key in keys})
+            LABELS[key]: [
+                _images_seen(c, key, results[key]['stage_epochs'], n_l, n_u)
+                for c in results[key]['curves']
+            ]
+            for key in keys
+        })
     results_json = write_json(osp.join(root, 'results.json'), summary)
-    write_json(osp.join(root, 'results_detail.json'), dict(
-        profile=options.profile, num_labeled=n_l, num_unlabeled=n_u,
-        seeds=list(settings['seeds']), max_parallel=options.max_parallel,
-        threads_per_run=options.threads, total_seconds=round(total, 1),
-        configs={k: f'configs/demo/{v}' for k, v in CONFIGS.items()},
-        runs={key: _run_detail(key, results[key], seconds) for key in keys},
-        job_seconds={j.name: round(j.seconds, 1) for j in jobs}))
+    write_json(
+        osp.join(root, 'results_detail.json'),
+        dict(
+            profile=options.profile,
+            num_labeled=n_l,
+            num_unlabeled=n_u,
+            seeds=list(settings['seeds']),
+            max_parallel=options.max_parallel,
+            threads_per_run=options.threads,
+            total_seconds=round(total, 1),
+            configs={
+                k: f'configs/demo/{v}'
+                for k, v in CONFIGS.items()
+            },
+            runs={key: _run_detail(key, results[key], seconds)
+                  for key in keys},
+            job_seconds={j.name: round(j.seconds, 1)
+                         for j in jobs}))
     with open(osp.join(root, 'results.md'), 'w', encoding='utf-8') as f:
         f.write(format_markdown_table(rows) + '\n')
     return dict(results_json=results_json, plot_png=plot_png)
@@ -233,12 +255,15 @@ def write_outputs(options: DemoOptions, settings: dict, data: DemoData,
 
 def _run_detail(key: str, result: dict, seconds: Dict[str, float]) -> dict:
     mean, std = mean_std(result['accs'])
-    detail = dict(accs=result['accs'], mean=round(mean, 2), std=round(std, 2),
-                  seconds=round(seconds.get(key, 0.0), 1),
-                  curves=result['curves'])
+    detail = dict(
+        accs=result['accs'],
+        mean=round(mean, 2),
+        std=round(std, 2),
+        seconds=round(seconds.get(key, 0.0), 1),
+        curves=result['curves'])
     if key.startswith('student_ssld_unlabeled'):
-        detail.update(distill_accs=result['distill_accs'],
-                      distill_epochs=result['stage_epochs'])
+        detail.update(
+            distill_accs=result['distill_accs'], distill_epochs=result['stage_epochs'])
     return detail
 
 

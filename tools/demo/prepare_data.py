@@ -13,22 +13,32 @@ Example:
 import argparse
 import sys
 
-from demo_data import (DEFAULT_DATA_ROOT, DataNotFoundError,
-                       prepare_fashion_mnist, write_split)
+from demo_data import (DEFAULT_DATA_ROOT, DataNotFoundError, prepare_fashion_mnist,
+                       write_split)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--data-root', default=DEFAULT_DATA_ROOT,
-                        help='output folder (default: %(default)s)')
-    parser.add_argument('--source', default=None,
-                        help='folder with the standard files (default: '
-                        '$FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist)')
-    parser.add_argument('--num-labeled', type=int, default=2000,
-                        help='size of the labeled subset L (default: %(default)s)')
-    parser.add_argument('--num-unlabeled', type=int, default=-1,
-                        help='size of the unlabeled pool U; -1: all other '
-                        'training images (default: %(default)s)')
+    parser.add_argument(
+        '--data-root',
+        default=DEFAULT_DATA_ROOT,
+        help='output folder (default: %(default)s)')
+    parser.add_argument(
+        '--source',
+        default=None,
+        help='folder with the standard files (default: '
+        '$FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist)')
+    parser.add_argument(
+        '--num-labeled',
+        type=int,
+        default=2000,
+        help='size of the labeled subset L (default: %(default)s)')
+    parser.add_argument(
+        '--num-unlabeled',
+        type=int,
+        default=-1,
+        help='size of the unlabeled pool U; -1: all other '
+        'training images (default: %(default)s)')
     parser.add_argument('--seed', type=int, default=0, help='split seed')
     return parser.parse_args()
 
@@ -41,8 +51,8 @@ def main() -> int:
         print(f'error: {e}', file=sys.stderr)
         return 2
     state = f'unpacked {len(written)} file(s)' if written else 'already unpacked'
-    labeled, unlabeled = write_split(args.data_root, args.num_labeled,
-                                     args.num_unlabeled, seed=args.seed)
+    labeled, unlabeled = write_split(
+        args.data_root, args.num_labeled, args.num_unlabeled, seed=args.seed)
     print(f'Fashion-MNIST in {args.data_root} ({state}); L: {labeled} '
           f'({args.num_labeled} images), U: {unlabeled}')
     return 0

@@ -7,8 +7,7 @@ Example:
 import argparse
 
 from ssld_mm.converters.extract_student import extract_student
-from ssld_mm.utils.checkpoint import (add_trust_checkpoint_arg,
-                                      apply_checkpoint_trust)
+from ssld_mm.utils.checkpoint import add_trust_checkpoint_arg, apply_checkpoint_trust
 from ssld_mm.utils.tool_errors import report_failures
 
 

@@ -29,20 +29,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('src', help='PaddleClas .pdparams file')
     parser.add_argument('dst', help='output .pth checkpoint')
     parser.add_argument(
-        '--arch', required=True,
+        '--arch',
+        required=True,
         help='PaddleClas arch name, e.g. ResNet50_vd, MobileNetV3_large_x1_0 '
         '(ResNet50_vd_ssld etc. also accepted)')
     parser.add_argument(
-        '--format', default='mmpretrain', choices=['mmpretrain', 'mmdet'],
+        '--format',
+        default='mmpretrain',
+        choices=['mmpretrain', 'mmdet'],
         help='mmpretrain: ImageClassifier state dict for configs/paddleclas/'
         '<arch>.py (default); mmdet: backbone-only state dict of '
         "MMDetection's ResNetV1d (ResNet50/101/152_vd)")
     parser.add_argument(
-        '--src-prefix', default=None,
+        '--src-prefix',
+        default=None,
         help="use only keys with this prefix, e.g. 'Student.' for a PaddleClas "
         'distillation checkpoint')
     parser.add_argument(
-        '--num-classes', type=int, default=None,
+        '--num-classes',
+        type=int,
+        default=None,
         help='classes of the fc layer (default: read from the weights)')
     return parser.parse_args()
 
@@ -50,10 +56,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     try:
-        checkpoint = convert_pdparams(args.src, args.dst, args.arch,
-                                      fmt=args.format,
-                                      src_prefix=args.src_prefix,
-                                      num_classes=args.num_classes)
+        checkpoint = convert_pdparams(
+            args.src,
+            args.dst,
+            args.arch,
+            fmt=args.format,
+            src_prefix=args.src_prefix,
+            num_classes=args.num_classes)
     except (PaddleConversionError, ValueError, FileNotFoundError) as e:
         print(f'error: {e}', file=sys.stderr)
         print(f'nothing was written to {args.dst}', file=sys.stderr)

@@ -29,10 +29,7 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=4,
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline),
+        type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 
@@ -40,10 +37,7 @@ val_dataloader = dict(
     batch_size=64,
     num_workers=4,
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        pipeline=test_pipeline),
+        type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, 5))

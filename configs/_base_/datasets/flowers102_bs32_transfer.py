@@ -4,9 +4,9 @@ _base_ = ['./transfer_bs32.py']
 
 data_preprocessor = dict(num_classes=102)
 train_dataloader = dict(
-    dataset=dict(type='mmpretrain.Flowers102', data_root='data/Flowers102',
-                 split='trainval'))
+    dataset=dict(
+        type='mmpretrain.Flowers102', data_root='data/Flowers102', split='trainval'))
 val_dataloader = dict(
-    dataset=dict(type='mmpretrain.Flowers102', data_root='data/Flowers102',
-                 split='test'))
+    dataset=dict(
+        type='mmpretrain.Flowers102', data_root='data/Flowers102', split='test'))
 test_dataloader = val_dataloader

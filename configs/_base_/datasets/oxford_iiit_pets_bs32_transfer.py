@@ -4,9 +4,13 @@ _base_ = ['./transfer_bs32.py']
 
 data_preprocessor = dict(num_classes=37)
 train_dataloader = dict(
-    dataset=dict(type='mmpretrain.OxfordIIITPet', data_root='data/Oxford-IIIT_Pets',
-                 split='trainval'))
+    dataset=dict(
+        type='mmpretrain.OxfordIIITPet',
+        data_root='data/Oxford-IIIT_Pets',
+        split='trainval'))
 val_dataloader = dict(
-    dataset=dict(type='mmpretrain.OxfordIIITPet', data_root='data/Oxford-IIIT_Pets',
-                 split='test'))
+    dataset=dict(
+        type='mmpretrain.OxfordIIITPet',
+        data_root='data/Oxford-IIIT_Pets',
+        split='test'))
 test_dataloader = val_dataloader

@@ -4,9 +4,7 @@ _base_ = ['./transfer_bs32.py']
 
 data_preprocessor = dict(num_classes=397)
 train_dataloader = dict(
-    dataset=dict(type='mmpretrain.SUN397', data_root='data/SUN397',
-                 split='train'))
+    dataset=dict(type='mmpretrain.SUN397', data_root='data/SUN397', split='train'))
 val_dataloader = dict(
-    dataset=dict(type='mmpretrain.SUN397', data_root='data/SUN397',
-                 split='test'))
+    dataset=dict(type='mmpretrain.SUN397', data_root='data/SUN397', split='test'))
 test_dataloader = val_dataloader

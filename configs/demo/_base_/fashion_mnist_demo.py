@@ -9,7 +9,10 @@ unlabeled_idx = 'data/fashion_mnist/unlabeled_idx.txt'
 # Fashion-MNIST pixel mean / std (0.2860, 0.3530) x 255, one channel.
 data_preprocessor = dict(
     type='mmpretrain.ClsDataPreprocessor',
-    num_classes=10, mean=[72.94], std=[90.02], to_rgb=False)
+    num_classes=10,
+    mean=[72.94],
+    std=[90.02],
+    to_rgb=False)
 
 train_pipeline = [
     dict(type='mmpretrain.Resize', scale=32),
@@ -23,12 +26,20 @@ test_pipeline = [
 ]
 
 # MMPretrain 1.2's FashionMNIST picks its files by `test_mode`, not `split`.
-fmnist_train = dict(type='mmpretrain.FashionMNIST', data_root=data_root,
-                    split='train', test_mode=False, download=False,
-                    pipeline=train_pipeline)
-fmnist_test = dict(type='mmpretrain.FashionMNIST', data_root=data_root,
-                   split='test', test_mode=True, download=False,
-                   pipeline=test_pipeline)
+fmnist_train = dict(
+    type='mmpretrain.FashionMNIST',
+    data_root=data_root,
+    split='train',
+    test_mode=False,
+    download=False,
+    pipeline=train_pipeline)
+fmnist_test = dict(
+    type='mmpretrain.FashionMNIST',
+    data_root=data_root,
+    split='test',
+    test_mode=True,
+    download=False,
+    pipeline=test_pipeline)
 
 # L with its labels (teacher and label-only student).
 train_dataloader = dict(
@@ -36,8 +47,7 @@ train_dataloader = dict(
     num_workers=0,
     drop_last=True,  # LeNet5 squeezes its features: no batch of one
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='SubsetDataset', dataset=fmnist_train,
-                 indices=labeled_idx))
+    dataset=dict(type='SubsetDataset', dataset=fmnist_train, indices=labeled_idx))
 val_dataloader = dict(
     batch_size=500,
     num_workers=0,

@@ -62,10 +62,12 @@ model = dict(
                     target_stds=stds),
                 reg_class_agnostic=True,
                 loss_cls=dict(
-                    type='CrossEntropyLoss', use_sigmoid=False,
-                    loss_weight=1.0),
+                    type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
                 loss_bbox=dict(
-                    type='BalancedL1Loss', alpha=0.5, gamma=1.5, beta=1.0,
+                    type='BalancedL1Loss',
+                    alpha=0.5,
+                    gamma=1.5,
+                    beta=1.0,
                     loss_weight=1.0))
             for stds in ([0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1],
                          [0.033, 0.033, 0.067, 0.067])
@@ -78,10 +80,7 @@ model = dict(
 # over max_iters 500000; batch 2 per GPU on 8 GPUs (16 images per step); snapshot every
 # 50000.
 max_iters = 500000
-train_cfg = dict(
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=50000)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=50000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [

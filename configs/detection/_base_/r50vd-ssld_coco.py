@@ -10,8 +10,7 @@
 # file; its `model.backbone` is `r50vd_backbone` + init_cfg.
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/schedules/schedule_1x.py', 'mmdet::_base_/default_runtime.py'
 ]
 default_scope = 'mmdet'
 custom_imports = dict(imports=['ssld_mm'], allow_failed_imports=False)
@@ -38,31 +37,36 @@ optim_wrapper = dict(
     constructor='ssld_mm.LayerwiseLROptimWrapperConstructor',
     paramwise_cfg=dict(lr_mult_list=[0.05, 0.05, 0.05, 0.1, 0.15]))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-         end=1000),
-    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True,
-         milestones=[8, 11], gamma=0.1)
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=1000),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=12,
+        by_epoch=True,
+        milestones=[8, 11],
+        gamma=0.1)
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomChoiceResize',
-         scales=[(1333, 640), (1333, 672), (1333, 704), (1333, 736),
-                 (1333, 768), (1333, 800)],
-         keep_ratio=True, interpolation='bicubic'),
+    dict(
+        type='RandomChoiceResize',
+        scales=[(1333, 640), (1333, 672), (1333, 704), (1333, 736), (1333, 768),
+                (1333, 800)],
+        keep_ratio=True,
+        interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1333, 800), keep_ratio=True,
-         interpolation='bicubic'),
+    dict(type='Resize', scale=(1333, 800), keep_ratio=True, interpolation='bicubic'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 train_dataloader = dict(batch_size=1, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -76,14 +76,14 @@ def equalize(image: np.ndarray) -> np.ndarray:
     return np.array(ImageOps.equalize(_pil(image)))
 
 
-def solarize_add(image: np.ndarray, addition: int,
-                 threshold: int = 128) -> np.ndarray:
+def solarize_add(image: np.ndarray, addition: int, threshold: int = 128) -> np.ndarray:
     """Add ``addition`` (clipped) to the pixels below ``threshold``."""
     added = np.clip(image.astype(np.int64) + addition, 0, 255).astype(np.uint8)
     return np.where(image < threshold, added, image)
 
 
-def cutout(image: np.ndarray, pad_size: int,
+def cutout(image: np.ndarray,
+           pad_size: int,
            replace: Sequence[int] = REPLACE,
            center: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """Fill the square ``[cy - pad, cy + pad) x [cx - pad, cx + pad)`` (cut at
@@ -104,12 +104,15 @@ def flip_lr(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[:, ::-1])
 
 
-def _affine(image: np.ndarray, coeffs: Tuple[float, ...],
+def _affine(image: np.ndarray,
+            coeffs: Tuple[float, ...],
             resample: int = Image.NEAREST) -> np.ndarray:
     """PIL affine: output ``(x, y)`` samples input ``(a x + b y + c,
     d x + e y + f)``; empty pixels are ``REPLACE``."""
     out = _pil(image).transform((image.shape[1], image.shape[0]),
-                                Image.AFFINE, coeffs, resample,
+                                Image.AFFINE,
+                                coeffs,
+                                resample,
                                 fillcolor=REPLACE)
     return np.array(out)
 
@@ -138,8 +141,7 @@ def rotate(image: np.ndarray, degrees: float) -> np.ndarray:
     """PIL rotation about the centre, counter-clockwise for positive
     ``degrees`` (nearest); pixels from outside the image are ``REPLACE``."""
     alpha = np.full(image.shape[:2] + (1, ), 255, np.uint8)
-    rotated = np.array(
-        _pil(np.concatenate([image, alpha], axis=2)).rotate(degrees))
+    rotated = np.array(_pil(np.concatenate([image, alpha], axis=2)).rotate(degrees))
     out = rotated[..., :3].copy()
     out[rotated[..., 3] == 0] = REPLACE
     return out
@@ -150,8 +152,13 @@ def rotate(image: np.ndarray, degrees: float) -> np.ndarray:
 # ``int(height * y)``; the same rules are written here on absolute
 # (x1, y1, x2, y2) boxes (``int(y)``), which avoids the float round trip
 # (``int(100 * (29 / 100)) == 28``) without changing the rules.
-def _finish_box(x1: float, y1: float, x2: float, y2: float, height: int,
-                width: int, delta: float = 0.05) -> Optional[np.ndarray]:
+def _finish_box(x1: float,
+                y1: float,
+                x2: float,
+                y2: float,
+                height: int,
+                width: int,
+                delta: float = 0.05) -> Optional[np.ndarray]:
     """Drop a box that left the image, clip it, and give a zero-extent side
     an extent of ``delta`` of the image at the border (Paddle's
     ``_clip_bbox`` and ``_check_bbox_area``)."""
@@ -166,8 +173,9 @@ def _finish_box(x1: float, y1: float, x2: float, y2: float, height: int,
     return np.array([x1, y1, x2, y2], dtype=np.float64)
 
 
-def _map_boxes(boxes: Boxes, fn: Callable[[np.ndarray], Optional[np.ndarray]]
-               ) -> Tuple[Boxes, np.ndarray]:
+def _map_boxes(
+        boxes: Boxes, fn: Callable[[np.ndarray],
+                                   Optional[np.ndarray]]) -> Tuple[Boxes, np.ndarray]:
     """Apply a per-box rule; return the kept boxes and their indices."""
     kept, index = [], []
     for i, box in enumerate(boxes):
@@ -175,8 +183,8 @@ def _map_boxes(boxes: Boxes, fn: Callable[[np.ndarray], Optional[np.ndarray]]
         if new is not None:
             kept.append(new)
             index.append(i)
-    return (np.array(kept, dtype=np.float64).reshape(-1, 4),
-            np.array(index, dtype=np.int64))
+    return (np.array(kept,
+                     dtype=np.float64).reshape(-1, 4), np.array(index, dtype=np.int64))
 
 
 def _shift_box(box: np.ndarray, height: int, width: int, pixels: float,
@@ -198,11 +206,11 @@ def _corners(box: np.ndarray) -> np.ndarray:
 
 def _shear_box(box: np.ndarray, height: int, width: int, level: float,
                horizontal: bool) -> Optional[np.ndarray]:
-    matrix = (np.array([[1, 0], [-level, 1]]) if horizontal else
-              np.array([[1, -level], [0, 1]])).astype(np.float32)
+    matrix = (np.array([[1, 0], [-level, 1]])
+              if horizontal else np.array([[1, -level], [0, 1]])).astype(np.float32)
     new = (matrix @ _corners(box)).astype(np.int32)
-    return _finish_box(new[1].min(), new[0].min(), new[1].max(),
-                       new[0].max(), height, width)
+    return _finish_box(new[1].min(), new[0].min(), new[1].max(), new[0].max(), height,
+                       width)
 
 
 def _rotate_box(box: np.ndarray, height: int, width: int,
@@ -213,26 +221,24 @@ def _rotate_box(box: np.ndarray, height: int, width: int,
     x1, y1, x2, y2 = box
     top, bottom = -int(y1 - 0.5 * height), -int(y2 - 0.5 * height)
     left, right = int(x1 - 0.5 * width), int(x2 - 0.5 * width)
-    corners = np.array([[top, top, bottom, bottom],
-                        [left, right, left, right]], dtype=np.float32)
+    corners = np.array([[top, top, bottom, bottom], [left, right, left, right]],
+                       dtype=np.float32)
     matrix = np.array([[math.cos(radians), math.sin(radians)],
                        [-math.sin(radians), math.cos(radians)]])
     new = (matrix @ corners).astype(np.int32)
-    return _finish_box(new[1].min() + 0.5 * width,
-                       0.5 * height - new[0].max(),
-                       new[1].max() + 0.5 * width,
-                       0.5 * height - new[0].min(), height, width)
+    return _finish_box(new[1].min() + 0.5 * width, 0.5 * height - new[0].max(),
+                       new[1].max() + 0.5 * width, 0.5 * height - new[0].min(), height,
+                       width)
 
 
 # ---------------------------------------------- ops on image and boxes
 def translate_with_boxes(image: np.ndarray, boxes: Boxes, pixels: float,
                          horizontal: bool) -> OpResult:
     """``TranslateX_BBox`` / ``TranslateY_BBox``."""
-    image = translate_x(image, pixels) if horizontal else translate_y(
-        image, pixels)
+    image = translate_x(image, pixels) if horizontal else translate_y(image, pixels)
     height, width = image.shape[:2]
-    boxes, keep = _map_boxes(
-        boxes, lambda b: _shift_box(b, height, width, pixels, horizontal))
+    boxes, keep = _map_boxes(boxes,
+                             lambda b: _shift_box(b, height, width, pixels, horizontal))
     return image, boxes, keep
 
 
@@ -241,18 +247,16 @@ def shear_with_boxes(image: np.ndarray, boxes: Boxes, level: float,
     """``ShearX_BBox`` / ``ShearY_BBox``."""
     image = shear_x(image, level) if horizontal else shear_y(image, level)
     height, width = image.shape[:2]
-    boxes, keep = _map_boxes(
-        boxes, lambda b: _shear_box(b, height, width, level, horizontal))
+    boxes, keep = _map_boxes(boxes,
+                             lambda b: _shear_box(b, height, width, level, horizontal))
     return image, boxes, keep
 
 
-def rotate_with_boxes(image: np.ndarray, boxes: Boxes,
-                      degrees: float) -> OpResult:
+def rotate_with_boxes(image: np.ndarray, boxes: Boxes, degrees: float) -> OpResult:
     """``Rotate_BBox``."""
     image = rotate(image, degrees)
     height, width = image.shape[:2]
-    boxes, keep = _map_boxes(
-        boxes, lambda b: _rotate_box(b, height, width, degrees))
+    boxes, keep = _map_boxes(boxes, lambda b: _rotate_box(b, height, width, degrees))
     return image, boxes, keep
 
 

@@ -118,8 +118,7 @@ class DetAutoAugmentV1(BaseTransform):
 
     policy = POLICY_V1
 
-    def __init__(self, op_prob: str = 'paddle',
-                 channel_order: str = 'bgr') -> None:
+    def __init__(self, op_prob: str = 'paddle', channel_order: str = 'bgr') -> None:
         if op_prob not in _OP_PROB_MODES:
             raise ValueError(f'DetAutoAugmentV1: op_prob must be one of '
                              f'{_OP_PROB_MODES}, got {op_prob!r}')
@@ -142,9 +141,8 @@ class DetAutoAugmentV1(BaseTransform):
             keep = keep[kept]
         return self._from_paddle(results, img, boxes, keep)
 
-    def apply_op(self, name: str, img: np.ndarray, boxes: np.ndarray,
-                 prob: float, level: float
-                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def apply_op(self, name: str, img: np.ndarray, boxes: np.ndarray, prob: float,
+                 level: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Apply operation ``name`` at ``level`` (unconditionally; ``prob``
         is used only by the bbox-only operations, per box).
 
@@ -164,8 +162,7 @@ class DetAutoAugmentV1(BaseTransform):
             return _BOX_OPS[name](img, boxes, level)
         if name in _IN_BOX_OPS:
             func, args = _IN_BOX_OPS[name](level)
-            return ops.apply_in_boxes(img, boxes, prob, func,
-                                      *args), boxes, all_boxes
+            return ops.apply_in_boxes(img, boxes, prob, func, *args), boxes, all_boxes
         if name in _IMAGE_OPS:
             return _IMAGE_OPS[name](img, level), boxes, all_boxes
         raise ValueError(f'DetAutoAugmentV1: unknown operation {name!r}')
@@ -180,21 +177,19 @@ class DetAutoAugmentV1(BaseTransform):
     def _check(results: Dict) -> None:
         for key in ('gt_masks', 'gt_seg_map'):
             if results.get(key) is not None:
-                raise ValueError(
-                    f'DetAutoAugmentV1 transforms images and boxes only; '
-                    f'results has {key!r}. Drop it or use MMDetection\'s '
-                    'AutoAugment for instance/semantic masks.')
+                raise ValueError(f'DetAutoAugmentV1 transforms images and boxes only; '
+                                 f'results has {key!r}. Drop it or use MMDetection\'s '
+                                 'AutoAugment for instance/semantic masks.')
         img = results.get('img')
-        if not (isinstance(img, np.ndarray) and img.ndim == 3
-                and img.shape[2] == 3 and img.dtype == np.uint8):
-            found = (f'{img.dtype} array of shape {img.shape}'
-                     if isinstance(img, np.ndarray) else type(img).__name__)
+        if not (isinstance(img, np.ndarray) and img.ndim == 3 and img.shape[2] == 3
+                and img.dtype == np.uint8):
+            found = (f'{img.dtype} array of shape {img.shape}' if isinstance(
+                img, np.ndarray) else type(img).__name__)
             raise ValueError(
                 'DetAutoAugmentV1 needs results["img"] as a uint8 (H, W, 3) '
                 f'array (put it before Normalize); got {found}')
 
-    def _to_paddle(self, results: Dict
-                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _to_paddle(self, results: Dict) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         img = results['img']
         if self.channel_order == 'bgr':
             img = img[..., ::-1]
@@ -236,16 +231,21 @@ class DetAutoAugmentV1(BaseTransform):
 
 # Operation tables: name -> implementation at a level (Paddle's level_to_arg).
 _BOX_OPS = {
-    'TranslateX_BBox': lambda img, boxes, level: ops.translate_with_boxes(
+    'TranslateX_BBox':
+    lambda img, boxes, level: ops.translate_with_boxes(
         img, boxes, _signed(_frac(level, 250)), horizontal=True),
-    'TranslateY_BBox': lambda img, boxes, level: ops.translate_with_boxes(
+    'TranslateY_BBox':
+    lambda img, boxes, level: ops.translate_with_boxes(
         img, boxes, _signed(_frac(level, 250)), horizontal=False),
-    'ShearX_BBox': lambda img, boxes, level: ops.shear_with_boxes(
+    'ShearX_BBox':
+    lambda img, boxes, level: ops.shear_with_boxes(
         img, boxes, _signed(_frac(level, 0.3)), horizontal=True),
-    'ShearY_BBox': lambda img, boxes, level: ops.shear_with_boxes(
+    'ShearY_BBox':
+    lambda img, boxes, level: ops.shear_with_boxes(
         img, boxes, _signed(_frac(level, 0.3)), horizontal=False),
-    'Rotate_BBox': lambda img, boxes, level: ops.rotate_with_boxes(
-        img, boxes, _signed(_frac(level, 30))),
+    'Rotate_BBox':
+    lambda img, boxes, level: ops.rotate_with_boxes(img, boxes, _signed(
+        _frac(level, 30))),
 }
 _IN_BOX_OPS = {
     'TranslateX_Only_BBoxes':
@@ -256,10 +256,12 @@ _IN_BOX_OPS = {
     lambda level: (ops.shear_x, (_signed(_frac(level, 0.3)), )),
     'ShearY_Only_BBoxes':
     lambda level: (ops.shear_y, (_signed(_frac(level, 0.3)), )),
-    'Flip_Only_BBoxes': lambda level: (ops.flip_lr, ()),
-    'Equalize_Only_BBoxes': lambda level: (ops.equalize, ()),
-    'Cutout_Only_BBoxes': lambda level: (ops.cutout,
-                                         (int(_frac(level, 50)), )),
+    'Flip_Only_BBoxes':
+    lambda level: (ops.flip_lr, ()),
+    'Equalize_Only_BBoxes':
+    lambda level: (ops.equalize, ()),
+    'Cutout_Only_BBoxes':
+    lambda level: (ops.cutout, (int(_frac(level, 50)), )),
 }
 _IMAGE_OPS = {
     'Equalize': lambda img, level: ops.equalize(img),
@@ -268,6 +270,5 @@ _IMAGE_OPS = {
     'Brightness': lambda img, level: ops.brightness(img, _enhance(level)),
     'Sharpness': lambda img, level: ops.sharpness(img, _enhance(level)),
     'Cutout': lambda img, level: ops.cutout(img, int(_frac(level, 100))),
-    'SolarizeAdd':
-    lambda img, level: ops.solarize_add(img, int(_frac(level, 110))),
+    'SolarizeAdd': lambda img, level: ops.solarize_add(img, int(_frac(level, 110))),
 }

@@ -6,10 +6,8 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
-from ssld_mm.datasets.soft_label_store import (SoftLabelStore,
-                                               fill_distribution,
-                                               normalize_crop_size,
-                                               select_view)
+from ssld_mm.datasets.soft_label_store import (SoftLabelStore, fill_distribution,
+                                               normalize_crop_size, select_view)
 from ssld_mm.registry import TRANSFORMS
 
 
@@ -84,10 +82,9 @@ class ReplayStoredView(BaseTransform):
         self.scale = normalize_crop_size(scale)
         self.store_dir = store
         self._store = SoftLabelStore(store)
-        rendered = (self._store.index.get('view_sampler') or {}).get(
-            'RandomResizedCrop') or {}
-        for name, value, default in (('interpolation', interpolation,
-                                      'bilinear'),
+        rendered = (self._store.index.get('view_sampler')
+                    or {}).get('RandomResizedCrop') or {}
+        for name, value, default in (('interpolation', interpolation, 'bilinear'),
                                      ('backend', backend, 'cv2')):
             stored = rendered.get(name)
             if value is not None and stored is not None and value != stored:
@@ -106,13 +103,13 @@ class ReplayStoredView(BaseTransform):
                 f'crops of {self._store.crop_size} (h, w), but scale is '
                 f'{self.scale}: use the scale of the pipeline the store was '
                 'generated for, or generate a store for this one')
-        if seed is not None and (isinstance(seed, bool) or
-                                 not isinstance(seed, int) or seed < 0):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or seed < 0):
             raise ValueError(f'ReplayStoredView: seed must be an int >= 0, '
                              f'got {seed!r}')
         self.seed = self._store.seed if seed is None else seed
-        if pad_val is not None and (isinstance(pad_val, bool) or
-                                    not isinstance(pad_val, (int, float))):
+        if pad_val is not None and (isinstance(pad_val, bool)
+                                    or not isinstance(pad_val, (int, float))):
             raise TypeError(f'ReplayStoredView: pad_val must be None or a '
                             f'number, got {pad_val!r}')
         self.pad_val = pad_val
@@ -130,8 +127,8 @@ class ReplayStoredView(BaseTransform):
 
     def set_epoch(self, epoch: int) -> None:
         """Replay the views of ``epoch`` (called by StoredViewEpochHook)."""
-        if isinstance(epoch, bool) or not isinstance(
-                epoch, (int, np.integer)) or epoch < 0:
+        if isinstance(epoch, bool) or not isinstance(epoch,
+                                                     (int, np.integer)) or epoch < 0:
             raise ValueError(f'ReplayStoredView: epoch must be an int >= 0, '
                              f'got {epoch!r}')
         self._epoch[0] = int(epoch)
@@ -173,14 +170,15 @@ class ReplayStoredView(BaseTransform):
             raise ValueError(
                 f'ReplayStoredView: stored box {(x1, y1, x2, y2)} of sample '
                 f'{idx} ({results.get("img_path", "")!r}) is outside its '
-                f'{w}x{h} image: the store was generated from other images'
-                + ('' if self.pad_val is not None else
-                   ' (or from padded crops: set pad_val)'))
+                f'{w}x{h} image: the store was generated from other images' +
+                ('' if self.
+                 pad_val is not None else ' (or from padded crops: set pad_val)'))
         if not inside:  # a RandomCrop(padding=...) view: pad, then crop
             left, top = max(0, -x1), max(0, -y1)
-            img = mmcv.impad(img, padding=(left, top, max(0, x2 - w + 1),
-                                           max(0, y2 - h + 1)),
-                             pad_val=self.pad_val)
+            img = mmcv.impad(
+                img,
+                padding=(left, top, max(0, x2 - w + 1), max(0, y2 - h + 1)),
+                pad_val=self.pad_val)
             x1, x2, y1, y2 = x1 + left, x2 + left, y1 + top, y2 + top
         img = mmcv.imcrop(img, bboxes=np.array([x1, y1, x2, y2]))
         img = mmcv.imresize(

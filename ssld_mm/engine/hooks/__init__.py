@@ -7,7 +7,6 @@ from .stored_view_epoch_hook import StoredViewEpochHook
 from .teacher_accuracy_hook import TeacherAccuracyHook
 
 __all__ = [
-    'BadImageHook', 'CrashSafeCheckpointHook', 'FiniteLossHook',
-    'NonFiniteLossError', 'FixResHook', 'LabelRangeHook',
-    'StoredViewEpochHook', 'TeacherAccuracyHook'
+    'BadImageHook', 'CrashSafeCheckpointHook', 'FiniteLossHook', 'NonFiniteLossError',
+    'FixResHook', 'LabelRangeHook', 'StoredViewEpochHook', 'TeacherAccuracyHook'
 ]

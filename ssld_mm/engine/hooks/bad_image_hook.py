@@ -46,8 +46,7 @@ class BadImageHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, interval: int = 1000,
-                 report: Optional[str] = None) -> None:
+    def __init__(self, interval: int = 1000, report: Optional[str] = None) -> None:
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'interval must be a positive int, got {interval!r}')
         self.interval = interval
@@ -58,8 +57,9 @@ class BadImageHook(Hook):
     def before_train(self, runner) -> None:
         loader = runner.train_dataloader
         dataset = getattr(loader, 'dataset', None)
-        skipping = [d for d in _image_list_datasets(dataset)
-                    if d.on_bad_image == 'skip']
+        skipping = [
+            d for d in _image_list_datasets(dataset) if d.on_bad_image == 'skip'
+        ]
         if not skipping:
             return
         self.report = osp.join(runner.work_dir, self.report_name)
@@ -81,7 +81,10 @@ class BadImageHook(Hook):
     def after_train_epoch(self, runner) -> None:
         self._log(runner, f'epoch {runner.epoch + 1}')  # 0-based here
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if not runner.train_loop.__class__.__name__.startswith('Iter'):
             return

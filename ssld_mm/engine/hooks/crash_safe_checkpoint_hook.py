@@ -31,13 +31,11 @@ class CrashSafeCheckpointHook(CheckpointHook):
         """Save, then prune (MMEngine prunes first)."""
         keep = self.max_keep_ckpts
         drop = []
-        if keep > 0 and not (self.keep_ckpt_ids
-                             and self.keep_ckpt_ids[-1] == step):
+        if keep > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == keep:
                 drop.append(self.keep_ckpt_ids.popleft())
             self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids',
-                                           list(self.keep_ckpt_ids))
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         self.max_keep_ckpts = -1  # the parent saves without pruning
         try:
             super()._save_checkpoint_with_step(runner, step, meta)

@@ -114,10 +114,9 @@ class FiniteLossHook(Hook):
                     f'{self._iteration()}: the teacher\'s logits of the first '
                     f'batch are not finite ({bad} of {logits.numel()} values '
                     'NaN/inf). Check the teacher checkpoint '
-                    f'({getattr(model, "teacher_ckpt", None)!r})'
-                    + (f' and teacher_autocast={autocast!r} (fp16 overflows '
-                       'above 65504; try bfloat16 or None)' if autocast else '')
-                    + '.')
+                    f'({getattr(model, "teacher_ckpt", None)!r})' +
+                    (f' and teacher_autocast={autocast!r} (fp16 overflows '
+                     'above 65504; try bfloat16 or None)' if autocast else '') + '.')
             return logits
 
         model.teacher_logits = teacher_logits_once

@@ -81,8 +81,8 @@ class FixResHook(Hook):
         if not isinstance(update_bn_stats, bool):
             raise TypeError('update_bn_stats must be a bool, got '
                             f'{update_bn_stats!r}')
-        if not isinstance(begin_epoch, int) or isinstance(
-                begin_epoch, bool) or begin_epoch < 0:
+        if not isinstance(begin_epoch, int) or isinstance(begin_epoch,
+                                                          bool) or begin_epoch < 0:
             raise ValueError('begin_epoch must be an int >= 0, got '
                              f'{begin_epoch!r}')
         if train_pipeline is not None and not isinstance(train_pipeline, list):
@@ -164,8 +164,8 @@ class FixResHook(Hook):
 
         self._frozen_bns = [
             mod for name, mod in model.named_modules()
-            if isinstance(mod, _BatchNorm)
-            and not any(match_module_path(name, t) for t in self.trainable)
+            if isinstance(mod, _BatchNorm) and not any(
+                match_module_path(name, t) for t in self.trainable)
         ]
         for bn in self._frozen_bns:
             bn.train(self.update_bn_stats)
@@ -173,8 +173,7 @@ class FixResHook(Hook):
         if self.train_pipeline is not None:
             # Reuse MMPretrain's pipeline switch (handles dataset wrappers and
             # restarts persistent workers).
-            SwitchRecipeHook._switch_train_pipeline(runner,
-                                                    self.train_pipeline)
+            SwitchRecipeHook._switch_train_pipeline(runner, self.train_pipeline)
         self.applied = True
         bn_state = ('adapting (train mode)'
                     if self.update_bn_stats else 'frozen (eval mode)')
@@ -182,5 +181,5 @@ class FixResHook(Hook):
             f'FixResHook applied {reason}: {len(kept)} parameter tensors stay '
             f'trainable: {kept}; {frozen} more frozen; running statistics of '
             f'{len(self._frozen_bns)} BN layers outside {list(self.trainable)} '
-            f'{bn_state}'
-            + ('; train pipeline switched' if self.train_pipeline else '') + '.')
+            f'{bn_state}' +
+            ('; train pipeline switched' if self.train_pipeline else '') + '.')

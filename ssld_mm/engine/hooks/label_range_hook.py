@@ -10,8 +10,9 @@ from ssld_mm.registry import HOOKS
 def _model_num_classes(model) -> Optional[tuple]:
     """``(num_classes, config key)`` of a classifier or an SSLD distiller."""
     for key, owner in (('model.student.head.num_classes',
-                        getattr(getattr(model, 'student', None), 'head', None)),
-                       ('model.head.num_classes', getattr(model, 'head', None))):
+                        getattr(getattr(model, 'student', None), 'head',
+                                None)), ('model.head.num_classes',
+                                         getattr(model, 'head', None))):
         n = getattr(owner, 'num_classes', None)
         if isinstance(n, int):
             return n, key

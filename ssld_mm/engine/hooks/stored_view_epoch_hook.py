@@ -40,11 +40,10 @@ class StoredViewEpochHook(Hook):
         from ssld_mm.datasets.transforms import (ReplayStoredView,
                                                  iter_dataset_transforms)
         if not isinstance(runner.train_loop, EpochBasedTrainLoop):
-            raise ValueError(
-                'StoredViewEpochHook: stored-view replay chooses views by '
-                'epoch and needs an epoch-based train loop (train_cfg='
-                f'dict(by_epoch=True, ...)), got '
-                f'{type(runner.train_loop).__name__}')
+            raise ValueError('StoredViewEpochHook: stored-view replay chooses views by '
+                             'epoch and needs an epoch-based train loop (train_cfg='
+                             f'dict(by_epoch=True, ...)), got '
+                             f'{type(runner.train_loop).__name__}')
         dataset = runner.train_dataloader.dataset
         found = [(ds, t) for ds, t in iter_dataset_transforms(dataset)
                  if isinstance(t, ReplayStoredView)]

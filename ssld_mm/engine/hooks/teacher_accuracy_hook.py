@@ -35,7 +35,8 @@ class TeacherAccuracyHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, topk: Sequence[int] = (1, 5),
+    def __init__(self,
+                 topk: Sequence[int] = (1, 5),
                  max_batches: Optional[int] = None) -> None:
         if not topk or any(not isinstance(k, int) or k < 1 for k in topk):
             raise ValueError(f'topk must be positive integers, got {topk!r}')
@@ -102,10 +103,12 @@ class TeacherAccuracyHook(Hook):
         clipped = tuple(dict.fromkeys(min(k, num_classes) for k in self.topk))
         for k in self.topk:
             if k > num_classes:
-                print_log(f'TeacherAccuracyHook: top-{k} clipped to top-'
-                          f'{num_classes}: the teacher has {num_classes} '
-                          'classes (set custom_hooks=[dict(type='
-                          "'TeacherAccuracyHook', topk=(1, )), ...] to "
-                          'silence this)', logger='current',
-                          level=logging.WARNING)
+                print_log(
+                    f'TeacherAccuracyHook: top-{k} clipped to top-'
+                    f'{num_classes}: the teacher has {num_classes} '
+                    'classes (set custom_hooks=[dict(type='
+                    "'TeacherAccuracyHook', topk=(1, )), ...] to "
+                    'silence this)',
+                    logger='current',
+                    level=logging.WARNING)
         return clipped

@@ -44,9 +44,10 @@ class SSLDRunner(Runner):
         if self.cfg.get('log_config_to_console', False):
             super()._log_env(env_cfg)
             return
-        consoles = [h for h in self.logger.handlers
-                    if isinstance(h, logging.StreamHandler)
-                    and not isinstance(h, logging.FileHandler)]
+        consoles = [
+            h for h in self.logger.handlers if isinstance(h, logging.StreamHandler)
+            and not isinstance(h, logging.FileHandler)
+        ]
         for handler in consoles:
             if not any(isinstance(f, FileOnlyFilter) for f in handler.filters):
                 handler.addFilter(FileOnlyFilter())

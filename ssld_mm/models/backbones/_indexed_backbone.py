@@ -12,7 +12,6 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-
 #: Default ``init_cfg`` of the Paddle-compatible backbones: Kaiming for convs,
 #: constant 1 for BN (MMEngine's BaseModule copies it per instance).
 DEFAULT_INIT_CFG = [
@@ -39,17 +38,16 @@ class IndexedBackbone(BaseBackbone):
         output index ``i``."""
         raise NotImplementedError
 
-    def _setup_indices(self, out_indices: Union[int, Sequence[int]],
-                       frozen_stages: int, norm_eval: bool) -> None:
+    def _setup_indices(self, out_indices: Union[int, Sequence[int]], frozen_stages: int,
+                       norm_eval: bool) -> None:
         """Validate and store ``out_indices``, ``frozen_stages``, ``norm_eval``
         (call at the end of ``__init__``, once the layers exist)."""
         name = type(self).__name__
         num = len(self.indexed_layers())
         if isinstance(out_indices, int) and not isinstance(out_indices, bool):
             out_indices = (out_indices, )
-        if (not isinstance(out_indices, Sequence) or len(out_indices) == 0
-                or not all(isinstance(i, int) and not isinstance(i, bool)
-                           for i in out_indices)):
+        if (not isinstance(out_indices, Sequence) or len(out_indices) == 0 or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in out_indices)):
             raise TypeError(f'{name}: out_indices must be an int or a non-empty '
                             f'sequence of ints, got {out_indices!r}')
         normalised = []

@@ -16,11 +16,16 @@ class DepthwiseSeparable(nn.Module):
                  groups: int, stride: int, norm_cfg: dict) -> None:
         super().__init__()
         self.depthwise_conv = ConvModule(
-            in_channels, mid_channels, 3, stride=stride, padding=1,
-            groups=groups, norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
-        self.pointwise_conv = ConvModule(
-            mid_channels, out_channels, 1, norm_cfg=norm_cfg,
+            in_channels,
+            mid_channels,
+            3,
+            stride=stride,
+            padding=1,
+            groups=groups,
+            norm_cfg=norm_cfg,
             act_cfg=dict(type='ReLU'))
+        self.pointwise_conv = ConvModule(
+            mid_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pointwise_conv(self.depthwise_conv(x))
@@ -64,28 +69,33 @@ class MobileNetV1(IndexedBackbone):
     # depthwise channels, pointwise out channels, stride (before scaling)
     arch_settings = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2),
                      (256, 256, 1), (256, 512, 2), (512, 512, 1), (512, 512, 1),
-                     (512, 512, 1), (512, 512, 1), (512, 512, 1),
-                     (512, 1024, 2), (1024, 1024, 1)]
+                     (512, 512, 1), (512, 512, 1), (512, 512, 1), (512, 1024, 2),
+                     (1024, 1024, 1)]
 
-    def __init__(self,
-                 scale: float = 1.0,
-                 out_indices: Union[int, Sequence[int]] = (13, ),
-                 frozen_stages: int = -1,
-                 norm_cfg: dict = dict(type='BN', eps=1e-5),
-                 norm_eval: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG
-                 ) -> None:
+    def __init__(
+            self,
+            scale: float = 1.0,
+            out_indices: Union[int, Sequence[int]] = (13, ),
+            frozen_stages: int = -1,
+            norm_cfg: dict = dict(type='BN', eps=1e-5),
+            norm_eval: bool = False,
+            init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG) -> None:
         super().__init__(init_cfg=init_cfg)
         self.scale = scale = check_scale(scale, 'MobileNetV1')
         in_channels = int(32 * scale)
-        self.stem = ConvModule(3, in_channels, 3, stride=2, padding=1,
-                               norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
+        self.stem = ConvModule(
+            3,
+            in_channels,
+            3,
+            stride=2,
+            padding=1,
+            norm_cfg=norm_cfg,
+            act_cfg=dict(type='ReLU'))
         blocks = []
         for mid, out, stride in self.arch_settings:
             blocks.append(
-                DepthwiseSeparable(in_channels, int(mid * scale),
-                                   int(out * scale), int(mid * scale), stride,
-                                   norm_cfg))
+                DepthwiseSeparable(in_channels, int(mid * scale), int(out * scale),
+                                   int(mid * scale), stride, norm_cfg))
             in_channels = int(out * scale)
         self.blocks = nn.ModuleList(blocks)
         self.out_channels = in_channels

@@ -19,13 +19,19 @@ class PaddleInvertedResidual(nn.Module):
         mid_channels = int(round(in_channels * expand_ratio))
         act_cfg = dict(type='ReLU6')
         self.with_shortcut = with_shortcut
-        self.expand_conv = ConvModule(in_channels, mid_channels, 1,
-                                      norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.expand_conv = ConvModule(
+            in_channels, mid_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.bottleneck_conv = ConvModule(
-            mid_channels, mid_channels, 3, stride=stride, padding=1,
-            groups=mid_channels, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.linear_conv = ConvModule(mid_channels, out_channels, 1,
-                                      norm_cfg=norm_cfg, act_cfg=None)
+            mid_channels,
+            mid_channels,
+            3,
+            stride=stride,
+            padding=1,
+            groups=mid_channels,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
+        self.linear_conv = ConvModule(
+            mid_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.linear_conv(self.bottleneck_conv(self.expand_conv(x)))
@@ -76,34 +82,45 @@ class PaddleMobileNetV2(IndexedBackbone):
     arch_settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
                      (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
 
-    def __init__(self,
-                 scale: float = 1.0,
-                 out_indices: Union[int, Sequence[int]] = (8, ),
-                 frozen_stages: int = -1,
-                 norm_cfg: dict = dict(type='BN', eps=1e-5),
-                 norm_eval: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG
-                 ) -> None:
+    def __init__(
+            self,
+            scale: float = 1.0,
+            out_indices: Union[int, Sequence[int]] = (8, ),
+            frozen_stages: int = -1,
+            norm_cfg: dict = dict(type='BN', eps=1e-5),
+            norm_eval: bool = False,
+            init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG) -> None:
         super().__init__(init_cfg=init_cfg)
         self.scale = scale = check_scale(scale, 'PaddleMobileNetV2')
         in_channels = int(32 * scale)
-        self.stem = ConvModule(3, in_channels, 3, stride=2, padding=1,
-                               norm_cfg=norm_cfg, act_cfg=dict(type='ReLU6'))
+        self.stem = ConvModule(
+            3,
+            in_channels,
+            3,
+            stride=2,
+            padding=1,
+            norm_cfg=norm_cfg,
+            act_cfg=dict(type='ReLU6'))
         stages = []
         for t, c, n, s in self.arch_settings:
             out_channels = int(c * scale)
-            blocks = [PaddleInvertedResidual(in_channels, out_channels, s, t,
-                                             False, norm_cfg)]
+            blocks = [
+                PaddleInvertedResidual(in_channels, out_channels, s, t, False, norm_cfg)
+            ]
             blocks += [
-                PaddleInvertedResidual(out_channels, out_channels, 1, t, True,
-                                       norm_cfg) for _ in range(1, n)
+                PaddleInvertedResidual(out_channels, out_channels, 1, t, True, norm_cfg)
+                for _ in range(1, n)
             ]
             stages.append(nn.Sequential(*blocks))
             in_channels = out_channels
         self.stages = nn.ModuleList(stages)
         self.out_channels = int(1280 * scale) if scale > 1.0 else 1280
-        self.final_conv = ConvModule(in_channels, self.out_channels, 1,
-                                     norm_cfg=norm_cfg, act_cfg=dict(type='ReLU6'))
+        self.final_conv = ConvModule(
+            in_channels,
+            self.out_channels,
+            1,
+            norm_cfg=norm_cfg,
+            act_cfg=dict(type='ReLU6'))
         self._setup_indices(out_indices, frozen_stages, norm_eval)
 
     def indexed_layers(self) -> List[nn.Module]:

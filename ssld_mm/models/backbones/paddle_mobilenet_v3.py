@@ -66,9 +66,14 @@ class PaddleResidualUnit(nn.Module):
         self.expand_conv = ConvModule(
             in_channels, mid_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.bottleneck_conv = ConvModule(
-            mid_channels, mid_channels, kernel_size, stride=stride,
-            padding=(kernel_size - 1) // 2, groups=mid_channels,
-            norm_cfg=norm_cfg, act_cfg=act_cfg)
+            mid_channels,
+            mid_channels,
+            kernel_size,
+            stride=stride,
+            padding=(kernel_size - 1) // 2,
+            groups=mid_channels,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.mid_se = PaddleSEModule(mid_channels) if use_se else None
         self.linear_conv = ConvModule(
             mid_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
@@ -76,8 +81,7 @@ class PaddleResidualUnit(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_expanded(x, self.expand_conv(x))
 
-    def forward_expanded(self, x: torch.Tensor,
-                         expanded: torch.Tensor) -> torch.Tensor:
+    def forward_expanded(self, x: torch.Tensor, expanded: torch.Tensor) -> torch.Tensor:
         """The rest of the block, given its input ``x`` and the output of
         ``expand_conv(x)`` (the detection taps read the latter)."""
         out = self.bottleneck_conv(expanded)
@@ -241,16 +245,16 @@ class PaddleMobileNetV3(IndexedBackbone):
     stem_channels = 16
     last_channels = {'large': 960, 'small': 576}
 
-    def __init__(self,
-                 arch: str = 'large',
-                 scale: float = 1.0,
-                 out_indices: Optional[Union[int, Sequence[int]]] = None,
-                 feature_maps: Optional[Sequence[int]] = None,
-                 frozen_stages: int = -1,
-                 norm_cfg: dict = dict(type='BN', eps=1e-5),
-                 norm_eval: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG
-                 ) -> None:
+    def __init__(
+            self,
+            arch: str = 'large',
+            scale: float = 1.0,
+            out_indices: Optional[Union[int, Sequence[int]]] = None,
+            feature_maps: Optional[Sequence[int]] = None,
+            frozen_stages: int = -1,
+            norm_cfg: dict = dict(type='BN', eps=1e-5),
+            norm_eval: bool = False,
+            init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG) -> None:
         self.pretrained_checkpoint: Optional[str] = None
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
             extra = set(init_cfg) - {'type', 'checkpoint'}
@@ -274,20 +278,27 @@ class PaddleMobileNetV3(IndexedBackbone):
 
         in_channels = make_divisible(self.stem_channels * scale, 8)
         self.stem = ConvModule(
-            3, in_channels, 3, stride=2, padding=1, norm_cfg=norm_cfg,
+            3,
+            in_channels,
+            3,
+            stride=2,
+            padding=1,
+            norm_cfg=norm_cfg,
             act_cfg=_ACTS['hardswish'])
         blocks = []
         for kernel, expand, out, use_se, act, stride in cfg:
             out_channels = make_divisible(scale * out, 8)
             blocks.append(
                 PaddleResidualUnit(in_channels, make_divisible(scale * expand, 8),
-                                   out_channels, kernel, stride, use_se, act,
-                                   norm_cfg))
+                                   out_channels, kernel, stride, use_se, act, norm_cfg))
             in_channels = out_channels
         self.blocks = nn.ModuleList(blocks)
         self.out_channels = make_divisible(scale * self.last_channels[arch], 8)
         self.last_second_conv = ConvModule(
-            in_channels, self.out_channels, 1, norm_cfg=norm_cfg,
+            in_channels,
+            self.out_channels,
+            1,
+            norm_cfg=norm_cfg,
             act_cfg=_ACTS['hardswish'])
 
         self.feature_maps, self.tap_layers = self._detection_taps(
@@ -296,8 +307,8 @@ class PaddleMobileNetV3(IndexedBackbone):
             out_indices = self.tap_layers or (len(self.blocks) + 1, )
         layers = self.indexed_layers()
         self.feature_channels = [
-            layers[i].conv.out_channels if i == len(self.blocks) + 1 else
-            layers[i].expand_conv.conv.out_channels for i in self.tap_layers
+            layers[i].conv.out_channels if i == len(self.blocks) +
+            1 else layers[i].expand_conv.conv.out_channels for i in self.tap_layers
         ]
         self._setup_indices(out_indices, frozen_stages, norm_eval)
 
@@ -307,9 +318,10 @@ class PaddleMobileNetV3(IndexedBackbone):
     def stage_groups(self) -> List[List[str]]:
         """Module paths of the five groups of ``lr_mult_list``
         (:func:`mobilenet_v3_stage_groups`)."""
-        tail = [name for name, module in self.named_children()
-                if name not in ('stem', 'blocks')
-                and any(True for _ in module.parameters())]
+        tail = [
+            name for name, module in self.named_children()
+            if name not in ('stem', 'blocks') and any(True for _ in module.parameters())
+        ]
         return mobilenet_v3_stage_groups(
             ['stem'], [f'blocks.{i}' for i in range(len(self.blocks))], tail)
 
@@ -320,21 +332,24 @@ class PaddleMobileNetV3(IndexedBackbone):
         if not self._load_pretrained:
             return
         if self.pretrained_checkpoint is None:
-            print_log('PaddleMobileNetV3: init_cfg.checkpoint is not set; the '
-                      'backbone keeps its random init', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                'PaddleMobileNetV3: init_cfg.checkpoint is not set; the '
+                'backbone keeps its random init',
+                logger='current',
+                level=logging.WARNING)
             return
-        from ssld_mm.converters.backbone_checkpoint import \
-            load_backbone_strictly
+        from ssld_mm.converters.backbone_checkpoint import load_backbone_strictly
         info = load_backbone_strictly(self, self.pretrained_checkpoint)
-        print_log(f'PaddleMobileNetV3: loaded {info["loaded"]} tensors from '
-                  f'{self.pretrained_checkpoint} ({len(info["ignored"])} '
-                  'non-backbone keys ignored)', logger='current')
+        print_log(
+            f'PaddleMobileNetV3: loaded {info["loaded"]} tensors from '
+            f'{self.pretrained_checkpoint} ({len(info["ignored"])} '
+            'non-backbone keys ignored)',
+            logger='current')
 
     @staticmethod
-    def _detection_taps(feature_maps: Optional[Sequence[int]],
-                        out_indices, strides: List[int]
-                        ) -> Tuple[Optional[Tuple[int, ...]], Tuple[int, ...]]:
+    def _detection_taps(
+            feature_maps: Optional[Sequence[int]], out_indices,
+            strides: List[int]) -> Tuple[Optional[Tuple[int, ...]], Tuple[int, ...]]:
         """Validate ``feature_maps``; return it and the tapped layer indices.
 
         As in Paddle, the level of a block is ``log2`` of the product of the
@@ -348,9 +363,9 @@ class PaddleMobileNetV3(IndexedBackbone):
                 'PaddleMobileNetV3: give either out_indices (classification '
                 'outputs) or feature_maps (detection taps), not both; got '
                 f'out_indices={out_indices!r}, feature_maps={feature_maps!r}')
-        if (not isinstance(feature_maps, Sequence) or not feature_maps
-                or not all(isinstance(lvl, int) and not isinstance(lvl, bool)
-                           for lvl in feature_maps)
+        if (not isinstance(feature_maps, Sequence) or not feature_maps or not all(
+                isinstance(lvl, int) and not isinstance(lvl, bool)
+                for lvl in feature_maps)
                 or any(not 1 <= lvl <= 5 for lvl in feature_maps)
                 or list(feature_maps) != sorted(set(feature_maps))):
             raise ValueError(
@@ -373,8 +388,8 @@ class PaddleMobileNetV3(IndexedBackbone):
         last = self.tap_layers[-1]
         if last == len(self.blocks) + 1:
             return []
-        return (self.blocks[last - 1].tail_modules() +
-                list(self.blocks[last:]) + [self.last_second_conv])
+        return (self.blocks[last - 1].tail_modules() + list(self.blocks[last:]) +
+                [self.last_second_conv])
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.feature_maps is None:

@@ -21,8 +21,11 @@ class PaddleBottle2neck(Bottle2neck):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.conv2_stride != 1:
-            self.pool = nn.AvgPool2d(kernel_size=3, stride=self.conv2_stride,
-                                     padding=1, count_include_pad=False)
+            self.pool = nn.AvgPool2d(
+                kernel_size=3,
+                stride=self.conv2_stride,
+                padding=1,
+                count_include_pad=False)
         elif hasattr(self, 'pool'):
             del self.pool
 

@@ -53,8 +53,12 @@ class PaddleResNetV1d(ResNetV1d):
         if first.downsample is None:
             out_channels = kwargs['out_channels']
             first.downsample = nn.Sequential(
-                build_conv_layer(kwargs.get('conv_cfg'), kwargs['in_channels'],
-                                 out_channels, kernel_size=1, stride=1,
-                                 bias=False),
+                build_conv_layer(
+                    kwargs.get('conv_cfg'),
+                    kwargs['in_channels'],
+                    out_channels,
+                    kernel_size=1,
+                    stride=1,
+                    bias=False),
                 build_norm_layer(kwargs['norm_cfg'], out_channels)[1])
         return layer

@@ -1,4 +1,5 @@
-"""A classification data preprocessor for batches mixing labeled and unlabeled images."""
+"""A classification data preprocessor for batches mixing labeled and unlabeled
+images."""
 import logging
 from typing import Optional
 
@@ -42,9 +43,10 @@ class SSLDDataPreprocessor(ClsDataPreprocessor):
             return super().forward(data, training)
         # A field is "mixed" when some samples have it and others do not
         # (labeled + unlabeled images; soft-labeled + label-only images).
-        mixed = [f for f in ('gt_label', 'gt_score')
-                 if any(f in s for s in samples)
-                 and not all(f in s for s in samples)]
+        mixed = [
+            f for f in ('gt_label', 'gt_score')
+            if any(f in s for s in samples) and not all(f in s for s in samples)
+        ]
         if not mixed:
             return super().forward(data, training)
         if training and self.batch_augments is not None \
@@ -53,7 +55,8 @@ class SSLDDataPreprocessor(ClsDataPreprocessor):
                 'SSLDDataPreprocessor: batch augments are skipped on batches '
                 'that mix labeled and unlabeled samples (or samples with and '
                 'without gt_score).',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
             SSLDDataPreprocessor._warned_mixed = True
         # Hide the mixed fields from the parent, then give them back.
         hidden = {}
@@ -73,6 +76,5 @@ class SSLDDataPreprocessor(ClsDataPreprocessor):
                 samples[i].set_field(value, f, dtype=torch.Tensor)
         device = out['inputs'].device
         for (i, f), value in hidden.items():
-            out['data_samples'][i].set_field(value.to(device), f,
-                                             dtype=torch.Tensor)
+            out['data_samples'][i].set_field(value.to(device), f, dtype=torch.Tensor)
         return out

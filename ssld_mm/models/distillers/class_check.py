@@ -25,8 +25,7 @@ def _num_classes(model: nn.Module, size: int) -> Optional[int]:
     return int(logits.shape[-1]) if isinstance(logits, torch.Tensor) else None
 
 
-def check_same_classes(student: nn.Module, teacher: nn.Module,
-                       size: int = 64) -> None:
+def check_same_classes(student: nn.Module, teacher: nn.Module, size: int = 64) -> None:
     """Raise when teacher and student predict different numbers of classes.
 
     Uses the heads' ``num_classes`` (MMPretrain heads have it) and otherwise

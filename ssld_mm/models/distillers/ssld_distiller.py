@@ -41,8 +41,8 @@ def load_teacher_weights(teacher: nn.Module, filename: str) -> None:
     """
     # classifier keys from MMPretrain, DDP-saved (module.*) or distiller
     # (student.*) checkpoints
-    state = checkpoint_state_dict(load_local_checkpoint(filename), filename,
-                                  strip=('module.', 'student.'))
+    state = checkpoint_state_dict(
+        load_local_checkpoint(filename), filename, strip=('module.', 'student.'))
     mismatch = compare_state_dicts(teacher.state_dict(), state)
     if mismatch:
         raise ValueError(
@@ -145,8 +145,7 @@ class SSLDDistiller(BaseModel):
         check_autocast(teacher_autocast, 'teacher_autocast')
         student = copy.deepcopy(dict(student))
         if data_preprocessor is None:
-            data_preprocessor = copy.deepcopy(
-                student.get('data_preprocessor') or {})
+            data_preprocessor = copy.deepcopy(student.get('data_preprocessor') or {})
         if isinstance(data_preprocessor, dict) and data_preprocessor.get(
                 'type', 'ClsDataPreprocessor').split('.')[-1] == 'ClsDataPreprocessor':
             # same arguments, but batches may mix labeled and unlabeled samples
@@ -178,11 +177,13 @@ class SSLDDistiller(BaseModel):
                 'SSLDDistiller: teacher_ckpt is None, the teacher keeps the '
                 'random weights its layers were built with (only useful for '
                 'tests and benchmarks).',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
         else:
             load_teacher_weights(teacher_model, teacher_ckpt)
-            print_log(f'SSLDDistiller: loaded teacher weights from {teacher_ckpt}',
-                      logger='current')
+            print_log(
+                f'SSLDDistiller: loaded teacher weights from {teacher_ckpt}',
+                logger='current')
         teacher_model.requires_grad_(False)
         teacher_model.eval()
         if teacher_channels_last:
@@ -191,8 +192,8 @@ class SSLDDistiller(BaseModel):
         object.__setattr__(self, 'teacher', teacher_model)
         renorm = None
         if teacher_data_preprocessor is not None:
-            renorm = TeacherRenormalize.from_preprocessors(
-                self.data_preprocessor, teacher_data_preprocessor)
+            renorm = TeacherRenormalize.from_preprocessors(self.data_preprocessor,
+                                                           teacher_data_preprocessor)
         object.__setattr__(self, 'teacher_renormalize', renorm)
 
     # ------------------------------------------------------------ teacher state
@@ -242,7 +243,8 @@ class SSLDDistiller(BaseModel):
         raise RuntimeError(f'Invalid mode "{mode}": expected "loss", "predict" '
                            'or "tensor"')
 
-    def loss(self, inputs: torch.Tensor,
+    def loss(self,
+             inputs: torch.Tensor,
              data_samples: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
         """Distillation loss on all samples (+ GT loss on labeled ones).
 
@@ -266,14 +268,15 @@ class SSLDDistiller(BaseModel):
         ] if self.gt_loss_weight > 0 else []
         # The one implementation shared with the soft-label heads.
         return soft_label_losses(
-            student_logits, teacher_logits, self.distill_loss,
+            student_logits,
+            teacher_logits,
+            self.distill_loss,
             labeled_idx=labeled,
-            gt_loss=lambda logits, idx: self._gt_loss(logits, [
-                data_samples[i] for i in idx]),
+            gt_loss=lambda logits, idx: self._gt_loss(logits,
+                                                      [data_samples[i] for i in idx]),
             gt_loss_weight=self.gt_loss_weight)
 
-    def _gt_loss(self, logits: torch.Tensor,
-                 samples: Sequence) -> torch.Tensor:
+    def _gt_loss(self, logits: torch.Tensor, samples: Sequence) -> torch.Tensor:
         """The student head's own loss (unweighted) on labeled samples."""
         head_losses = self.student.head._get_loss(logits, samples)
         return sum(v for k, v in head_losses.items() if 'loss' in k)

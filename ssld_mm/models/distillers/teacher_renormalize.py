@@ -20,14 +20,18 @@ class TeacherRenormalize(nn.Module):
         flip_channels (bool): Reverse the channel order (RGB <-> BGR).
     """
 
-    def __init__(self, src_mean: Sequence[float], src_std: Sequence[float],
-                 dst_mean: Sequence[float], dst_std: Sequence[float],
+    def __init__(self,
+                 src_mean: Sequence[float],
+                 src_std: Sequence[float],
+                 dst_mean: Sequence[float],
+                 dst_std: Sequence[float],
                  flip_channels: bool = False) -> None:
         super().__init__()
         for name, value in (('src_mean', src_mean), ('src_std', src_std),
                             ('dst_mean', dst_mean), ('dst_std', dst_std)):
             self.register_buffer(
-                name, torch.as_tensor(value, dtype=torch.float32).view(-1, 1, 1),
+                name,
+                torch.as_tensor(value, dtype=torch.float32).view(-1, 1, 1),
                 persistent=False)
         self.flip_channels = flip_channels
 
@@ -72,5 +76,9 @@ class TeacherRenormalize(nn.Module):
                 f'{len(src_mean)}')
         src_rgb: Optional[bool] = getattr(shared, 'to_rgb', False)
         dst_rgb = teacher_cfg.get('to_rgb', src_rgb)
-        return cls(src_mean, src_std, teacher_cfg['mean'], teacher_cfg['std'],
-                   flip_channels=bool(src_rgb) != bool(dst_rgb))
+        return cls(
+            src_mean,
+            src_std,
+            teacher_cfg['mean'],
+            teacher_cfg['std'],
+            flip_channels=bool(src_rgb) != bool(dst_rgb))

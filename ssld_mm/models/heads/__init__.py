@@ -8,7 +8,6 @@ from .soft_label_stacked_cls_head import SoftLabelStackedClsHead
 
 __all__ = [
     'PaddleMobileNetV3Head', 'SoftLabelClsHead', 'SoftLabelStackedClsHead',
-    'SoftLabelPaddleMobileNetV3Head', 'SoftLabelPlainClsHead',
-    'SoftLabelHeadMixin',
+    'SoftLabelPaddleMobileNetV3Head', 'SoftLabelPlainClsHead', 'SoftLabelHeadMixin',
     'collect_soft_targets', 'probs_to_logits', 'soft_label_losses'
 ]

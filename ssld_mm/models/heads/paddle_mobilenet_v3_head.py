@@ -64,8 +64,7 @@ class PaddleMobileNetV3Head(ClsHead):
                      type='Normal', layer='Linear', std=0.01),
                  **kwargs) -> None:
         super().__init__(init_cfg=init_cfg, **kwargs)
-        for name, value in (('num_classes', num_classes),
-                            ('in_channels', in_channels),
+        for name, value in (('num_classes', num_classes), ('in_channels', in_channels),
                             ('mid_channels', mid_channels)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f'PaddleMobileNetV3Head: {name} must be a '

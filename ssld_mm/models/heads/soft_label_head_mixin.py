@@ -84,16 +84,14 @@ def collect_soft_targets(
         if has_score:
             score = s.gt_score
             if score.dim() != 1 or score.numel() != num_classes:
-                raise ValueError(
-                    f'{owner}: {_describe(s, i)} has a gt_score of shape '
-                    f'{tuple(score.shape)}, expected ({num_classes},)')
+                raise ValueError(f'{owner}: {_describe(s, i)} has a gt_score of shape '
+                                 f'{tuple(score.shape)}, expected ({num_classes},)')
             soft_idx.append(i)
             scores.append(score)
         if has_label and use_labels:
             if s.gt_label.numel() != 1:
-                raise ValueError(
-                    f'{owner}: {_describe(s, i)} has gt_label '
-                    f'{s.gt_label.tolist()}, expected a single class')
+                raise ValueError(f'{owner}: {_describe(s, i)} has gt_label '
+                                 f'{s.gt_label.tolist()}, expected a single class')
             labeled_idx.append(i)
         if not has_score and not (has_label and use_labels):
             why = ('and its gt_label is unused (gt_loss_weight=0)'
@@ -118,8 +116,7 @@ def collect_soft_targets(
 
 def soft_label_losses(cls_score: torch.Tensor,
                       target_logits: torch.Tensor,
-                      divergence: Callable[[torch.Tensor, torch.Tensor],
-                                           torch.Tensor],
+                      divergence: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                       soft_idx: Optional[List[int]] = None,
                       labeled_idx: Sequence[int] = (),
                       gt_loss: Optional[GtLossFn] = None,
@@ -161,8 +158,10 @@ def soft_label_losses(cls_score: torch.Tensor,
     if student is None:
         losses = {'loss_distill': zero}
     else:
-        losses = {'loss_distill': divergence(
-            student, target_logits.to(device=cls_score.device))}
+        losses = {
+            'loss_distill': divergence(student,
+                                       target_logits.to(device=cls_score.device))
+        }
     if gt_loss_weight > 0:
         if gt_loss is None:
             raise ValueError('gt_loss_weight > 0 needs a gt_loss function')
@@ -170,8 +169,8 @@ def soft_label_losses(cls_score: torch.Tensor,
             losses['loss_gt'] = zero
         else:
             idx = torch.as_tensor(list(labeled_idx), device=cls_score.device)
-            losses['loss_gt'] = gt_loss(cls_score.index_select(0, idx),
-                                        list(labeled_idx)) * gt_loss_weight
+            losses['loss_gt'] = gt_loss(
+                cls_score.index_select(0, idx), list(labeled_idx)) * gt_loss_weight
     return losses
 
 
@@ -207,8 +206,7 @@ class SoftLabelHeadMixin:
                             f'loss config dict, got {distill_loss!r}')
         self.distill_loss = distill_loss if isinstance(
             distill_loss, torch.nn.Module) else MODELS.build(distill_loss)
-        self.gt_loss_weight = check_non_negative('gt_loss_weight',
-                                                 gt_loss_weight)
+        self.gt_loss_weight = check_non_negative('gt_loss_weight', gt_loss_weight)
 
     def loss(self, feats: Tuple[torch.Tensor], data_samples: Sequence,
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -230,27 +228,32 @@ class SoftLabelHeadMixin:
             raise ValueError(
                 f'{type(self).__name__}: logits of shape '
                 f'{tuple(cls_score.shape)} for {len(data_samples)} samples')
-        soft_idx, probs, labeled_idx = collect_soft_targets(
-            data_samples, cls_score.shape[1], self.gt_loss_weight > 0,
-            type(self).__name__)
+        soft_idx, probs, labeled_idx = collect_soft_targets(data_samples,
+                                                            cls_score.shape[1],
+                                                            self.gt_loss_weight > 0,
+                                                            type(self).__name__)
         target = probs_to_logits(probs) if probs is not None else None
 
         def hard_loss(logits: torch.Tensor, idx: List[int]) -> torch.Tensor:
-            labels = torch.cat([data_samples[i].gt_label for i in idx]).to(
-                logits.device)
+            labels = torch.cat([data_samples[i].gt_label
+                                for i in idx]).to(logits.device)
             return self.loss_module(
                 logits, labels, avg_factor=logits.shape[0], **kwargs)
 
         losses = soft_label_losses(
-            cls_score, target, self.distill_loss, soft_idx=soft_idx,
-            labeled_idx=labeled_idx, gt_loss=hard_loss,
+            cls_score,
+            target,
+            self.distill_loss,
+            soft_idx=soft_idx,
+            labeled_idx=labeled_idx,
+            gt_loss=hard_loss,
             gt_loss_weight=self.gt_loss_weight)
         if getattr(self, 'cal_acc', False) and labeled_idx:
             idx = torch.as_tensor(labeled_idx, device=cls_score.device)
             labels = torch.cat([data_samples[i].gt_label for i in labeled_idx])
-            acc = Accuracy.calculate(cls_score.index_select(0, idx).detach(),
-                                     labels.to(cls_score.device),
-                                     topk=self.topk)
-            losses.update(
-                {f'accuracy_top-{k}': a for k, a in zip(self.topk, acc)})
+            acc = Accuracy.calculate(
+                cls_score.index_select(0, idx).detach(),
+                labels.to(cls_score.device),
+                topk=self.topk)
+            losses.update({f'accuracy_top-{k}': a for k, a in zip(self.topk, acc)})
         return losses

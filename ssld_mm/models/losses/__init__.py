@@ -4,6 +4,4 @@ from .kl_div_loss import KLDivLoss
 from .soft_ce_loss import SoftCELoss
 from .symmetric_kl_loss import SymmetricKLLoss
 
-__all__ = [
-    'BaseDistillLoss', 'JSDivLoss', 'SymmetricKLLoss', 'KLDivLoss', 'SoftCELoss'
-]
+__all__ = ['BaseDistillLoss', 'JSDivLoss', 'SymmetricKLLoss', 'KLDivLoss', 'SoftCELoss']

@@ -19,8 +19,7 @@ def check_non_negative(name: str, value) -> float:
     """Return ``value`` as float, or raise if it is not a real number >= 0."""
     if isinstance(value, bool) or not isinstance(value, Real) \
             or not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f'{name} must be a finite number >= 0, got {value!r}')
+        raise ValueError(f'{name} must be a finite number >= 0, got {value!r}')
     return float(value)
 
 
@@ -34,24 +33,20 @@ def check_positive(name: str, value) -> float:
 
 def check_logits(student_logits, teacher_logits) -> None:
     """Raise unless both are floating ``[N, C]`` tensors of the same shape."""
-    for name, t in (('student_logits', student_logits),
-                    ('teacher_logits', teacher_logits)):
+    for name, t in (('student_logits', student_logits), ('teacher_logits',
+                                                         teacher_logits)):
         if not isinstance(t, torch.Tensor):
-            raise TypeError(
-                f'{name} must be a torch.Tensor, got {type(t).__name__}')
+            raise TypeError(f'{name} must be a torch.Tensor, got {type(t).__name__}')
         if not t.is_floating_point():
-            raise TypeError(
-                f'{name} must be a floating point tensor of logits, '
-                f'got dtype {t.dtype}')
+            raise TypeError(f'{name} must be a floating point tensor of logits, '
+                            f'got dtype {t.dtype}')
         if t.dim() != 2:
-            raise ValueError(
-                f'{name} must be 2-D [batch, num_classes], got shape '
-                f'{tuple(t.shape)}')
+            raise ValueError(f'{name} must be 2-D [batch, num_classes], got shape '
+                             f'{tuple(t.shape)}')
     if student_logits.shape != teacher_logits.shape:
-        raise ValueError(
-            f'student_logits and teacher_logits must have the same shape, '
-            f'got {tuple(student_logits.shape)} and '
-            f'{tuple(teacher_logits.shape)}')
+        raise ValueError(f'student_logits and teacher_logits must have the same shape, '
+                         f'got {tuple(student_logits.shape)} and '
+                         f'{tuple(teacher_logits.shape)}')
 
 
 class BaseDistillLoss(nn.Module):
@@ -80,8 +75,7 @@ class BaseDistillLoss(nn.Module):
         >>> # in a config: model = dict(distill_loss=dict(type='L1ProbLoss'))
     """
 
-    def __init__(self, loss_weight: float = 1.0,
-                 temperature: float = 1.0) -> None:
+    def __init__(self, loss_weight: float = 1.0, temperature: float = 1.0) -> None:
         super().__init__()
         self.loss_weight = check_non_negative('loss_weight', loss_weight)
         self.temperature = check_positive('temperature', temperature)
@@ -111,8 +105,7 @@ class BaseDistillLoss(nn.Module):
         if student_logits.shape[0] == 0:
             # An empty batch contributes nothing (and keeps the graph).
             return student_logits.float().sum() * 0.0
-        with torch.autocast(device_type=student_logits.device.type,
-                            enabled=False):
+        with torch.autocast(device_type=student_logits.device.type, enabled=False):
             t = self.temperature
             log_p_s = torch.log_softmax(student_logits.float() / t, dim=1)
             log_p_t = torch.log_softmax(teacher_logits.float() / t, dim=1)

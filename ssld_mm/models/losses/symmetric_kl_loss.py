@@ -43,7 +43,9 @@ class SymmetricKLLoss(BaseDistillLoss):
         ...     ...)
     """
 
-    def __init__(self, loss_weight: float = 1.0, temperature: float = 1.0,
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 temperature: float = 1.0,
                  eps: float = 1e-10) -> None:
         super().__init__(loss_weight=loss_weight, temperature=temperature)
         self.eps = check_non_negative('eps', eps)

@@ -4,15 +4,27 @@ _base_ = ['./tiny_cls.py']
 
 student = dict(
     type='mmpretrain.ImageClassifier',
-    backbone=dict(type='mmpretrain.ResNet', depth=18, stem_channels=8,
-                  base_channels=8, out_indices=(3, )),
+    backbone=dict(
+        type='mmpretrain.ResNet',
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        out_indices=(3, )),
     neck=dict(type='mmpretrain.GlobalAveragePooling'),
-    head=dict(type='mmpretrain.LinearClsHead', num_classes=3, in_channels=64,
-              loss=dict(type='mmpretrain.CrossEntropyLoss'), topk=(1, )))
+    head=dict(
+        type='mmpretrain.LinearClsHead',
+        num_classes=3,
+        in_channels=64,
+        loss=dict(type='mmpretrain.CrossEntropyLoss'),
+        topk=(1, )))
 teacher = dict(
     type='mmpretrain.ImageClassifier',
-    backbone=dict(type='mmpretrain.ResNet', depth=18, stem_channels=16,
-                  base_channels=16, out_indices=(3, )),
+    backbone=dict(
+        type='mmpretrain.ResNet',
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        out_indices=(3, )),
     neck=dict(type='mmpretrain.GlobalAveragePooling'),
     head=dict(type='mmpretrain.LinearClsHead', num_classes=3, in_channels=128))
 
@@ -24,7 +36,7 @@ model = dict(
     teacher_ckpt='checkpoints/tiny_teacher.pth',
     distill_loss=dict(type='JSDivLoss'),
     gt_loss_weight=0.0,
-    data_preprocessor=dict(num_classes=3, mean=[127.5] * 3, std=[127.5] * 3,
-                           to_rgb=True))
+    data_preprocessor=dict(
+        num_classes=3, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True))
 
 custom_hooks = [dict(type='TeacherAccuracyHook', topk=(1, ))]

@@ -6,11 +6,11 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO, TINY_CLS_CONFIG
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from conftest import REPO, TINY_CLS_CONFIG
 from ssld_mm.engine.hooks.finite_loss_hook import (NonFiniteLossError,
                                                    add_finite_loss_hook)
 
@@ -24,8 +24,10 @@ class _Snapshot(Hook):
         self.after = {}
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        self.after[runner.iter] = {k: v.detach().clone()
-                                   for k, v in runner.model.named_parameters()}
+        self.after[runner.iter] = {
+            k: v.detach().clone()
+            for k, v in runner.model.named_parameters()
+        }
 
 
 def _runner(cfg_path, work, folder, **extra):
@@ -48,6 +50,7 @@ def _poison(monkeypatch, cls, term, at_call, value=float('nan')):
         if calls[0] == at_call:
             out[term] = out[term] * value
         return out
+
     monkeypatch.setattr(cls, 'loss', loss)
 
 
@@ -64,12 +67,12 @@ def teacher_ckpt(tmp_path):
     return path, teacher
 
 
-def test_nan_distill_loss_stops_before_the_step(tmp_path, image_folder,
-                                                teacher_ckpt, monkeypatch):
+def test_nan_distill_loss_stops_before_the_step(tmp_path, image_folder, teacher_ckpt,
+                                                monkeypatch):
     from ssld_mm.models.distillers.ssld_distiller import SSLDDistiller
     _poison(monkeypatch, SSLDDistiller, 'loss_distill', at_call=6)  # epoch 2, iter 2
-    runner = _runner(DISTILL, tmp_path / 'w', image_folder,
-                     model=dict(teacher_ckpt=teacher_ckpt[0]))
+    runner = _runner(
+        DISTILL, tmp_path / 'w', image_folder, model=dict(teacher_ckpt=teacher_ckpt[0]))
     snap = _Snapshot()
     runner.register_hook(snap)
     with pytest.raises(NonFiniteLossError) as e:
@@ -82,21 +85,23 @@ def test_nan_distill_loss_stops_before_the_step(tmp_path, image_folder,
     now = dict(runner.model.named_parameters())
     for k, v in snap.after[4].items():
         assert torch.equal(now[k], v), k
-    assert all(torch.isfinite(v).all() for v in runner.model.state_dict().values()
-               if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all() for v in runner.model.state_dict().values()
+        if v.is_floating_point())
     ckpt = torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=False)
-    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values()
-               if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all() for v in ckpt['state_dict'].values()
+        if v.is_floating_point())
     assert not (tmp_path / 'w' / 'epoch_2.pth').exists()
 
 
-def test_inf_classification_loss_in_finetuning(tmp_path, image_folder,
-                                               monkeypatch):
+def test_inf_classification_loss_in_finetuning(tmp_path, image_folder, monkeypatch):
     from mmpretrain.models import ImageClassifier
     _poison(monkeypatch, ImageClassifier, 'loss', at_call=3, value=float('inf'))
     runner = _runner(TINY_CLS_CONFIG, tmp_path / 'w', image_folder)
-    with pytest.raises(NonFiniteLossError,
-                       match=r'^iteration 3 \(epoch 1\): non-finite loss: loss = inf'):
+    with pytest.raises(
+            NonFiniteLossError,
+            match=r'^iteration 3 \(epoch 1\): non-finite loss: loss = inf'):
         runner.train()
 
 
@@ -107,8 +112,8 @@ def test_broken_teacher_is_named_at_the_first_batch(tmp_path, image_folder,
     state['head.fc.bias'][1] = float('nan')
     bad = str(tmp_path / 'broken_teacher.pth')
     torch.save({'state_dict': state}, bad)
-    runner = _runner(DISTILL, tmp_path / 'w', image_folder,
-                     model=dict(teacher_ckpt=bad))
+    runner = _runner(
+        DISTILL, tmp_path / 'w', image_folder, model=dict(teacher_ckpt=bad))
     with pytest.raises(NonFiniteLossError) as e:
         runner.train()
     msg = str(e.value)
@@ -119,8 +124,10 @@ def test_broken_teacher_is_named_at_the_first_batch(tmp_path, image_folder,
 
 def test_every_config_has_the_hook_and_detection_gets_it():
     from mmengine.registry import HOOKS, init_default_scope
-    paths = [p for folder in ('ssld', 'paddleclas', 'fixres', 'transfer', 'demo')
-             for p in glob.glob(osp.join(REPO, 'configs', folder, '*.py'))]
+    paths = [
+        p for folder in ('ssld', 'paddleclas', 'fixres', 'transfer', 'demo')
+        for p in glob.glob(osp.join(REPO, 'configs', folder, '*.py'))
+    ]
     assert len(paths) > 40
     for path in paths:
         hooks = Config.fromfile(path).get('default_hooks', {})
@@ -143,11 +150,13 @@ def test_detector_losses_are_checked():
     assert BaseDetector.parse_losses is BaseModel.parse_losses
 
     class Det(BaseDetector):
+
         def __init__(self):
             super().__init__()
 
         def loss(self, *a):
             pass
+
         predict = _forward = extract_feat = loss
 
     class FakeRunner:
@@ -161,8 +170,11 @@ def test_detector_losses_are_checked():
     ok = {'loss_rpn_cls': torch.tensor(0.5), 'loss_bbox': [torch.tensor(1.)]}
     loss, _ = FakeRunner.model.parse_losses(ok)
     assert loss.item() == 1.5
-    bad = {'loss_rpn_cls': torch.tensor(0.5),
-           'loss_bbox': [torch.tensor(1.), torch.tensor(float('nan'))]}
-    with pytest.raises(NonFiniteLossError,
-                       match=r'^iteration 42: non-finite loss: loss_bbox = nan'):
+    bad = {
+        'loss_rpn_cls': torch.tensor(0.5),
+        'loss_bbox': [torch.tensor(1.), torch.tensor(float('nan'))]
+    }
+    with pytest.raises(
+            NonFiniteLossError,
+            match=r'^iteration 42: non-finite loss: loss_bbox = nan'):
         FakeRunner.model.parse_losses(bad)

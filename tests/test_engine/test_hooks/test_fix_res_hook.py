@@ -7,12 +7,12 @@ import uuid
 import pytest
 import torch
 import torch.nn as nn
+from conftest import TINY_CLS_CONFIG
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import IterBasedTrainLoop, Runner
 
-from conftest import TINY_CLS_CONFIG
 from ssld_mm.engine.hooks import FixResHook
 from ssld_mm.registry import MODELS
 from ssld_mm.utils import load_local_checkpoint, register_all_modules
@@ -69,9 +69,13 @@ def is_bn_buffer(key):
 
 
 def test_only_classifier_changes_and_bn_statistics_stay(tmp_path, image_folder,
-                                                       init_ckpt):
-    runner = train(tiny_cfg(tmp_path / 'w', image_folder,
-                            hook=dict(type='FixResHook'), load_from=init_ckpt))
+                                                        init_ckpt):
+    runner = train(
+        tiny_cfg(
+            tmp_path / 'w',
+            image_folder,
+            hook=dict(type='FixResHook'),
+            load_from=init_ckpt))
     before, after = state(init_ckpt), state(runner.model.state_dict())
     diff = changed(before, after)
     assert diff == ['head.fc.bias', 'head.fc.weight']
@@ -85,11 +89,13 @@ def test_only_classifier_changes_and_bn_statistics_stay(tmp_path, image_folder,
     assert 'BN layers outside [\'head\'] frozen (eval mode)' in log
 
 
-def test_update_bn_stats_lets_only_bn_buffers_adapt(tmp_path, image_folder,
-                                                    init_ckpt):
-    runner = train(tiny_cfg(
-        tmp_path / 'w', image_folder, load_from=init_ckpt,
-        hook=dict(type='FixResHook', update_bn_stats=True)))
+def test_update_bn_stats_lets_only_bn_buffers_adapt(tmp_path, image_folder, init_ckpt):
+    runner = train(
+        tiny_cfg(
+            tmp_path / 'w',
+            image_folder,
+            load_from=init_ckpt,
+            hook=dict(type='FixResHook', update_bn_stats=True)))
     before, after = state(init_ckpt), state(runner.model.state_dict())
     diff = changed(before, after)
     head = [k for k in diff if k.startswith('head.')]
@@ -100,12 +106,10 @@ def test_update_bn_stats_lets_only_bn_buffers_adapt(tmp_path, image_folder,
     bn_means = [k for k in before if k.endswith('running_mean')]
     assert set(bn_means) <= set(others)
     # ... while BN affine weights and all convs stayed
-    assert not any(k.endswith(('bn1.weight', 'bn1.bias', 'conv1.weight'))
-                   for k in diff)
+    assert not any(k.endswith(('bn1.weight', 'bn1.bias', 'conv1.weight')) for k in diff)
 
 
-def test_begin_epoch_pipeline_switch_and_resume(tmp_path, image_folder,
-                                                init_ckpt):
+def test_begin_epoch_pipeline_switch_and_resume(tmp_path, image_folder, init_ckpt):
     pipeline = [
         dict(type='mmpretrain.LoadImageFromFile'),
         dict(type='mmpretrain.Resize', scale=(40, 40)),
@@ -113,8 +117,8 @@ def test_begin_epoch_pipeline_switch_and_resume(tmp_path, image_folder,
     ]
     hook = dict(type='FixResHook', begin_epoch=1, train_pipeline=pipeline)
     full = tmp_path / 'full'
-    runner = train(tiny_cfg(full, image_folder, max_epochs=3, hook=hook,
-                            load_from=init_ckpt))
+    runner = train(
+        tiny_cfg(full, image_folder, max_epochs=3, hook=hook, load_from=init_ckpt))
     fixres = next(h for h in runner.hooks if isinstance(h, FixResHook))
     assert runner.train_loop.dataloader.dataset.pipeline is fixres.train_pipeline
     init = state(init_ckpt)
@@ -128,8 +132,12 @@ def test_begin_epoch_pipeline_switch_and_resume(tmp_path, image_folder,
     # Resume after epoch 2: the hook re-applies itself before training goes on.
     DefaultScope._instance_dict.clear()
     part = tmp_path / 'part'
-    cfg = tiny_cfg(part, image_folder, max_epochs=3, hook=hook,
-                   load_from=str(full / 'epoch_2.pth'))
+    cfg = tiny_cfg(
+        part,
+        image_folder,
+        max_epochs=3,
+        hook=hook,
+        load_from=str(full / 'epoch_2.pth'))
     cfg.resume = True
     runner = train(cfg)
     r3 = state(runner.model.state_dict())
@@ -142,7 +150,9 @@ def test_begin_epoch_pipeline_switch_and_resume(tmp_path, image_folder,
 
 def fake_runner(model, epoch=0, train_loop=None):
     return types.SimpleNamespace(
-        model=model, epoch=epoch, train_loop=train_loop,
+        model=model,
+        epoch=epoch,
+        train_loop=train_loop,
         logger=MMLogger.get_instance(f'fixres-{uuid.uuid4().hex}'))
 
 
@@ -155,9 +165,11 @@ class Net(nn.Module):
 
 
 def test_trainable_paths_are_module_paths_and_must_match():
-    with pytest.raises(ValueError, match=r"no trainable parameter under "
-                       r"\('head',\) in Net; top-level modules: "
-                       r"\['backbone', 'header'\]"):
+    with pytest.raises(
+            ValueError,
+            match=r"no trainable parameter under "
+            r"\('head',\) in Net; top-level modules: "
+            r"\['backbone', 'header'\]"):
         FixResHook().before_train(fake_runner(Net()))
     net = Net()
     FixResHook(trainable='header').before_train(fake_runner(net))
@@ -174,8 +186,9 @@ def test_argument_validation():
         FixResHook(update_bn_stats='yes')
     loop = object.__new__(IterBasedTrainLoop)
     with pytest.raises(ValueError, match='needs an epoch-based train loop'):
-        FixResHook(trainable='header', begin_epoch=2).before_train(
-            fake_runner(Net(), train_loop=loop))
+        FixResHook(
+            trainable='header',
+            begin_epoch=2).before_train(fake_runner(Net(), train_loop=loop))
 
 
 def test_ddp_without_find_unused_parameters_is_refused(tmp_path):
@@ -183,15 +196,15 @@ def test_ddp_without_find_unused_parameters_is_refused(tmp_path):
     from torch.nn.parallel import DistributedDataParallel
     if dist.is_initialized():
         pytest.skip('a process group already exists')
-    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store',
-                            rank=0, world_size=1)
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1)
     try:
         with pytest.raises(RuntimeError, match='find_unused_parameters=True'):
             FixResHook(trainable='header').before_train(
                 fake_runner(DistributedDataParallel(Net())))
         net = Net()
-        FixResHook(trainable='header').before_train(fake_runner(
-            DistributedDataParallel(net, find_unused_parameters=True)))
+        FixResHook(trainable='header').before_train(
+            fake_runner(DistributedDataParallel(net, find_unused_parameters=True)))
         assert not net.backbone[0].weight.requires_grad
     finally:
         dist.destroy_process_group()

@@ -7,10 +7,12 @@ from torch import nn
 from ssld_mm.engine.hooks.teacher_accuracy_hook import TeacherAccuracyHook
 
 # fixed teacher logits of 4 labeled samples over 3 classes, and their labels
-LOGITS = torch.tensor([[3., 2., 1.],    # label 0: top-1
-                       [3., 2., 1.],    # label 1: top-2
-                       [1., 2., 3.],    # label 0: top-3 only
-                       [0., 5., 1.]])   # label 1: top-1
+LOGITS = torch.tensor([
+    [3., 2., 1.],  # label 0: top-1
+    [3., 2., 1.],  # label 1: top-2
+    [1., 2., 3.],  # label 0: top-3 only
+    [0., 5., 1.]
+])  # label 1: top-1
 LABELS = [0, 1, 0, 1]
 
 
@@ -31,9 +33,10 @@ class FakeDistiller(nn.Module):
 def batches():
     # two batches; the second has an unlabeled sample that must be ignored
     samples = [DataSample().set_gt_label(y) for y in LABELS]
-    return [dict(inputs=torch.tensor([0, 1]), data_samples=samples[:2]),
-            dict(inputs=torch.tensor([2, 3, 0]),
-                 data_samples=samples[2:] + [DataSample()])]
+    return [
+        dict(inputs=torch.tensor([0, 1]), data_samples=samples[:2]),
+        dict(inputs=torch.tensor([2, 3, 0]), data_samples=samples[2:] + [DataSample()])
+    ]
 
 
 def test_default_topk_with_three_classes_is_clipped(capsys):

@@ -4,9 +4,8 @@ import torch
 from mmpretrain.models import Res2Net, ResNetV1d
 from torch import nn
 
-from ssld_mm.models.backbones import (MobileNetV1, PaddleMobileNetV2,
-                                      PaddleMobileNetV3, PaddleRes2Net,
-                                      PaddleResNetV1d)
+from ssld_mm.models.backbones import (MobileNetV1, PaddleMobileNetV2, PaddleMobileNetV3,
+                                      PaddleRes2Net, PaddleResNetV1d)
 from ssld_mm.models.backbones.paddle_mobilenet_v3 import PaddleHardsigmoid
 from ssld_mm.models.heads import PaddleMobileNetV3Head
 
@@ -27,9 +26,8 @@ def test_mobilenet_v3_outputs_and_paddle_layout():
     assert large.out_indices == (16, )
     # PaddleClas's detection stages blocks[2, 5, 11, 14] = indices 3, 6, 12, 15
     large = PaddleMobileNetV3('large', out_indices=(0, 3, 6, 12, 15, 16))
-    assert shapes(large, x64()) == [(2, 16, 32, 32), (2, 24, 16, 16),
-                                    (2, 40, 8, 8), (2, 112, 4, 4),
-                                    (2, 160, 2, 2), (2, 960, 2, 2)]
+    assert shapes(large, x64()) == [(2, 16, 32, 32), (2, 24, 16, 16), (2, 40, 8, 8),
+                                    (2, 112, 4, 4), (2, 160, 2, 2), (2, 960, 2, 2)]
     # block 0 keeps its 16->16 expand conv; SE squeeze is C // 4, not rounded
     assert large.blocks[0].expand_conv.conv.weight.shape == (16, 16, 1, 1)
     assert large.blocks[3].mid_se.conv1.weight.shape == (18, 72, 1, 1)
@@ -55,8 +53,7 @@ def test_mobilenet_v3_frozen_stages_and_norm_eval():
         assert all(not p.requires_grad for p in layer.parameters())
     assert all(p.requires_grad for p in model.blocks[2].parameters())
     assert model.blocks[2].training
-    assert all(not m.training for m in model.modules()
-               if isinstance(m, nn.BatchNorm2d))
+    assert all(not m.training for m in model.modules() if isinstance(m, nn.BatchNorm2d))
 
 
 def test_mobilenet_v3_layer_names_for_layerwise_lr():
@@ -84,8 +81,8 @@ def test_mobilenet_v3_argument_errors(kwargs, error, match):
 # ---------------------------------------------------------------- head
 def test_mobilenet_v3_head_downscales_in_inference():
     torch.manual_seed(0)
-    head = PaddleMobileNetV3Head(num_classes=5, in_channels=8, mid_channels=64,
-                                 dropout_rate=0.2)
+    head = PaddleMobileNetV3Head(
+        num_classes=5, in_channels=8, mid_channels=64, dropout_rate=0.2)
     head.eval()
     feat = torch.randn(3, 8)
     hidden = nn.functional.hardswish(feat @ head.last_conv.weight.T)
@@ -101,8 +98,7 @@ def test_mobilenet_v3_head_downscales_in_inference():
     # training zeroes units without rescaling the others (Paddle's mode)
     torch.testing.assert_close(dropped[kept], hidden[kept])
 
-    torch_mode = PaddleMobileNetV3Head(5, 8, 64,
-                                       dropout_mode='upscale_in_train')
+    torch_mode = PaddleMobileNetV3Head(5, 8, 64, dropout_mode='upscale_in_train')
     torch_mode.load_state_dict(head.state_dict())
     torch_mode.eval()
     torch.testing.assert_close(torch_mode.pre_logits((feat, )), hidden)
@@ -121,9 +117,8 @@ def test_mobilenet_v3_head_argument_errors(kwargs, match):
 # ------------------------------------------------------------ MobileNetV1/V2
 def test_mobilenet_v1_widths_and_outputs():
     model = MobileNetV1(scale=0.25, out_indices=(0, 1, 3, 5, 11, 13))
-    assert shapes(model, x64()) == [(2, 8, 32, 32), (2, 16, 32, 32),
-                                    (2, 32, 16, 16), (2, 64, 8, 8),
-                                    (2, 128, 4, 4), (2, 256, 2, 2)]
+    assert shapes(model, x64()) == [(2, 8, 32, 32), (2, 16, 32, 32), (2, 32, 16, 16),
+                                    (2, 64, 8, 8), (2, 128, 4, 4), (2, 256, 2, 2)]
     dw = model.blocks[1].depthwise_conv.conv
     assert dw.groups == 16 and dw.weight.shape == (16, 1, 3, 3)
     assert MobileNetV1(scale=0.75).out_channels == 768
@@ -134,9 +129,8 @@ def test_mobilenet_v1_widths_and_outputs():
 def test_mobilenet_v2_is_paddleclas_layout():
     model = PaddleMobileNetV2(scale=0.75, out_indices=(0, 1, 2, 7, 8))
     # int(c * 0.75): 24 -> 18 (mmpretrain's make_divisible gives 24)
-    assert shapes(model, x64()) == [(2, 24, 32, 32), (2, 12, 32, 32),
-                                    (2, 18, 16, 16), (2, 240, 2, 2),
-                                    (2, 1280, 2, 2)]
+    assert shapes(model, x64()) == [(2, 24, 32, 32), (2, 12, 32, 32), (2, 18, 16, 16),
+                                    (2, 240, 2, 2), (2, 1280, 2, 2)]
     first = model.stages[0][0]
     assert first.expand_conv.conv.weight.shape == (24, 24, 1, 1)  # t = 1
     assert not first.with_shortcut and model.stages[1][1].with_shortcut
@@ -167,8 +161,10 @@ def test_paddle_resnet_v1d_first_stage_projection_and_depth_200():
     r200 = PaddleResNetV1d(depth=200)
     assert [len(getattr(r200, f'layer{i}')) for i in range(1, 5)] == \
         [3, 12, 48, 3]
-    with pytest.raises(ValueError, match=r'depth must be one of \[18, 34, 50, '
-                       r'101, 152, 200\], got 26'):
+    with pytest.raises(
+            ValueError,
+            match=r'depth must be one of \[18, 34, 50, '
+            r'101, 152, 200\], got 26'):
         PaddleResNetV1d(depth=26)
 
 

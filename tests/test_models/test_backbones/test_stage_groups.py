@@ -1,20 +1,16 @@
 """Backbones declare their lr_mult_list stage groups (stage_groups())."""
 import pytest
 
-from ssld_mm.models.backbones import (MobileNetV1, PaddleMobileNetV2,
-                                     PaddleMobileNetV3)
-from ssld_mm.models.backbones.paddle_mobilenet_v3 import \
-    mobilenet_v3_stage_groups
+from ssld_mm.models.backbones import MobileNetV1, PaddleMobileNetV2, PaddleMobileNetV3
+from ssld_mm.models.backbones.paddle_mobilenet_v3 import mobilenet_v3_stage_groups
 
 
 def test_mobilenet_v3_rule_by_hand():
-    groups = mobilenet_v3_stage_groups(['stem'], [f'b{i}' for i in range(15)],
-                                       ['last'])
+    groups = mobilenet_v3_stage_groups(['stem'], [f'b{i}' for i in range(15)], ['last'])
     assert groups == [['stem', 'b0', 'b1', 'b2'], ['b3', 'b4', 'b5'],
                       ['b6', 'b7', 'b8'], ['b9', 'b10', 'b11'],
                       ['b12', 'b13', 'b14', 'last']]
-    small = mobilenet_v3_stage_groups(['stem'], [f'b{i}' for i in range(11)],
-                                      ['last'])
+    small = mobilenet_v3_stage_groups(['stem'], [f'b{i}' for i in range(11)], ['last'])
     assert small[3] == ['b9', 'b10', 'last'] and small[4] == []
 
 
@@ -31,10 +27,15 @@ def test_paddle_mobilenet_v3_groups_in_threes():
 def test_mobilenet_v1_and_v2_groups_by_stride():
     assert MobileNetV1(scale=0.25).stage_groups() == [
         ['stem', 'blocks.0'], ['blocks.1', 'blocks.2'], ['blocks.3', 'blocks.4'],
-        [f'blocks.{i}' for i in range(5, 11)], ['blocks.11', 'blocks.12']]
-    assert PaddleMobileNetV2(scale=0.25).stage_groups() == [
-        ['stem', 'stages.0'], ['stages.1'], ['stages.2'],
-        ['stages.3', 'stages.4'], ['stages.5', 'stages.6', 'final_conv']]
+        [f'blocks.{i}' for i in range(5, 11)], ['blocks.11', 'blocks.12']
+    ]
+    assert PaddleMobileNetV2(scale=0.25).stage_groups() == [['stem', 'stages.0'],
+                                                            ['stages.1'], ['stages.2'],
+                                                            ['stages.3', 'stages.4'],
+                                                            [
+                                                                'stages.5', 'stages.6',
+                                                                'final_conv'
+                                                            ]]
 
 
 @pytest.mark.parametrize('backbone', [
