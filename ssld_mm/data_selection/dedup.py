@@ -181,20 +181,6 @@ def _run_tasks(fn: Callable, state: _WorkerState, tasks: Iterator,
         yield from pool.imap(_IN_WORKER[fn], tasks, chunksize=1)
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(
-        total=total,
-        unit='img',
-        desc=desc,
-        disable=not enabled,
-        dynamic_ncols=True,
-        smoothing=0.05)
-
-
 def min_useful_keypoints(min_inliers: int) -> int:
     """Fewest SIFT keypoints an image needs to be matched at all.
 
@@ -292,7 +278,7 @@ def build_val_features(val_list: str,
             SiftMatchParams(max_side=int(max_side), max_keypoints=int(max_keypoints)))
         n_pending = sum(
             min((c + 1) * chunk_size, num) - c * chunk_size for c in pending)
-        bar = _progress(n_pending, 'val features', progress)
+        bar = rs.progress_bar(n_pending, 'val features', progress)
         acc: List[tuple] = []
         for chunk_id, is_last, out in _run_tasks(
                 _val_task, state, _tasks(val_list, val_prefix, chunk_size, num,
@@ -562,7 +548,7 @@ def _run_pool_chunks(job: _DedupJob, state: _WorkerState, pending: List[int],
                      on_chunk_done: Optional[Callable[[int], None]]) -> None:
     chunk_size, num = job.chunk_size, job.num
     n_pending = sum(min((c + 1) * chunk_size, num) - c * chunk_size for c in pending)
-    bar = _progress(n_pending, 'dedup pool', job.progress)
+    bar = rs.progress_bar(n_pending, 'dedup pool', job.progress)
     removed_acc: list = []
     failed_acc: list = []
     count = few = 0

@@ -122,6 +122,22 @@ def default_work_dir(out: str) -> str:
     return out + '.work'
 
 
+def progress_bar(total: int, desc: str, enabled: bool = True):
+    """A tqdm bar over ``total`` images (None without tqdm); the one bar of
+    the data-selection runs."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(
+        total=total,
+        unit='img',
+        desc=desc,
+        disable=not enabled,
+        dynamic_ncols=True,
+        smoothing=0.05)
+
+
 def read_manifest(work_dir: str) -> Optional[Dict[str, Any]]:
     """The manifest of ``work_dir`` or None."""
     path = osp.join(work_dir, MANIFEST)

@@ -243,8 +243,8 @@ def run_selection_shard(config: Union[str, Config],
                                                       data_prefix, chunk_size,
                                                       batch_size, pending, num_workers,
                                                       device)
-    bar = _progress_bar(
-        len(loader.dataset), progress, f'select shard {shard[0]}/{shard[1]}')
+    bar = rs.progress_bar(
+        len(loader.dataset), f'select shard {shard[0]}/{shard[1]}', progress)
     chunks = _ChunkCollector(work_dir, k, soft_topn, bar, on_chunk_done)
     waiting = None  # (chunk_id, is_last, device tensors, ...) of the last batch
     t0 = time.time()
@@ -294,20 +294,6 @@ def _teacher_and_loader(config, checkpoint: str, pool_list: str, data_prefix: st
         pin_memory=is_cuda,
         prefetch_factor=4 if num_workers > 0 else None)
     return model, device, plan, loader
-
-
-def _progress_bar(total: int, enabled: bool, desc: str):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(
-        total=total,
-        unit='img',
-        disable=not enabled,
-        desc=desc,
-        dynamic_ncols=True,
-        smoothing=0.05)
 
 
 def _teacher_topk(model, batch: dict, device, fp16: bool, soft_topn: int):

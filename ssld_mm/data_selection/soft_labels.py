@@ -457,17 +457,7 @@ def run_generation_shard(cfg: Config,
         collate_fn=collate_views,
         pin_memory=is_cuda,
         prefetch_factor=4 if num_workers > 0 else None)
-    try:
-        from tqdm import tqdm
-        bar = tqdm(
-            total=len(dataset),
-            unit='img',
-            disable=not progress,
-            desc=f'soft labels {shard[0]}/{shard[1]}',
-            dynamic_ncols=True,
-            smoothing=0.05)
-    except ImportError:  # pragma: no cover
-        bar = None
+    bar = rs.progress_bar(len(dataset), f'soft labels {shard[0]}/{shard[1]}', progress)
 
     rows: Dict[str, list] = {
         k: []
