@@ -2,13 +2,15 @@
 
 ``tools/train.py`` and ``tools/test.py`` check the files a config names before
 the Runner starts (:func:`check_config_files`), and run inside
-:func:`report_failures`, which prints the traceback as usual and then, as the
-very last line, ``ERROR: <config key or cause>: <problem> -> <what to do>``.
+:func:`report_failures`, which writes the traceback to a file (on the console
+too with ``--verbose`` or ``SSLD_MM_VERBOSE=1``) and prints, as the very last
+line, ``ERROR: <config key or cause>: <problem> -> <what to do>``.
 """
 import contextlib
 import os
 import os.path as osp
 import sys
+import tempfile
 import traceback
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
@@ -159,15 +161,18 @@ def one_line_error(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
         return (f'{name}: {message} -> check the path; relative paths start '
                 f'from the current folder {os.getcwd()!r}')
-    return f'{name}: {message} -> see the traceback above'
+    return f'{name}: {message} -> see the traceback'
 
 
 @contextlib.contextmanager
 def report_failures(tool: str) -> Iterator[None]:
     """Run a tool's main; on failure, end the output with one ``ERROR:`` line.
 
-    The traceback is printed as usual (stderr), then
-    ``ERROR: <tool>: <one_line_error>``, and the process exits with status 1.
+    The traceback goes to a file in the temporary folder (named on the line
+    before the last) or, with ``--verbose`` on the command line or
+    ``SSLD_MM_VERBOSE=1``, to stderr instead; then
+    ``ERROR: <tool>: <one_line_error>`` is printed as the last line and the
+    process exits with status 1.
     ``KeyboardInterrupt`` and ``SystemExit`` pass through unchanged.
 
     Args:
@@ -183,6 +188,25 @@ def report_failures(tool: str) -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 (every failure gets the line)
         sys.stdout.flush()
-        traceback.print_exc()
+        text = traceback.format_exc()
+        if '--verbose' in sys.argv or os.environ.get('SSLD_MM_VERBOSE') == '1':
+            print(text, end='', file=sys.stderr)
+        else:
+            print(
+                f'(full traceback: {_save_traceback(tool, text)}; '
+                '--verbose or SSLD_MM_VERBOSE=1 prints it)',
+                file=sys.stderr)
         print(f'ERROR: {tool}: {one_line_error(exc)}', file=sys.stderr, flush=True)
         raise SystemExit(1) from None
+
+
+def _save_traceback(tool: str, text: str) -> str:
+    """Write ``text`` to ``<tmp>/ssld_mm_<tool>_<pid>.traceback.txt``."""
+    name = f'ssld_mm_{osp.splitext(tool)[0]}_{os.getpid()}.traceback.txt'
+    path = osp.join(tempfile.gettempdir(), name)
+    try:
+        with open(path, 'w') as f:
+            f.write(text)
+    except OSError:  # the ERROR line still follows
+        return f'not saved ({osp.dirname(path)} is not writable)'
+    return path

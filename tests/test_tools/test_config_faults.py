@@ -76,6 +76,9 @@ def test_broken_configs_fail_before_training(setup, tmp_path, monkeypatch, capfd
         err = capfd.readouterr().err.strip().splitlines()
         assert err[-1].startswith('ERROR: train.py: '), (name, err[-5:])
         assert expected in err[-1], (name, err[-1])
+        # one line, no deep traceback (it is saved to the file the line names)
+        assert not any('Traceback (most recent call last)' in x for x in err), name
+        assert err[-2].startswith('(full traceback: '), (name, err[-2])
         written = [
             osp.relpath(osp.join(d, f), work) for d, _, files in os.walk(work)
             for f in files

@@ -183,7 +183,7 @@ def test_one_line_error_hints():
         .startswith("custom_imports: ModuleNotFoundError: No module named "
                     "'my_net' -> make the module importable")
     assert one_line_error(RuntimeError('a\n  b')) == \
-        'RuntimeError: a b -> see the traceback above'
+        'RuntimeError: a b -> see the traceback'
 
 
 # ---- item 5: a distiller checkpoint tested with a classifier config -------
@@ -290,15 +290,25 @@ def test_teardown_distributed_destroys_the_group(tmp_path):
     assert not dist.is_initialized()
 
 
-def test_other_tools_end_with_one_error_line(tmp_path):
+def test_other_tools_end_with_one_error_line(tmp_path, monkeypatch):
     dedup = osp.join(REPO, 'tools', 'data', 'dedup_sift.py')
-    _, err = run_failing([
+    args = [
         dedup, '--pool', 'p.txt', '--val', 'v.txt', '--out', 'o.txt', '--removed',
         'r.txt', '--ratio', '1.5'
-    ],
-                         cwd=str(tmp_path))
+    ]
+    _, err = run_failing(args, cwd=str(tmp_path))
     assert last_line(err) == ('ERROR: dedup_sift.py: ValueError: ratio must be '
-                              'in (0, 1), got 1.5 -> see the traceback above')
+                              'in (0, 1), got 1.5 -> see the traceback')
+    assert 'Traceback (most recent call last)' not in err
+    before_last = err.strip().splitlines()[-2]
+    assert before_last.startswith('(full traceback: ')
+    saved = before_last[len('(full traceback: '):].split(';')[0]
+    with open(saved) as f:
+        assert 'ratio must be in (0, 1)' in f.read()
+    monkeypatch.setenv('SSLD_MM_VERBOSE', '1')  # the traceback on the console too
+    _, err = run_failing(args, cwd=str(tmp_path))
+    assert 'Traceback (most recent call last)' in err
+    monkeypatch.delenv('SSLD_MM_VERBOSE')
     extract = osp.join(REPO, 'tools', 'model_converters', 'extract_student.py')
     _, err = run_failing([extract, 'missing.pth', 'out.pth'], cwd=str(tmp_path))
     assert last_line(err).startswith('ERROR: extract_student.py: ')
