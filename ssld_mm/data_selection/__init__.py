@@ -7,7 +7,7 @@ Pure functions (no argparse); ``tools/data/select_topk.py`` and
 from .dedup import build_val_features, dedup_pool, format_dedup_summary
 from .resumable import parse_shard
 from .select_topk import (format_summary, merge_selection, select_topk,
-                          shard_from_launcher)
+                          shard_and_device, shard_from_launcher)
 from .sift import DEFAULTS as SIFT_DEFAULTS
 from .sift import (Match, SiftFeatures, SiftIndex, extract_sift, load_gray,
                    mirror_features)
@@ -16,7 +16,8 @@ from .topk import ClassTopK, topk_order
 
 __all__ = [
     'select_topk', 'merge_selection', 'format_summary', 'shard_from_launcher',
-    'parse_shard', 'ClassTopK', 'topk_order', 'dedup_pool', 'build_val_features',
-    'format_dedup_summary', 'SiftIndex', 'SiftFeatures', 'Match', 'extract_sift',
-    'load_gray', 'mirror_features', 'SIFT_DEFAULTS', 'generate_soft_labels'
+    'shard_and_device', 'parse_shard', 'ClassTopK', 'topk_order', 'dedup_pool',
+    'build_val_features', 'format_dedup_summary', 'SiftIndex', 'SiftFeatures', 'Match',
+    'extract_sift', 'load_gray', 'mirror_features', 'SIFT_DEFAULTS',
+    'generate_soft_labels'
 ]

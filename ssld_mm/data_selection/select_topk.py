@@ -130,6 +130,32 @@ def shard_from_launcher(launcher: str) -> Tuple[Tuple[int, int], int]:
     return (int(env[keys[0]]), int(env[keys[1]])), int(env[keys[2]])
 
 
+def shard_and_device(shard: Optional[str], launcher: str,
+                     device: Optional[str]) -> Tuple[Tuple[int, int], Optional[str]]:
+    """The ``(rank, world_size)`` shard and device of a sharded data tool.
+
+    Args:
+        shard (str, optional): ``--shard i/n``; exclusive with a launcher.
+        launcher (str): ``--launcher`` (see :func:`shard_from_launcher`).
+        device (str, optional): ``--device``; under a launcher it defaults to
+            ``cuda:<local_rank>`` when CUDA is available.
+
+    Example:
+        >>> shard_and_device('1/4', 'none', None)
+        ((1, 4), None)
+    """
+    if shard is not None and launcher != 'none':
+        raise SystemExit('use either --shard or --launcher, not both')
+    if launcher == 'none':
+        return (rs.parse_shard(shard) if shard else (0, 1)), device
+    where, local_rank = shard_from_launcher(launcher)
+    if device is None:
+        import torch
+        if torch.cuda.is_available():
+            device = f'cuda:{local_rank}'
+    return where, device
+
+
 def _save_chunk(work_dir: str, chunk_id: int, arrays: Dict[str, np.ndarray]) -> None:
     with rs.atomic_open(rs.chunk_path(work_dir, chunk_id, CHUNK_EXT), 'wb') as f:
         np.savez(f, **arrays)

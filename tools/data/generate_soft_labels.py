@@ -21,7 +21,7 @@ import sys
 
 from mmengine.config import DictAction
 
-from ssld_mm.data_selection import parse_shard, shard_from_launcher
+from ssld_mm.data_selection import shard_and_device
 from ssld_mm.data_selection.soft_labels import generate_soft_labels
 from ssld_mm.data_selection.teacher import load_teacher_config
 from ssld_mm.utils.tool_errors import report_failures
@@ -98,18 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.shard is not None and args.launcher != 'none':
-        raise SystemExit('use either --shard or --launcher, not both')
-    if args.launcher != 'none':
-        shard, local_rank = shard_from_launcher(args.launcher)
-    else:
-        shard = parse_shard(args.shard) if args.shard else (0, 1)
-        local_rank = 0
-    device = args.device
-    if device is None and args.launcher != 'none':
-        import torch
-        if torch.cuda.is_available():
-            device = f'cuda:{local_rank}'
+    shard, device = shard_and_device(args.shard, args.launcher, args.device)
     cfg = args.config  # a path is recorded in index.json
     if args.cfg_options:
         cfg = load_teacher_config(args.config)

@@ -21,8 +21,7 @@ import sys
 
 from mmengine.config import DictAction
 
-from ssld_mm.data_selection import (format_summary, parse_shard, select_topk,
-                                    shard_from_launcher)
+from ssld_mm.data_selection import format_summary, select_topk, shard_and_device
 from ssld_mm.data_selection.teacher import load_teacher_config
 from ssld_mm.utils.checkpoint import add_trust_checkpoint_arg, apply_checkpoint_trust
 from ssld_mm.utils.tool_errors import report_failures
@@ -112,18 +111,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.shard is not None and args.launcher != 'none':
-        raise SystemExit('use either --shard or --launcher, not both')
-    if args.launcher != 'none':
-        shard, local_rank = shard_from_launcher(args.launcher)
-    else:
-        shard = parse_shard(args.shard) if args.shard else (0, 1)
-        local_rank = 0
-    device = args.device
-    if device is None and args.launcher != 'none':
-        import torch
-        if torch.cuda.is_available():
-            device = f'cuda:{local_rank}'
+    shard, device = shard_and_device(args.shard, args.launcher, args.device)
     cfg = load_teacher_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
