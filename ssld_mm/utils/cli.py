@@ -281,6 +281,7 @@ def load_test_checkpoint(runner, checkpoint: str) -> None:
     from mmengine.model import is_model_wrapper
     from mmengine.runner import CheckpointLoader
 
+    from ssld_mm.utils.state_dict import WRAPPER_PREFIXES, checkpoint_state_dict
     from ssld_mm.utils.tool_errors import ConfigError
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     model_keys = {
@@ -288,8 +289,11 @@ def load_test_checkpoint(runner, checkpoint: str) -> None:
         for k in model.state_dict() if not k.endswith('num_batches_tracked')
     }
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    ckpt_keys = {re.sub(r'^module\.', '', k) for k in state}
+    try:
+        ckpt_keys = set(checkpoint_state_dict(ckpt, checkpoint))
+    except (TypeError, ValueError) as e:
+        raise ConfigError('CHECKPOINT', str(e),
+                          'pass an MMEngine / MMPretrain checkpoint') from None
     revise, note = _revise_for_model(model_keys, ckpt_keys)
     revised = set(ckpt_keys)
     for pattern, repl in revise:
@@ -314,4 +318,4 @@ def load_test_checkpoint(runner, checkpoint: str) -> None:
         checkpoint,
         map_location='cpu',
         strict=False,
-        revise_keys=[(r'^module\.', '')] + revise)
+        revise_keys=[(f'^{re.escape(p)}', '') for p in WRAPPER_PREFIXES] + revise)

@@ -235,6 +235,32 @@ def test_load_test_checkpoint_strips_or_adds_student_prefix(tmp_path, image_fold
         assert torch.equal(got['student.' + k], state[k]), k
 
 
+def test_load_test_checkpoint_unwraps_ddp_saved_distiller(tmp_path, image_folder):
+    """``module.student.*`` (a distiller saved from DDP): both prefixes go."""
+    state = _tiny_classifier_state()
+    ddp = str(tmp_path / 'ddp.pth')
+    torch.save({'state_dict': {
+        'module.student.' + k: v
+        for k, v in state.items()
+    }}, ddp)
+    runner = _build_runner(tmp_path, image_folder)
+    cli.load_test_checkpoint(runner, ddp)
+    got = runner.model.state_dict()
+    for k in state:
+        assert torch.equal(got[k], state[k]), k
+
+
+def test_load_test_checkpoint_names_a_checkpoint_without_weights(
+        tmp_path, image_folder):
+    empty = str(tmp_path / 'empty.pth')
+    torch.save({'state_dict': {'meta': 'no tensors here'}}, empty)
+    runner = _build_runner(tmp_path, image_folder)
+    with pytest.raises(ConfigError) as e:
+        cli.load_test_checkpoint(runner, empty)
+    assert e.value.key == 'CHECKPOINT'
+    assert e.value.problem == f'{empty}: the checkpoint holds no tensors'
+
+
 def test_load_test_checkpoint_refuses_random_weights(tmp_path, image_folder):
     other = str(tmp_path / 'other.pth')
     torch.save(
