@@ -5,9 +5,10 @@ A backbone here is a chain of layers numbered ``0 .. N-1`` (the stem is 0):
 freezes layers ``0 .. k`` (``-1`` freezes nothing), and ``norm_eval`` keeps
 every BN layer in eval mode during training (MMPretrain's semantics).
 """
-from typing import List, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmcv.cnn import ConvModule
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -32,6 +33,20 @@ def check_scale(scale: float, cls_name: str) -> float:
 class IndexedBackbone(BaseBackbone):
     """Base of :class:`PaddleMobileNetV3`, :class:`PaddleMobileNetV2` and
     :class:`MobileNetV1`; subclasses implement :meth:`indexed_layers`."""
+
+    def _build_stem(self, channels: int, norm_cfg: dict, act: str) -> int:
+        """``self.stem``: the 3x3 stride-2 conv + norm + ``act`` every Paddle
+        mobile network starts with, from 3 to ``channels``; returns
+        ``channels``."""
+        self.stem = ConvModule(
+            3,
+            channels,
+            3,
+            stride=2,
+            padding=1,
+            norm_cfg=norm_cfg,
+            act_cfg=dict(type=act))
+        return channels
 
     def indexed_layers(self) -> List[nn.Module]:
         """The layers in forward order; the output of layer ``i`` is
@@ -88,3 +103,35 @@ class IndexedBackbone(BaseBackbone):
                 if isinstance(module, _BatchNorm):
                     module.eval()
         return self
+
+
+class ScaledMobileNet(IndexedBackbone):
+    """Base of :class:`MobileNetV1` and :class:`PaddleMobileNetV2`.
+
+    The constructor they share: validate ``scale``, build the stem
+    (``int(32 * scale)`` channels, activation :attr:`stem_act`), let the
+    subclass build the rest (:meth:`_build_body`), then set up
+    ``out_indices`` (default ``-1``: the last layer), ``frozen_stages`` and
+    ``norm_eval``. The arguments are documented on the subclasses.
+    """
+
+    #: Activation type of the stem (an MMCV activation name).
+    stem_act = 'ReLU'
+
+    def __init__(
+            self,
+            scale: float = 1.0,
+            out_indices: Union[int, Sequence[int]] = -1,
+            frozen_stages: int = -1,
+            norm_cfg: dict = dict(type='BN', eps=1e-5),
+            norm_eval: bool = False,
+            init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.scale = check_scale(scale, type(self).__name__)
+        in_channels = self._build_stem(int(32 * self.scale), norm_cfg, self.stem_act)
+        self._build_body(in_channels, norm_cfg)
+        self._setup_indices(out_indices, frozen_stages, norm_eval)
+
+    def _build_body(self, in_channels: int, norm_cfg: dict) -> None:
+        """Build every layer after the stem (``in_channels`` wide input)."""
+        raise NotImplementedError

@@ -1,12 +1,12 @@
 """MobileNetV1 (PaddleClas's layout; MMPretrain has none)."""
-from typing import List, Optional, Sequence, Union
+from typing import List
 
 import torch
 from mmcv.cnn import ConvModule
 from torch import nn
 
 from ssld_mm.registry import MODELS
-from ._indexed_backbone import DEFAULT_INIT_CFG, IndexedBackbone, check_scale
+from ._indexed_backbone import ScaledMobileNet
 
 
 class DepthwiseSeparable(nn.Module):
@@ -32,7 +32,7 @@ class DepthwiseSeparable(nn.Module):
 
 
 @MODELS.register_module()
-class MobileNetV1(IndexedBackbone):
+class MobileNetV1(ScaledMobileNet):
     """MobileNetV1 (Howard et al. 2017) as PaddleClas builds it.
 
     Widths are ``int(c * scale)`` (PaddleClas truncates, no rounding to 8),
@@ -49,7 +49,7 @@ class MobileNetV1(IndexedBackbone):
     Args:
         scale (float): Width multiplier. Defaults to 1.0.
         out_indices (int | Sequence[int]): Outputs to return. Defaults to
-            ``(13, )``.
+            ``-1``, the last one (13).
         frozen_stages (int): Freeze outputs ``0..frozen_stages``; -1 freezes
             nothing. Defaults to -1.
         norm_cfg (dict): Norm layer config. Defaults to BN (eps 1e-5).
@@ -59,12 +59,12 @@ class MobileNetV1(IndexedBackbone):
             Defaults to Kaiming for convs and constant 1 for BN.
 
     Example:
-        >>> model = dict(
-        ...     type='mmpretrain.ImageClassifier',
-        ...     backbone=dict(type='ssld_mm.MobileNetV1', scale=1.0),
-        ...     neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        ...     head=dict(type='mmpretrain.LinearClsHead', num_classes=1000,
-        ...               in_channels=1024))
+        >>> # PaddleClas's four stage outputs, e.g. for a detection neck
+        >>> backbone = MobileNetV1(scale=0.5, out_indices=(3, 5, 11, 13))
+        >>> [tuple(o.shape) for o in backbone(torch.rand(1, 3, 224, 224))]
+        [(1, 64, 56, 56), (1, 128, 28, 28), (1, 256, 14, 14), (1, 512, 7, 7)]
+        >>> # in a config
+        >>> backbone = dict(type='ssld_mm.MobileNetV1', scale=1.0)
     """
     # depthwise channels, pointwise out channels, stride (before scaling)
     arch_settings = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2),
@@ -72,26 +72,9 @@ class MobileNetV1(IndexedBackbone):
                      (512, 512, 1), (512, 512, 1), (512, 512, 1), (512, 1024, 2),
                      (1024, 1024, 1)]
 
-    def __init__(
-            self,
-            scale: float = 1.0,
-            out_indices: Union[int, Sequence[int]] = (13, ),
-            frozen_stages: int = -1,
-            norm_cfg: dict = dict(type='BN', eps=1e-5),
-            norm_eval: bool = False,
-            init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.scale = scale = check_scale(scale, 'MobileNetV1')
-        in_channels = int(32 * scale)
-        self.stem = ConvModule(
-            3,
-            in_channels,
-            3,
-            stride=2,
-            padding=1,
-            norm_cfg=norm_cfg,
-            act_cfg=dict(type='ReLU'))
-        blocks = []
+    def _build_body(self, in_channels: int, norm_cfg: dict) -> None:
+        """The 13 depthwise-separable blocks."""
+        scale, blocks = self.scale, []
         for mid, out, stride in self.arch_settings:
             blocks.append(
                 DepthwiseSeparable(in_channels, int(mid * scale), int(out * scale),
@@ -99,7 +82,6 @@ class MobileNetV1(IndexedBackbone):
             in_channels = int(out * scale)
         self.blocks = nn.ModuleList(blocks)
         self.out_channels = in_channels
-        self._setup_indices(out_indices, frozen_stages, norm_eval)
 
     def indexed_layers(self) -> List[nn.Module]:
         return [self.stem, *self.blocks]

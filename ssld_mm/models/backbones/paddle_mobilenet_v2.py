@@ -1,12 +1,12 @@
 """MobileNetV2 exactly as PaddleClas builds it, so its weights load as they are."""
-from typing import List, Optional, Sequence, Union
+from typing import List
 
 import torch
 from mmcv.cnn import ConvModule
 from torch import nn
 
 from ssld_mm.registry import MODELS
-from ._indexed_backbone import DEFAULT_INIT_CFG, IndexedBackbone, check_scale
+from ._indexed_backbone import ScaledMobileNet
 
 
 class PaddleInvertedResidual(nn.Module):
@@ -39,7 +39,7 @@ class PaddleInvertedResidual(nn.Module):
 
 
 @MODELS.register_module()
-class PaddleMobileNetV2(IndexedBackbone):
+class PaddleMobileNetV2(ScaledMobileNet):
     """MobileNetV2 as PaddleClas builds it (``MobileNetV2``, ``MobileNetV2_x*``).
 
     Why not MMPretrain's ``MobileNetV2``: PaddleClas's first block (expansion
@@ -59,16 +59,10 @@ class PaddleMobileNetV2(IndexedBackbone):
     ``stages[i-1]`` (1..7), 8 = ``final_conv`` (the default).
 
     Args:
-        scale (float): Width multiplier. Defaults to 1.0.
+        scale, frozen_stages, norm_cfg, norm_eval, init_cfg: As in
+            :class:`~ssld_mm.models.backbones.MobileNetV1`.
         out_indices (int | Sequence[int]): Outputs to return. Defaults to
-            ``(8, )``.
-        frozen_stages (int): Freeze outputs ``0..frozen_stages``; -1 freezes
-            nothing. Defaults to -1.
-        norm_cfg (dict): Norm layer config. Defaults to BN (eps 1e-5).
-        norm_eval (bool): Keep BN layers in eval mode while training.
-            Defaults to False.
-        init_cfg (dict | list[dict], optional): Initialisation config.
-            Defaults to Kaiming for convs and constant 1 for BN.
+            ``-1``, the last one (8).
 
     Example:
         >>> model = dict(
@@ -82,28 +76,13 @@ class PaddleMobileNetV2(IndexedBackbone):
     arch_settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
                      (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
 
-    def __init__(
-            self,
-            scale: float = 1.0,
-            out_indices: Union[int, Sequence[int]] = (8, ),
-            frozen_stages: int = -1,
-            norm_cfg: dict = dict(type='BN', eps=1e-5),
-            norm_eval: bool = False,
-            init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.scale = scale = check_scale(scale, 'PaddleMobileNetV2')
-        in_channels = int(32 * scale)
-        self.stem = ConvModule(
-            3,
-            in_channels,
-            3,
-            stride=2,
-            padding=1,
-            norm_cfg=norm_cfg,
-            act_cfg=dict(type='ReLU6'))
+    stem_act = 'ReLU6'
+
+    def _build_body(self, in_channels: int, norm_cfg: dict) -> None:
+        """The seven bottleneck stages and the final 1x1 conv."""
         stages = []
         for t, c, n, s in self.arch_settings:
-            out_channels = int(c * scale)
+            out_channels = int(c * self.scale)
             blocks = [
                 PaddleInvertedResidual(in_channels, out_channels, s, t, False, norm_cfg)
             ]
@@ -114,14 +93,13 @@ class PaddleMobileNetV2(IndexedBackbone):
             stages.append(nn.Sequential(*blocks))
             in_channels = out_channels
         self.stages = nn.ModuleList(stages)
-        self.out_channels = int(1280 * scale) if scale > 1.0 else 1280
+        self.out_channels = int(1280 * self.scale) if self.scale > 1.0 else 1280
         self.final_conv = ConvModule(
             in_channels,
             self.out_channels,
             1,
             norm_cfg=norm_cfg,
             act_cfg=dict(type='ReLU6'))
-        self._setup_indices(out_indices, frozen_stages, norm_eval)
 
     def indexed_layers(self) -> List[nn.Module]:
         return [self.stem, *self.stages, self.final_conv]

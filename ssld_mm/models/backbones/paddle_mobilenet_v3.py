@@ -1,10 +1,8 @@
 """MobileNetV3 exactly as PaddleClas builds it, so its weights load as they are."""
-import logging
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import ConvModule
-from mmengine.logging import print_log
 from mmpretrain.models.utils import make_divisible
 from torch import nn
 
@@ -13,6 +11,7 @@ from ssld_mm.registry import MODELS
 # registered wherever the backbone is.
 from ..heads.paddle_mobilenet_v3_head import PaddleMobileNetV3Head  # noqa: F401
 from ._indexed_backbone import DEFAULT_INIT_CFG, IndexedBackbone, check_scale
+from ._strict_pretrained import load_pretrained, take_pretrained
 
 _ACTS = {'relu': dict(type='ReLU'), 'hardswish': dict(type='HSwish')}
 
@@ -255,19 +254,7 @@ class PaddleMobileNetV3(IndexedBackbone):
             norm_cfg: dict = dict(type='BN', eps=1e-5),
             norm_eval: bool = False,
             init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT_CFG) -> None:
-        self.pretrained_checkpoint: Optional[str] = None
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            extra = set(init_cfg) - {'type', 'checkpoint'}
-            if extra:
-                raise ValueError(
-                    'PaddleMobileNetV3: a Pretrained init_cfg takes only type '
-                    'and checkpoint (the backbone keys are found by '
-                    f'themselves), got {sorted(extra)}')
-            self.pretrained_checkpoint = init_cfg.get('checkpoint')
-            init_cfg = None  # loaded by init_weights, strictly
-            self._load_pretrained = True
-        else:
-            self._load_pretrained = False
+        self.pretrained_spec, init_cfg = take_pretrained(init_cfg, 'PaddleMobileNetV3')
         super().__init__(init_cfg=init_cfg)
         if arch not in self.arch_settings:
             raise ValueError(f'PaddleMobileNetV3: arch must be one of '
@@ -276,15 +263,8 @@ class PaddleMobileNetV3(IndexedBackbone):
         self.scale = scale = check_scale(scale, 'PaddleMobileNetV3')
         cfg = self.arch_settings[arch]
 
-        in_channels = make_divisible(self.stem_channels * scale, 8)
-        self.stem = ConvModule(
-            3,
-            in_channels,
-            3,
-            stride=2,
-            padding=1,
-            norm_cfg=norm_cfg,
-            act_cfg=_ACTS['hardswish'])
+        in_channels = self._build_stem(
+            make_divisible(self.stem_channels * scale, 8), norm_cfg, 'HSwish')
         blocks = []
         for kernel, expand, out, use_se, act, stride in cfg:
             out_channels = make_divisible(scale * out, 8)
@@ -329,22 +309,8 @@ class PaddleMobileNetV3(IndexedBackbone):
         """The configured init, or the strict checkpoint load (see
         ``init_cfg``)."""
         super().init_weights()
-        if not self._load_pretrained:
-            return
-        if self.pretrained_checkpoint is None:
-            print_log(
-                'PaddleMobileNetV3: init_cfg.checkpoint is not set; the '
-                'backbone keeps its random init',
-                logger='current',
-                level=logging.WARNING)
-            return
         from ssld_mm.converters.backbone_checkpoint import load_backbone_strictly
-        info = load_backbone_strictly(self, self.pretrained_checkpoint)
-        print_log(
-            f'PaddleMobileNetV3: loaded {info["loaded"]} tensors from '
-            f'{self.pretrained_checkpoint} ({len(info["ignored"])} '
-            'non-backbone keys ignored)',
-            logger='current')
+        load_pretrained(self, self.pretrained_spec, load_backbone_strictly)
 
     @staticmethod
     def _detection_taps(

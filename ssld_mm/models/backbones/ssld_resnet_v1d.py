@@ -1,11 +1,10 @@
 """MMDetection's ResNetV1d that takes ssld_mm classifier checkpoints strictly."""
-import logging
 from typing import Optional
 
 from mmdet.models.backbones import ResNetV1d
-from mmengine.logging import print_log
 
 from ssld_mm.registry import MODELS
+from ._strict_pretrained import load_pretrained, take_pretrained
 
 
 @MODELS.register_module()
@@ -54,39 +53,14 @@ class SSLDResNetV1d(ResNetV1d):
     """
 
     def __init__(self, init_cfg: Optional[dict] = None, **kwargs) -> None:
-        self.pretrained_checkpoint: Optional[str] = None
-        is_pretrained = isinstance(init_cfg, dict) and \
-            init_cfg.get('type') == 'Pretrained'
-        if is_pretrained:
-            extra = set(init_cfg) - {'type', 'checkpoint'}
-            if extra:
-                raise ValueError(
-                    f'SSLDResNetV1d: init_cfg takes only type and checkpoint '
-                    f'(the key layout is found by itself), got {sorted(extra)}')
-            self.pretrained_checkpoint = init_cfg.get('checkpoint')
-            if self.pretrained_checkpoint is None:
-                init_cfg = None  # MMDetection's random init (Kaiming, ...)
+        self.pretrained_spec, init_cfg = take_pretrained(init_cfg, 'SSLDResNetV1d')
         super().__init__(init_cfg=init_cfg, **kwargs)
-        if self.pretrained_checkpoint is not None:
+        if self.pretrained_spec.checkpoint is not None:
             # Loaded by init_weights below, after the children (DCN) init.
             self.init_cfg = None
 
     def init_weights(self) -> None:
         """Children's own init (DCN offsets), then the strict checkpoint load."""
         super().init_weights()
-        if self.pretrained_checkpoint is None:
-            print_log(
-                'SSLDResNetV1d: model.backbone.init_cfg.checkpoint is not set; '
-                "the backbone keeps MMDetection's random init",
-                logger='current',
-                level=logging.WARNING)
-            return
         from ssld_mm.converters.mmdet_resnet import load_mmdet_resnet
-        info = load_mmdet_resnet(self, self.pretrained_checkpoint)
-        kept = (f', {len(info["dcn_offsets_kept"])} DCN offset tensors keep '
-                'their zero init' if info['dcn_offsets_kept'] else '')
-        print_log(
-            f'SSLDResNetV1d: loaded {info["loaded"]} tensors from '
-            f'{self.pretrained_checkpoint} ({info["layout"]} layout, '
-            f'{len(info["ignored"])} non-backbone keys ignored{kept})',
-            logger='current')
+        load_pretrained(self, self.pretrained_spec, load_mmdet_resnet)
