@@ -12,7 +12,9 @@ class UnlabeledDataset(SubsetDataset):
     without labels: the distiller then learns them from the teacher only.
     ``indices`` picks the samples exactly as in :class:`SubsetDataset`
     (first ``k``, a list, or a ``.txt``/``.npy`` index file); by default all
-    samples are used.
+    samples are used. A sample that the pipeline drops (returns None) is
+    replaced by another sample of the same subset, never by one from outside
+    it (see :class:`SubsetDataset`).
 
     Recipe "labeled subset L + the rest U as unlabeled" on Fashion-MNIST,
     with two disjoint index files written by

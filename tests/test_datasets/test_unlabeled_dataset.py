@@ -6,12 +6,13 @@ import struct
 import numpy as np
 import pytest
 from conftest import write_image_folder
-from mmengine.dataset import ConcatDataset, pseudo_collate
+from mmengine.dataset import BaseDataset, ConcatDataset, pseudo_collate
 from mmengine.registry import init_default_scope
 from torch.utils.data import DataLoader
 
-from ssld_mm.datasets import (ImageListDataset, ImageListError, UnlabeledDataset,
-                              load_indices, save_indices, split_indices)
+from ssld_mm.datasets import (ImageListDataset, ImageListError, SubsetDataset,
+                              UnlabeledDataset, load_indices, save_indices,
+                              split_indices)
 from ssld_mm.registry import DATASETS
 
 PIPELINE = [
@@ -147,8 +148,13 @@ def test_wrapper_argument_errors(folder):
     init_default_scope('ssld_mm')
     with pytest.raises(ValueError, match='index 12 is out of range'):
         UnlabeledDataset(dataset=custom_cfg(folder), indices=[12])
-    with pytest.raises(TypeError, match='has no'):
+    with pytest.raises(
+            TypeError,
+            match=r'UnlabeledDataset: `dataset` must be a config dict '
+            r'or an MMEngine BaseDataset instance .*got a ConcatDataset'):
         UnlabeledDataset(dataset=ConcatDataset([DATASETS.build(custom_cfg(folder))]))
+    with pytest.raises(TypeError, match=r'its config built a ConcatDataset'):
+        SubsetDataset(dataset=dict(type='ConcatDataset', datasets=[custom_cfg(folder)]))
     lazy = UnlabeledDataset(dataset=custom_cfg(folder), indices=[12], lazy_init=True)
     with pytest.raises(ValueError, match='out of range'):
         len(lazy)
@@ -169,6 +175,11 @@ def test_labeled_subset_plus_unlabeled_rest(folder, tmp_path):
                 dict(type='UnlabeledDataset', dataset=base, indices=unl_file),
             ]))
     assert len(dataset) == 12
+    # plain wrappers, not BaseDatasets: ConcatDataset takes their configs only
+    assert not isinstance(dataset.datasets[0], BaseDataset)
+    assert not isinstance(dataset.datasets[1], BaseDataset)
+    with pytest.raises(TypeError, match='should be config or `BaseDataset`'):
+        ConcatDataset([dataset.datasets[0]])
     loader = DataLoader(
         dataset, batch_size=12, shuffle=False, collate_fn=pseudo_collate)
     batch = next(iter(loader))
@@ -179,6 +190,104 @@ def test_labeled_subset_plus_unlabeled_rest(folder, tmp_path):
     assert len(set(paths)) == 12
     inner = dataset.datasets[0].dataset
     assert paths[:4] == [inner.get_data_info(i)['img_path'] for i in lab]
+
+
+class DropPath:
+    """A pipeline step returning None for the images in ``drop`` (counted)."""
+
+    def __init__(self, drop):
+        self.drop = set(drop)
+        self.dropped = 0
+
+    def __call__(self, results):
+        if results['img_path'] in self.drop:
+            self.dropped += 1
+            return None
+        return results
+
+
+def dropping_dataset(folder, drop_idx, **kwargs):
+    """CustomDataset on ``folder`` whose pipeline drops samples ``drop_idx``."""
+    init_default_scope('ssld_mm')
+    inner = DATASETS.build(custom_cfg(folder))
+    drop = DropPath(inner.get_data_info(i)['img_path'] for i in drop_idx)
+    ds = DATASETS.build(
+        dict(
+            type='mmpretrain.CustomDataset',
+            data_root=folder,
+            pipeline=[drop, dict(type='mmpretrain.PackInputs')],
+            **kwargs))
+    return ds, drop
+
+
+@pytest.mark.parametrize('wrapper', [SubsetDataset, UnlabeledDataset])
+def test_refetch_stays_inside_the_subset(folder, wrapper):
+    """A dropped sample is replaced by one of the same subset: L never
+    yields a sample of U (nor U a labeled one)."""
+    inner, drop = dropping_dataset(folder, drop_idx=[5])
+    ds = wrapper(dataset=inner, indices=[0, 5, 11])
+    paths = [inner.get_data_info(i)['img_path'] for i in range(12)]
+    np.random.seed(0)
+    seen = []
+    for _ in range(100):
+        sample = ds[1]['data_samples']
+        seen.append(sample.img_path)
+        assert ('gt_label' in sample) == (wrapper is SubsetDataset)
+        assert sample.sample_idx in (0, 11)  # the wrapped dataset's index
+    assert set(seen) == {paths[0], paths[11]}  # both drawn, nothing else
+    assert drop.dropped >= 100
+    # the other samples come through untouched
+    assert ds[0]['data_samples'].img_path == paths[0]
+
+
+def test_refetch_gives_up_after_max_refetch(folder):
+    inner, drop = dropping_dataset(folder, drop_idx=[5], max_refetch=3)
+    ds = SubsetDataset(dataset=inner, indices=[5])
+    assert ds.max_refetch == 3 and not ds.test_mode
+    with pytest.raises(
+            RuntimeError,
+            match=r'SubsetDataset of 1 samples of CustomDataset: '
+            r'the pipeline returned None 4 times in a row \(max_refetch=3\)'):
+        ds[0]
+    assert drop.dropped == 4
+
+
+def test_test_mode_none_is_an_error(folder):
+    inner, drop = dropping_dataset(folder, drop_idx=[5], test_mode=True)
+    ds = UnlabeledDataset(dataset=inner, indices=[0, 5])
+    assert ds.test_mode
+    assert ds[0]['data_samples'].sample_idx == 0
+    with pytest.raises(
+            RuntimeError,
+            match=r"UnlabeledDataset: the pipeline returned None "
+            r"for sample 1 \(index 5 of the wrapped CustomDataset, img_path "
+            r"'.*img_1\.png'\) in test mode"):
+        ds[1]
+    assert drop.dropped == 1  # no refetch in test mode
+
+
+def test_lazy_init_getitem_warns_and_initializes(folder, monkeypatch):
+    init_default_scope('ssld_mm')
+    warnings = []
+    monkeypatch.setattr('ssld_mm.datasets.subset_dataset.print_log',
+                        lambda msg, **kwargs: warnings.append(msg))
+    ds = SubsetDataset(
+        dataset=dict(custom_cfg(folder), lazy_init=True),
+        indices=[3, 7],
+        lazy_init=True)
+    assert not ds.dataset._fully_initialized
+    assert 'not initialized' in repr(ds)
+    out = ds[1]
+    assert warnings and 'full_init' in warnings[0]
+    assert out['data_samples'].img_path == ds.dataset.get_data_info(7)['img_path']
+    assert ds.dataset._fully_initialized and len(ds) == 2
+    assert repr(ds) == 'SubsetDataset(samples: 2, wrapping CustomDataset)'
+    ds[0]
+    assert len(warnings) == 1  # initialized once
+    # metainfo is a copy
+    meta = ds.metainfo
+    meta['classes'] = ()
+    assert ds.metainfo['classes'] == ('class_0', 'class_1', 'class_2')
 
 
 def test_unlabeled_wraps_image_list_with_line_errors(folder):
