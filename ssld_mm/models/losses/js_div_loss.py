@@ -28,14 +28,13 @@ class JSDivLoss(BaseDistillLoss):
     logits are detached.
 
     Args:
-        loss_weight (float): Weight of the loss, >= 0. Defaults to 1.0.
-        temperature (float): Softmax temperature > 0. Defaults to 1.0.
+        loss_weight, temperature: See :class:`BaseDistillLoss`.
 
     Example:
-        >>> model = dict(
-        ...     type='SSLDDistiller',
-        ...     distill_loss=dict(type='JSDivLoss', loss_weight=1.0),
-        ...     ...)
+        >>> loss = JSDivLoss()
+        >>> float(loss(torch.tensor([[9., 0.]]), torch.tensor([[0., 9.]])))
+        0.6919...
+        >>> # in a config: model = dict(distill_loss=dict(type='JSDivLoss'))
     """
 
     def per_sample_loss(self, log_p_s: torch.Tensor,

@@ -17,8 +17,7 @@ class KLDivLoss(BaseDistillLoss):
     :class:`SymmetricKLLoss` instead.
 
     Args:
-        loss_weight (float): Weight of the loss, >= 0. Defaults to 1.0.
-        temperature (float): Softmax temperature > 0. Defaults to 1.0.
+        loss_weight, temperature: See :class:`BaseDistillLoss`.
 
     Example:
         >>> model = dict(

@@ -17,14 +17,12 @@ class SoftCELoss(BaseDistillLoss):
     logits are detached.
 
     Args:
-        loss_weight (float): Weight of the loss, >= 0. Defaults to 1.0.
-        temperature (float): Softmax temperature > 0. Defaults to 1.0.
+        loss_weight, temperature: See :class:`BaseDistillLoss`.
 
     Example:
-        >>> model = dict(
-        ...     type='SSLDDistiller',
-        ...     distill_loss=dict(type='SoftCELoss'),
-        ...     ...)
+        >>> # stored soft labels, trained through the soft-label head
+        >>> head = dict(type='ssld_mm.SoftLabelClsHead', num_classes=1000,
+        ...             in_channels=2048, distill_loss=dict(type='SoftCELoss'))
     """
 
     def per_sample_loss(self, log_p_s: torch.Tensor,
