@@ -97,36 +97,28 @@ def check_config_files(cfg: Any,
         ConfigError: For the first missing file, naming the config key and
             how to set it.
     """
-    errors: List[ConfigError] = []
     model = cfg.get('model') or {}
-    ckpt = model.get('teacher_ckpt') if isinstance(model, dict) else None
-    if _is_local(ckpt) and not osp.isfile(ckpt):
-        errors.append(
-            ConfigError(
-                'model.teacher_ckpt', f'checkpoint file {ckpt!r} does not exist',
-                'download or convert the teacher (README: "Use PaddleClas SSLD '
-                'weights") and pass --cfg-options model.teacher_ckpt=PATH'))
-    teacher = model.get('teacher') if isinstance(model, dict) else None
-    if _is_local(teacher) and not osp.isfile(teacher):
-        errors.append(
-            ConfigError(
-                'model.teacher', f'config file {teacher!r} does not exist',
-                'give a config file path (relative to the current folder) or a '
-                'model dict'))
-    for key, node in _iter_dicts(model, 'model'):
-        if node.get('type') == 'Pretrained' and _is_local(
-                node.get('checkpoint')) and not osp.isfile(node['checkpoint']):
-            errors.append(
-                ConfigError(f'{key}.checkpoint',
-                            f'checkpoint file {node["checkpoint"]!r} does not exist',
-                            f'pass --cfg-options {key}.checkpoint=PATH'))
-    load_from = cfg.get('load_from')
-    if _is_local(load_from) and not osp.isfile(load_from):
-        name = checkpoint_key or 'load_from'
-        hint = ('pass an existing checkpoint file' if checkpoint_key else
-                'pass --cfg-options load_from=PATH (or load_from=None)')
-        errors.append(
-            ConfigError(name, f'checkpoint file {load_from!r} does not exist', hint))
+    model = model if isinstance(model, dict) else {}
+    # (config key, path, kind of file, what to do)
+    files = [
+        ('model.teacher_ckpt', model.get('teacher_ckpt'), 'checkpoint',
+         'download or convert the teacher (README: "Use PaddleClas SSLD '
+         'weights") and pass --cfg-options model.teacher_ckpt=PATH'),
+        ('model.teacher', model.get('teacher'), 'config',
+         'give a config file path (relative to the current folder) or a '
+         'model dict'),
+    ]
+    files += [(f'{key}.checkpoint', node.get('checkpoint'), 'checkpoint',
+               f'pass --cfg-options {key}.checkpoint=PATH')
+              for key, node in _iter_dicts(model, 'model')
+              if node.get('type') == 'Pretrained']
+    files.append((checkpoint_key or 'load_from', cfg.get('load_from'), 'checkpoint',
+                  'pass an existing checkpoint file' if checkpoint_key else
+                  'pass --cfg-options load_from=PATH (or load_from=None)'))
+    errors: List[ConfigError] = [
+        ConfigError(key, f'{kind} file {path!r} does not exist', hint)
+        for key, path, kind, hint in files if _is_local(path) and not osp.isfile(path)
+    ]
     for loader_key in loaders:
         errors.extend(_missing_dataset_files(loader_key, cfg.get(loader_key)))
     if errors:
