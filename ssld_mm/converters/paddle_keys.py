@@ -216,18 +216,26 @@ def _res2net_vd(arch: PaddleArch, key: str) -> Mapped:
     return _fc(f'fc.{m.group(1)}') if m else None
 
 
-def _mobilenet_v3(arch: PaddleArch, key: str) -> Mapped:
+def _stem_or_block(key: str, modules: str, num_blocks: int) -> Mapped:
+    """The PaddleClas 2.x mobile-network layout, shared by MobileNetV1/V3:
+    ``conv.{conv,bn}.*`` is the stem, ``blocks.I.<module>.{conv,bn}.*``
+    (``module`` matching the regex ``modules``, ``I < num_blocks``) is
+    ``backbone.blocks.I.<module>``."""
     m = re.fullmatch(r'conv\.(conv|bn)\.(\w+)', key)
     if m:
         return _conv_bn('backbone.stem', m.group(1), m.group(2))
-    m = re.fullmatch(
-        r'blocks\.(\d+)\.(expand_conv|bottleneck_conv|linear_conv)'
-        r'\.(conv|bn)\.(\w+)', key)
-    if m:
-        if int(m.group(1)) >= MOBILENET_V3_BLOCKS[arch.params['size']]:
-            return None
+    m = re.fullmatch(rf'blocks\.(\d+)\.({modules})\.(conv|bn)\.(\w+)', key)
+    if m and int(m.group(1)) < num_blocks:
         return _conv_bn(f'backbone.blocks.{m.group(1)}.{m.group(2)}', m.group(3),
                         m.group(4))
+    return None
+
+
+def _mobilenet_v3(arch: PaddleArch, key: str) -> Mapped:
+    mapped = _stem_or_block(key, 'expand_conv|bottleneck_conv|linear_conv',
+                            MOBILENET_V3_BLOCKS[arch.params['size']])
+    if mapped:
+        return mapped
     m = re.fullmatch(r'blocks\.(\d+)\.mid_se\.(conv[12])\.(weight|bias)', key)
     if m:
         return f'backbone.{key}', None
@@ -265,16 +273,8 @@ def _mobilenet_v2(arch: PaddleArch, key: str) -> Mapped:
 
 
 def _mobilenet_v1(arch: PaddleArch, key: str) -> Mapped:
-    m = re.fullmatch(r'conv\.(conv|bn)\.(\w+)', key)
-    if m:
-        return _conv_bn('backbone.stem', m.group(1), m.group(2))
-    m = re.fullmatch(
-        r'blocks\.(\d+)\.(depthwise_conv|pointwise_conv)\.'
-        r'(conv|bn)\.(\w+)', key)
-    if m:
-        return _conv_bn(f'backbone.blocks.{m.group(1)}.{m.group(2)}', m.group(3),
-                        m.group(4))
-    return _fc(key)
+    return _stem_or_block(key, 'depthwise_conv|pointwise_conv',
+                          len(_MOBILENET_V1_BLOCKS)) or _fc(key)
 
 
 TO_MMPRETRAIN = {
