@@ -232,32 +232,37 @@ def _rotate_box(box: np.ndarray, height: int, width: int,
 
 
 # ---------------------------------------------- ops on image and boxes
+def _with_boxes(image: np.ndarray, boxes: Boxes, image_op: Callable[[np.ndarray],
+                                                                    np.ndarray],
+                box_op: Callable[[np.ndarray, int, int], np.ndarray]) -> OpResult:
+    """``image_op`` on the image, ``box_op(box, height, width)`` on every box
+    (the size after the op); boxes left without area are dropped (``keep``)."""
+    image = image_op(image)
+    height, width = image.shape[:2]
+    boxes, keep = _map_boxes(boxes, lambda b: box_op(b, height, width))
+    return image, boxes, keep
+
+
 def translate_with_boxes(image: np.ndarray, boxes: Boxes, pixels: float,
                          horizontal: bool) -> OpResult:
     """``TranslateX_BBox`` / ``TranslateY_BBox``."""
-    image = translate_x(image, pixels) if horizontal else translate_y(image, pixels)
-    height, width = image.shape[:2]
-    boxes, keep = _map_boxes(boxes,
-                             lambda b: _shift_box(b, height, width, pixels, horizontal))
-    return image, boxes, keep
+    op = translate_x if horizontal else translate_y
+    return _with_boxes(image, boxes, lambda im: op(im, pixels),
+                       lambda b, h, w: _shift_box(b, h, w, pixels, horizontal))
 
 
 def shear_with_boxes(image: np.ndarray, boxes: Boxes, level: float,
                      horizontal: bool) -> OpResult:
     """``ShearX_BBox`` / ``ShearY_BBox``."""
-    image = shear_x(image, level) if horizontal else shear_y(image, level)
-    height, width = image.shape[:2]
-    boxes, keep = _map_boxes(boxes,
-                             lambda b: _shear_box(b, height, width, level, horizontal))
-    return image, boxes, keep
+    op = shear_x if horizontal else shear_y
+    return _with_boxes(image, boxes, lambda im: op(im, level),
+                       lambda b, h, w: _shear_box(b, h, w, level, horizontal))
 
 
 def rotate_with_boxes(image: np.ndarray, boxes: Boxes, degrees: float) -> OpResult:
     """``Rotate_BBox``."""
-    image = rotate(image, degrees)
-    height, width = image.shape[:2]
-    boxes, keep = _map_boxes(boxes, lambda b: _rotate_box(b, height, width, degrees))
-    return image, boxes, keep
+    return _with_boxes(image, boxes, lambda im: rotate(im, degrees),
+                       lambda b, h, w: _rotate_box(b, h, w, degrees))
 
 
 def apply_in_boxes(image: np.ndarray, boxes: Boxes, prob: float,

@@ -159,7 +159,8 @@ class DetAutoAugmentV1(BaseTransform):
         """
         all_boxes = np.arange(len(boxes))
         if name in _BOX_OPS:
-            return _BOX_OPS[name](img, boxes, level)
+            func, magnitude, kwargs = _BOX_OPS[name]
+            return func(img, boxes, _signed(_frac(level, magnitude)), **kwargs)
         if name in _IN_BOX_OPS:
             func, args = _IN_BOX_OPS[name](level)
             return ops.apply_in_boxes(img, boxes, prob, func, *args), boxes, all_boxes
@@ -230,22 +231,13 @@ class DetAutoAugmentV1(BaseTransform):
 
 
 # Operation tables: name -> implementation at a level (Paddle's level_to_arg).
+# name -> (op, magnitude at level 10, keyword arguments)
 _BOX_OPS = {
-    'TranslateX_BBox':
-    lambda img, boxes, level: ops.translate_with_boxes(
-        img, boxes, _signed(_frac(level, 250)), horizontal=True),
-    'TranslateY_BBox':
-    lambda img, boxes, level: ops.translate_with_boxes(
-        img, boxes, _signed(_frac(level, 250)), horizontal=False),
-    'ShearX_BBox':
-    lambda img, boxes, level: ops.shear_with_boxes(
-        img, boxes, _signed(_frac(level, 0.3)), horizontal=True),
-    'ShearY_BBox':
-    lambda img, boxes, level: ops.shear_with_boxes(
-        img, boxes, _signed(_frac(level, 0.3)), horizontal=False),
-    'Rotate_BBox':
-    lambda img, boxes, level: ops.rotate_with_boxes(img, boxes, _signed(
-        _frac(level, 30))),
+    'TranslateX_BBox': (ops.translate_with_boxes, 250, dict(horizontal=True)),
+    'TranslateY_BBox': (ops.translate_with_boxes, 250, dict(horizontal=False)),
+    'ShearX_BBox': (ops.shear_with_boxes, 0.3, dict(horizontal=True)),
+    'ShearY_BBox': (ops.shear_with_boxes, 0.3, dict(horizontal=False)),
+    'Rotate_BBox': (ops.rotate_with_boxes, 30, {}),
 }
 _IN_BOX_OPS = {
     'TranslateX_Only_BBoxes':
