@@ -65,12 +65,10 @@ class PaddleMobileNetV2(ScaledMobileNet):
             ``-1``, the last one (8).
 
     Example:
-        >>> model = dict(
-        ...     type='mmpretrain.ImageClassifier',
-        ...     backbone=dict(type='ssld_mm.PaddleMobileNetV2', scale=1.0),
-        ...     neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        ...     head=dict(type='mmpretrain.LinearClsHead', num_classes=1000,
-        ...               in_channels=1280))
+        >>> # a converted PaddleClas MobileNetV2_x0_5 (paddle_to_mm.py output)
+        >>> backbone = dict(type='ssld_mm.PaddleMobileNetV2', scale=0.5,
+        ...                 init_cfg=dict(type='Pretrained', prefix='backbone.',
+        ...                               checkpoint='checkpoints/mbv2_x0_5.pth'))
     """
     # expansion t, channels c, blocks n, stride s
     arch_settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
