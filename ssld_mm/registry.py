@@ -4,12 +4,13 @@ Under ``default_scope='ssld_mm'`` our own types build by plain name
 (``'SSLDDistiller'``), upstream ones by scoped name
 (``'mmpretrain.ImageClassifier'``, ``'mmdet.FasterRCNN'``), and a plain name
 we do not register falls back to MMPretrain's registry of the same kind
-(``fallback``, the module attributes of ``mmpretrain.registry``; no registry
+(``fallback``: MMPretrain's child of the same MMEngine root; no registry
 tree search). ``locations`` are given only for the registries our modules
 register into; building imports that package first.
 """
 from typing import Optional
 
+import mmpretrain.registry  # noqa: F401  (its children exist before ours look)
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -35,7 +36,6 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry as MMEngineRegistry
-from mmpretrain import registry as mmpretrain_registry
 
 __all__ = [
     # model side
@@ -123,48 +123,41 @@ class Registry(MMEngineRegistry):
                 '(custom_imports)') from None
 
 
-def _child(name: str, parent: MMEngineRegistry, upstream: Optional[str], *locations:
-           str) -> Registry:
-    """The ``ssld_mm`` child of ``parent``; ``upstream``: the name of the
-    MMPretrain registry it falls back to (None: it has none)."""
-    fallback = getattr(mmpretrain_registry, upstream) if upstream else None
+def _child(parent: MMEngineRegistry, *locations: str) -> Registry:
+    """The ``ssld_mm`` child of the MMEngine root ``parent`` (same name),
+    falling back to MMPretrain's child of the same root, where there is one."""
     return Registry(
-        name,
+        parent.name,
         parent=parent,
         scope='ssld_mm',
         locations=list(locations),
-        fallback=fallback)
+        fallback=parent.children.get('mmpretrain'))
 
 
 # registries our modules register into (they have `locations`)
-MODELS = _child('model', MMENGINE_MODELS, 'MODELS', 'ssld_mm.models')
-MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS, 'MODEL_WRAPPERS',
-                        'ssld_mm.models')
-DATASETS = _child('dataset', MMENGINE_DATASETS, 'DATASETS', 'ssld_mm.datasets')
-TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'TRANSFORMS', 'ssld_mm.datasets')
-RUNNERS = _child('runner', MMENGINE_RUNNERS, 'RUNNERS', 'ssld_mm.engine')
-HOOKS = _child('hook', MMENGINE_HOOKS, 'HOOKS', 'ssld_mm.engine')
-OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
-                                    MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
-                                    'OPTIM_WRAPPER_CONSTRUCTORS', 'ssld_mm.engine')
+MODELS = _child(MMENGINE_MODELS, 'ssld_mm.models')
+MODEL_WRAPPERS = _child(MMENGINE_MODEL_WRAPPERS, 'ssld_mm.models')
+DATASETS = _child(MMENGINE_DATASETS, 'ssld_mm.datasets')
+TRANSFORMS = _child(MMENGINE_TRANSFORMS, 'ssld_mm.datasets')
+RUNNERS = _child(MMENGINE_RUNNERS, 'ssld_mm.engine')
+HOOKS = _child(MMENGINE_HOOKS, 'ssld_mm.engine')
+OPTIM_WRAPPER_CONSTRUCTORS = _child(MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+                                    'ssld_mm.engine')
 
 # the other kinds: scope `ssld_mm` resolves in every registry tree
-WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS,
-                             'WEIGHT_INITIALIZERS')
-TASK_UTILS = _child('task util', MMENGINE_TASK_UTILS, 'TASK_UTILS')
-DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'DATA_SAMPLERS')
-RUNNER_CONSTRUCTORS = _child('runner constructor', MMENGINE_RUNNER_CONSTRUCTORS,
-                             'RUNNER_CONSTRUCTORS')
-LOOPS = _child('loop', MMENGINE_LOOPS, 'LOOPS')
-LOG_PROCESSORS = _child('log processor', MMENGINE_LOG_PROCESSORS, 'LOG_PROCESSORS')
-OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, 'OPTIMIZERS')
-OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, 'OPTIM_WRAPPERS')
-PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS,
-                          'PARAM_SCHEDULERS')
-METRICS = _child('metric', MMENGINE_METRICS, 'METRICS')
-EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'EVALUATORS')
-STRATEGIES = _child('strategy', MMENGINE_STRATEGIES, None)
-VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, 'VISUALIZERS')
-VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, 'VISBACKENDS')
-FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, None)
-INFERENCERS = _child('inferencer', MMENGINE_INFERENCERS, None)
+WEIGHT_INITIALIZERS = _child(MMENGINE_WEIGHT_INITIALIZERS)
+TASK_UTILS = _child(MMENGINE_TASK_UTILS)
+DATA_SAMPLERS = _child(MMENGINE_DATA_SAMPLERS)
+RUNNER_CONSTRUCTORS = _child(MMENGINE_RUNNER_CONSTRUCTORS)
+LOOPS = _child(MMENGINE_LOOPS)
+LOG_PROCESSORS = _child(MMENGINE_LOG_PROCESSORS)
+OPTIMIZERS = _child(MMENGINE_OPTIMIZERS)
+OPTIM_WRAPPERS = _child(MMENGINE_OPTIM_WRAPPERS)
+PARAM_SCHEDULERS = _child(MMENGINE_PARAM_SCHEDULERS)
+METRICS = _child(MMENGINE_METRICS)
+EVALUATOR = _child(MMENGINE_EVALUATOR)
+STRATEGIES = _child(MMENGINE_STRATEGIES)
+VISUALIZERS = _child(MMENGINE_VISUALIZERS)
+VISBACKENDS = _child(MMENGINE_VISBACKENDS)
+FUNCTIONS = _child(MMENGINE_FUNCTIONS)
+INFERENCERS = _child(MMENGINE_INFERENCERS)
