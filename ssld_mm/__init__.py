@@ -1,8 +1,14 @@
-"""ssld_mm: PaddleClas SSLD knowledge distillation on the OpenMMLab stack."""
+"""ssld_mm: PaddleClas SSLD knowledge distillation on the OpenMMLab stack.
+
+Importing ssld_mm (or any of its subpackages) registers modules and changes
+nothing else in the process. MMEngine's checkpoint I/O (safe loading, atomic
+saving, robust resume) and the ``ssld_mm::`` config scope are switched on
+explicitly by :func:`ssld_mm.utils.setup_runtime`, which
+:func:`ssld_mm.utils.register_all_modules`, the tools and
+:class:`~ssld_mm.engine.runner.SSLDRunner` call.
+"""
 import warnings
 
-from .utils.checkpoint import patch_mmengine_checkpoint_loader
-from .utils.config_scope import register_config_scope
 from .version import __version__, version_info
 
 # Versions this release is tested with. Never refuse a newer one, only warn.
@@ -22,7 +28,5 @@ def _warn_untested_versions() -> None:
 
 
 _warn_untested_versions()
-patch_mmengine_checkpoint_loader()
-register_config_scope()  # `_base_ = ['ssld_mm::ssld/r50vd_mbv3.py']`
 
 __all__ = ['__version__', 'version_info']

@@ -118,6 +118,14 @@ def assert_each_rank_trained_its_share(log: str, out_dir: str, world_size: int,
         assert not seen[0] & seen[r], f'ranks 0 and {r} trained the same images'
 
 
+def pytest_sessionstart(session):
+    """What the tools do before loading a config: ssld_mm's checkpoint I/O and
+    the ``ssld_mm::`` config scope, for the in-process tests (``import
+    ssld_mm`` does not do it; tools run as subprocesses do it themselves)."""
+    from ssld_mm.utils import setup_runtime
+    setup_runtime()
+
+
 @pytest.fixture
 def image_folder(tmp_path):
     return write_image_folder(str(tmp_path / 'images'))

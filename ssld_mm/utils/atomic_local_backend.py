@@ -7,7 +7,10 @@ writes a temporary file in the same folder, flushes and fsyncs it and renames
 it over the target (``os.replace`` is atomic on POSIX and Windows), so a kill
 at any moment leaves either the old file or the new one, never half of one.
 :func:`register_atomic_local_backend` makes it MMEngine's backend for local
-paths (``save_checkpoint`` goes through it); ssld_mm does that on import.
+paths (``save_checkpoint`` goes through it), as part of
+:func:`ssld_mm.utils.setup_runtime` (called by the tools,
+:func:`~ssld_mm.utils.register_all_modules` and
+:class:`~ssld_mm.engine.runner.SSLDRunner`; ``import ssld_mm`` does not).
 """
 from pathlib import Path
 from typing import Union
@@ -40,7 +43,9 @@ class AtomicLocalBackend(LocalBackend):
 
     Example:
         >>> from mmengine.fileio import get_file_backend
-        >>> get_file_backend('work_dirs/x/epoch_1.pth')  # after import ssld_mm
+        >>> from ssld_mm.utils import setup_runtime
+        >>> setup_runtime()
+        >>> get_file_backend('work_dirs/x/epoch_1.pth')
         <ssld_mm.utils.atomic_local_backend.AtomicLocalBackend object ...>
     """
 
@@ -57,5 +62,8 @@ class AtomicLocalBackend(LocalBackend):
 
 
 def register_atomic_local_backend() -> None:
-    """Make :class:`AtomicLocalBackend` MMEngine's backend for local paths."""
+    """Make :class:`AtomicLocalBackend` MMEngine's backend for local paths.
+
+    Process-wide, idempotent; part of :func:`ssld_mm.utils.setup_runtime`.
+    """
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')

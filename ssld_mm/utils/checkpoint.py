@@ -22,8 +22,11 @@ runs. ``torch>=2.6`` needs this anyway: mmengine 0.10.7 calls ``torch.load``
 without ``weights_only``, whose default became ``True``, and its own
 checkpoints then fail to load. :func:`patch_mmengine_checkpoint_loader` makes
 MMEngine's loader of local paths (the ``''`` scheme of
-:class:`mmengine.runner.CheckpointLoader`) this function, once, when ssld_mm is
-imported. Remote schemes keep torch's own safe default.
+:class:`mmengine.runner.CheckpointLoader`) this function. It is called by
+:func:`ssld_mm.utils.setup_runtime` -- explicitly, never by ``import ssld_mm``:
+by the tools, :func:`ssld_mm.utils.register_all_modules` and
+:class:`~ssld_mm.engine.runner.SSLDRunner`. Remote schemes keep torch's own
+safe default.
 
 A checkpoint that needs more (for example one that pickles a custom class) can
 be trusted explicitly, per file or folder, and never globally by accident:
@@ -63,7 +66,6 @@ TRUST_FLAG = '--trust-checkpoint'
 TRUST_CFG_KEY = 'trusted_checkpoints'
 
 _HISTORY_BUFFER_STATS = ('min', 'max', 'mean', 'current')
-_PATCHED = False
 
 
 class UntrustedCheckpointError(pickle.UnpicklingError):
@@ -430,7 +432,7 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
 
 
 def patch_mmengine_checkpoint_loader() -> None:
-    """Route MMEngine's checkpoint I/O through ssld_mm, once.
+    """Route MMEngine's checkpoint I/O through ssld_mm (process-wide).
 
     - local checkpoints load with :func:`load_local_checkpoint` (the ``''``
       scheme of :class:`mmengine.runner.CheckpointLoader`);
@@ -439,16 +441,14 @@ def patch_mmengine_checkpoint_loader() -> None:
     - auto resume (``resume=True`` without ``load_from``) uses
       :func:`find_resumable_checkpoint`.
 
-    Idempotent; called when :mod:`ssld_mm` is imported.
+    Idempotent. One half of :func:`ssld_mm.utils.setup_runtime`, the entry
+    point to call (``import ssld_mm`` does not).
     """
-    global _PATCHED
-    if _PATCHED:
-        return
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_local_checkpoint, force=True)
+    if CheckpointLoader._schemes.get('') is not load_local_checkpoint:
+        CheckpointLoader.register_scheme(
+            prefixes='', loader=load_local_checkpoint, force=True)
     register_atomic_local_backend()
     import mmengine.runner._flexible_runner as flexible_runner_module
     import mmengine.runner.runner as runner_module
     runner_module.find_latest_checkpoint = find_resumable_checkpoint
     flexible_runner_module.find_latest_checkpoint = find_resumable_checkpoint
-    _PATCHED = True

@@ -57,9 +57,14 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         path (str): The config file.
         cfg_options (dict, optional): ``--cfg-options`` (dotted keys).
 
+    Calls :func:`ssld_mm.utils.setup_runtime` first (``ssld_mm::`` config
+    paths, ssld_mm's checkpoint I/O): every tool loads its config here.
+
     Raises:
         FileNotFoundError: If ``path`` does not exist.
     """
+    from .setup_env import setup_runtime
+    setup_runtime()
     cfg = load_config_file(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

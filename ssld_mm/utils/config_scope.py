@@ -10,15 +10,22 @@ package up in ``mmengine.config.utils.MODULE2PACKAGE`` and reading
 - a wheel or sdist carries a copy (``package_data`` in ``setup.py``,
   ``MANIFEST.in``).
 
-Two things MMEngine lacks are added when ``ssld_mm`` is imported
-(:func:`register_config_scope`): the ``'ssld_mm'`` entry of
-``MODULE2PACKAGE``, and the package's real folder for an editable install
-(MMEngine's ``get_installed_path`` returns ``site-packages/ssld_mm`` for a
-PEP 660 editable install, a folder that does not exist). So a config loaded by
-``tools/train.py`` -- or by any program that imports ``ssld_mm`` first, e.g.
-with ``custom_imports`` -- can say::
+Two things MMEngine lacks are added by :func:`register_config_scope`: the
+``'ssld_mm'`` entry of ``MODULE2PACKAGE``, and the package's real folder for an
+editable install (MMEngine's ``get_installed_path`` returns
+``site-packages/ssld_mm`` for a PEP 660 editable install, a folder that does
+not exist). Both are process-wide, so ``import ssld_mm`` does not do it: it is
+part of :func:`ssld_mm.utils.setup_runtime`, which ``tools/train.py``,
+``tools/test.py`` and the other tools call before loading a config, and
+:func:`ssld_mm.utils.register_all_modules` calls too. Another program enables
+it before it loads the config -- ``_base_`` is resolved when the file is read,
+before ``custom_imports`` is imported, so a config cannot enable it itself::
 
-    _base_ = ['ssld_mm::ssld/r50vd_mbv3.py']
+    from mmengine.config import Config
+    from ssld_mm.utils import setup_runtime  # or register_all_modules()
+
+    setup_runtime()
+    cfg = Config.fromfile('my_config.py')  # _base_ = ['ssld_mm::ssld/r50vd_mbv3.py']
 """
 import os.path as osp
 
@@ -37,11 +44,13 @@ def configs_root() -> str:
 
 
 def register_config_scope() -> None:
-    """Make ``ssld_mm::<path>`` config paths resolve (idempotent).
+    """Make ``ssld_mm::<path>`` config paths resolve (process-wide, idempotent).
+
+    Part of :func:`ssld_mm.utils.setup_runtime`, the entry point to call.
 
     Example:
         >>> from mmengine.config import Config
-        >>> register_config_scope()  # done by ``import ssld_mm``
+        >>> register_config_scope()  # or ssld_mm.utils.setup_runtime()
         >>> cfg = Config.fromfile('my_config.py')  # _base_ = ['ssld_mm::...']
     """
     import mmengine.config.config as config_module

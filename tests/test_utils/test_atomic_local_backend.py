@@ -1,4 +1,4 @@
-"""Atomic local writes: MMEngine's local backend is ours after import ssld_mm."""
+"""Atomic local writes: MMEngine's local backend is ours after setup_runtime()."""
 import os
 
 import pytest
@@ -6,9 +6,11 @@ import torch
 from mmengine.fileio import get_file_backend
 from mmengine.runner import save_checkpoint
 
-import ssld_mm  # noqa: F401  (registers the backend)
+from ssld_mm.utils import setup_runtime
 from ssld_mm.utils.atomic_local_backend import (AtomicLocalBackend, atomic_write_bytes,
                                                 is_temp_file, temp_path_for)
+
+setup_runtime()  # registers the backend (conftest does it too)
 
 
 def test_mmengine_local_backend_is_atomic(tmp_path):

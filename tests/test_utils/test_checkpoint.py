@@ -15,13 +15,14 @@ from mmengine.config import Config
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
-import ssld_mm  # noqa: F401  (routes MMEngine's local loader through ours)
-from ssld_mm.utils import load_local_checkpoint
+from ssld_mm.utils import load_local_checkpoint, setup_runtime
 from ssld_mm.utils.checkpoint import (TRUST_ENV, UntrustedCheckpointError,
                                       apply_checkpoint_trust, is_trusted,
                                       trust_checkpoints)
 
 DISTILL_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+
+setup_runtime()  # MMEngine's local loader is ours (conftest does it too)
 
 
 class _CreateFile:

@@ -10,6 +10,7 @@ import sys
 from conftest import REPO
 from mmengine.config import Config
 
+from ssld_mm.utils import setup_runtime
 from ssld_mm.utils.config_scope import configs_root
 
 USER_CONFIG = ("_base_ = ['ssld_mm::ssld/r50vd_mbv3.py']\n"
@@ -19,6 +20,8 @@ CHECK = '''
 import os.path as osp, sys
 import ssld_mm
 from mmengine.config import Config
+from ssld_mm.utils import setup_runtime
+setup_runtime()  # what a program that loads ssld_mm:: configs calls first
 from ssld_mm.utils.config_scope import configs_root
 cfg = Config.fromfile('my.py')
 assert cfg.model.type == 'SSLDDistiller', cfg.model.type
@@ -33,6 +36,7 @@ print('TEACHER', osp.realpath(cfg.model.teacher))
 def test_checkout_resolves_ssld_mm_scope(tmp_path, monkeypatch):
     (tmp_path / 'my.py').write_text(USER_CONFIG)
     monkeypatch.chdir(tmp_path)  # not the checkout: no relative configs/
+    setup_runtime()  # idempotent (conftest did it already)
     cfg = Config.fromfile('my.py')
     assert cfg.model.type == 'SSLDDistiller'
     assert cfg.train_cfg == dict(by_epoch=True, max_epochs=1, val_interval=5)

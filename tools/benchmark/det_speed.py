@@ -83,7 +83,9 @@ def measure(config: str,
 
     import ssld_mm.engine  # noqa: F401
     import ssld_mm.models  # noqa: F401
+    from ssld_mm.utils import setup_runtime
 
+    setup_runtime()  # ssld_mm:: config paths
     cfg = Config.fromfile(config)
     cfg.model.backbone.init_cfg = None
     batch = batch or cfg.train_dataloader.batch_size

@@ -148,6 +148,8 @@ def main(argv=None) -> int:
 
     from ssld_mm.data_selection import select_topk
     from ssld_mm.data_selection.teacher import load_teacher_config, resolve_device
+    from ssld_mm.utils import setup_runtime
+    setup_runtime()  # ssld_mm:: config paths, MMEngine checkpoint I/O
     device, _ = resolve_device(args.device)
     root = args.work_dir or tempfile.mkdtemp(prefix='select_speed_')
     os.makedirs(root, exist_ok=True)

@@ -24,6 +24,7 @@ from mmengine.config import DictAction
 from ssld_mm.data_selection import shard_and_device
 from ssld_mm.data_selection.soft_labels import generate_soft_labels
 from ssld_mm.data_selection.teacher import load_teacher_config
+from ssld_mm.utils import setup_runtime
 from ssld_mm.utils.tool_errors import report_failures
 
 
@@ -98,6 +99,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    setup_runtime()  # ssld_mm:: config paths, MMEngine checkpoint I/O
     shard, device = shard_and_device(args.shard, args.launcher, args.device)
     cfg = args.config  # a path is recorded in index.json
     if args.cfg_options:

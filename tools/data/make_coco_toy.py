@@ -17,6 +17,7 @@ Examples:
 import argparse
 
 from ssld_mm.testing import make_coco_toy, write_coco_toy_config
+from ssld_mm.utils import setup_runtime
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,6 +62,7 @@ def main() -> None:
           f'images ({info["num_objects"]["val2017"]} objects), classes '
           f'{info["classes"]}, from {info["source"]}')
     if args.config:
+        setup_runtime()  # the config may say _base_ = ['ssld_mm::...']
         kwargs = dict(
             scale=(args.image_size, args.image_size),
             batch_size=args.batch_size,

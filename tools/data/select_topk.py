@@ -23,6 +23,7 @@ from mmengine.config import DictAction
 
 from ssld_mm.data_selection import format_summary, select_topk, shard_and_device
 from ssld_mm.data_selection.teacher import load_teacher_config
+from ssld_mm.utils import setup_runtime
 from ssld_mm.utils.checkpoint import add_trust_checkpoint_arg, apply_checkpoint_trust
 from ssld_mm.utils.tool_errors import report_failures
 
@@ -111,6 +112,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    setup_runtime()  # ssld_mm:: config paths, MMEngine checkpoint I/O
     shard, device = shard_and_device(args.shard, args.launcher, args.device)
     cfg = load_teacher_config(args.config)
     if args.cfg_options:

@@ -13,9 +13,11 @@ class CrashSafeCheckpointHook(CheckpointHook):
     MMEngine's hook deletes the oldest checkpoint beyond ``max_keep_ckpts``
     *before* it writes the new one, so a kill during the save (with
     ``max_keep_ckpts=1``: at any save) can leave no checkpoint at all. This hook
-    writes the new checkpoint first (atomically: ssld_mm makes MMEngine's local
-    file backend write a temporary file and rename it), then ``last_checkpoint``,
-    and only then deletes what ``max_keep_ckpts`` drops. The list of kept
+    writes the new checkpoint first (atomically once
+    :func:`ssld_mm.utils.setup_runtime` has made MMEngine's local file backend
+    write a temporary file and rename it: the tools and ``SSLDRunner`` call
+    it), then ``last_checkpoint``, and only then deletes what
+    ``max_keep_ckpts`` drops. The list of kept
     checkpoints stored in the checkpoint (``keep_ckpt_ids``) is the one after
     the save, as in MMEngine, so resumed runs prune the same files.
 

@@ -1,10 +1,11 @@
-"""MMEngine's Runner with a short console log."""
+"""MMEngine's Runner with a short console log and ssld_mm's checkpoint I/O."""
 import logging
-from typing import Optional
+from typing import Any, Optional
 
 from mmengine.runner import Runner
 
 from ssld_mm.registry import RUNNERS
+from ssld_mm.utils.setup_env import setup_runtime
 
 #: Start of the long records that go to the log file only (MMEngine's
 #: environment dump, config dump and hook table).
@@ -27,6 +28,10 @@ class SSLDRunner(Runner):
     (260-370 lines for an SSLD config) before anything else, so the one line
     that matters when a run fails scrolls away. This runner writes those
     records to the log file only and prints one line saying where they are.
+    Building it calls :func:`ssld_mm.utils.setup_runtime` first, so a run
+    built from user code (``Runner.from_cfg``, ``RUNNERS.build`` with
+    ``runner_type = 'ssld_mm.SSLDRunner'``) loads checkpoints safely, saves
+    them atomically and resumes from the newest complete one, as the tools do.
     Everything else is MMEngine's Runner unchanged. ``tools/train.py`` and
     ``tools/test.py`` use it unless the config sets ``runner_type``.
 
@@ -39,6 +44,10 @@ class SSLDRunner(Runner):
         >>> runner_type = 'SSLDRunner'
         >>> log_config_to_console = False
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        setup_runtime()  # before the Runner resolves resume / load_from
+        super().__init__(*args, **kwargs)
 
     def _log_env(self, env_cfg: dict) -> None:
         if self.cfg.get('log_config_to_console', False):
