@@ -38,10 +38,16 @@ _TASK_SIZE = 16
 
 
 @dataclass(frozen=True)
-class SiftMatchParams:
+class SiftMatchParams(rs.FromMapping):
     """The feature and matching settings of a dedup run (see :func:`dedup_pool`).
 
-    Defaults are :data:`ssld_mm.data_selection.sift.DEFAULTS`.
+    Defaults are :data:`ssld_mm.data_selection.sift.DEFAULTS`;
+    ``SiftMatchParams.from_mapping(values)`` takes them from the same-named
+    entries of a mapping (:func:`dedup_pool` passes its arguments).
+
+    Example:
+        >>> SiftMatchParams(min_inliers=20).to_dict()['min_inliers']
+        20
     """
     max_side: int = DEFAULTS['max_side']
     max_keypoints: int = DEFAULTS['max_keypoints']
@@ -75,6 +81,15 @@ class SiftMatchParams:
             flann_checks=int(self.flann_checks),
             check_flip=bool(self.check_flip))
 
+    def match_kwargs(self) -> Dict[str, Any]:
+        """The keyword arguments of :meth:`SiftIndex.match`."""
+        return dict(
+            ratio=self.ratio,
+            min_inliers=self.min_inliers,
+            candidates=self.candidates,
+            ransac_thresh=self.ransac_thresh,
+            check_flip=self.check_flip)
+
 
 def _check_int(name: str, value, low: int) -> None:
     if not isinstance(value, (int, np.integer)) or value < low:
@@ -107,32 +122,25 @@ def _features_or_error(path: str, max_side: int, max_keypoints: int):
 
 
 def _val_task(state: _WorkerState, task) -> Tuple[int, bool, list]:
+    """``(chunk_id, is_last, [(idx, features or None, error or None), ...])``."""
     chunk_id, is_last, items = task
     p = state.params
-    out = []
-    for idx, path in items:
-        feats, err = _features_or_error(path, p.max_side, p.max_keypoints)
-        out.append((idx, feats, err))
-    return chunk_id, is_last, out
+    return chunk_id, is_last, [(idx,
+                                *_features_or_error(path, p.max_side, p.max_keypoints))
+                               for idx, path in items]
 
 
 def _pool_task(state: _WorkerState, task) -> Tuple[int, bool, list]:
-    chunk_id, is_last, items = task
-    p = state.params
+    """``(chunk_id, is_last, [(idx, best match or None, error or None,
+    keypoints), ...])``: the features of :func:`_val_task`, matched."""
+    chunk_id, is_last, features = _val_task(state, task)
+    match = state.params.match_kwargs()
     out = []
-    for idx, path in items:
-        feats, err = _features_or_error(path, p.max_side, p.max_keypoints)
+    for idx, feats, err in features:
         if err is not None:
             out.append((idx, None, err, 0))
-            continue
-        m = state.index.match(
-            feats,
-            ratio=p.ratio,
-            min_inliers=p.min_inliers,
-            candidates=p.candidates,
-            ransac_thresh=p.ransac_thresh,
-            check_flip=p.check_flip)
-        out.append((idx, m, None, len(feats.desc)))
+        else:
+            out.append((idx, state.index.match(feats, **match), None, len(feats.desc)))
     return chunk_id, is_last, out
 
 
@@ -405,16 +413,7 @@ def dedup_pool(pool_list: str,
     """
     _check_int('workers', workers, 0)
     _check_int('chunk_size', chunk_size, 1)
-    params = SiftMatchParams(
-        max_side=max_side,
-        max_keypoints=max_keypoints,
-        ratio=ratio,
-        min_inliers=min_inliers,
-        candidates=candidates,
-        ransac_thresh=ransac_thresh,
-        flann_trees=flann_trees,
-        flann_checks=flann_checks,
-        check_flip=check_flip)
+    params = SiftMatchParams.from_mapping(locals())
     for name, path in (('pool', pool_list), ('val', val_list)):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{name} list {path!r} does not exist')

@@ -14,12 +14,17 @@ Sharding assigns chunk ``c`` to shard ``c % num_shards``, so the shards of one
 run share a work directory and any of them (or a later run without sharding)
 can merge.
 """
+import dataclasses
 import hashlib
 import json
 import os
 import os.path as osp
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence,
+                    Tuple)
+
+import numpy as np
 
 from ssld_mm.datasets.image_list import iter_image_list
 from ssld_mm.utils.fileio import atomic_open  # noqa: F401 (re-exported)
@@ -57,6 +62,115 @@ def parse_shard(text: str) -> Tuple[int, int]:
     if num < 1 or not 0 <= index < num:
         raise ValueError(f'--shard {text!r}: need 0 <= i < n and n >= 1')
     return index, num
+
+
+class FromMapping:
+    """Build a dataclass of options from the same-named entries of a mapping.
+
+    The public functions of the data tools take their options as flat keyword
+    arguments (command-line flags map onto them one to one) and hand them on
+    as one object: ``Options.from_mapping(locals())`` picks exactly the
+    dataclass's fields, so the option names are written once, in the
+    dataclass.
+
+    Example:
+        >>> def run(shard=(0, 1), num_workers=4, device=None, progress=True,
+        ...         on_chunk_done=None, log=print):
+        ...     return ShardRun.from_mapping(locals())
+    """
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]):
+        """The dataclass from ``values`` (extra entries are ignored).
+
+        Raises:
+            TypeError: If a field is missing from ``values``.
+        """
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise TypeError(f'{cls.__name__}.from_mapping: the mapping lacks '
+                            f'{missing} (it needs every field: {names})')
+        return cls(**{n: values[n] for n in names})
+
+
+@dataclass
+class ShardRun(FromMapping):
+    """How this process runs its share of a chunked, sharded tool run.
+
+    The options ``select_topk`` and ``generate_soft_labels`` share (their
+    ``shard=... log=`` keyword arguments), validated once here, plus the
+    bookkeeping of a shard: which of its chunks are still to run and whether
+    other shards still have chunks to run before the outputs can be merged.
+
+    Args:
+        shard (tuple[int, int]): ``(i, n)``: this process runs the chunks
+            ``c % n == i``. Defaults to ``(0, 1)``.
+        num_workers (int): DataLoader workers. Defaults to 4.
+        device (str, optional): Teacher device; None: cuda if available.
+        progress (bool): Show a progress bar. Defaults to True.
+        on_chunk_done (callable, optional): Called with each finished chunk.
+        log (callable): Progress messages. Defaults to :func:`print`.
+
+    Example:
+        >>> run = ShardRun(shard=(1, 4), num_workers=0)
+        >>> pending, stats = run.pending(10, done=[1], unit='chunks')
+        shard 1/4: 3 chunks, 1 already done, 2 to run
+        >>> pending
+        [5, 9]
+    """
+    shard: Tuple[int, int] = (0, 1)
+    num_workers: int = 4
+    device: Optional[str] = None
+    progress: bool = True
+    on_chunk_done: Optional[Callable[[int], None]] = None
+    log: Callable[[str], None] = print
+
+    def __post_init__(self) -> None:
+        s = self.shard
+        if not (isinstance(s, tuple) and len(s) == 2 and 0 <= s[0] < s[1]):
+            raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {s!r}')
+        w = self.num_workers
+        if not isinstance(w, (int, np.integer)) or w < 0:
+            raise ValueError(f'num_workers must be an integer >= 0, got {w!r}')
+        self.num_workers = int(w)
+
+    @property
+    def name(self) -> str:
+        """``'i/n'``, for messages and progress bars."""
+        return f'{self.shard[0]}/{self.shard[1]}'
+
+    def pending(self, total_chunks: int, done: Iterable[int],
+                unit: str) -> Tuple[List[int], Dict[str, Any]]:
+        """This shard's chunks not in ``done``, and the stats of its run.
+
+        Logs ``shard i/n: <mine> <unit>, <skipped> already done, <pending>
+        to run``.
+
+        Returns:
+            tuple[list[int], dict]: The pending chunks and the stats
+            (``chunks_skipped``, ``chunks_run``, ``images``, ``seconds``).
+        """
+        mine = shard_chunk_ids(total_chunks, self.shard)
+        done = set(done)
+        pending = [c for c in mine if c not in done]
+        stats = dict(
+            chunks_skipped=len(mine) - len(pending),
+            chunks_run=0,
+            images=0,
+            seconds=0.0)
+        self.log(f'shard {self.name}: {len(mine)} {unit}, '
+                 f'{stats["chunks_skipped"]} already done, {len(pending)} to run')
+        return pending, stats
+
+    def others_running(self, total_chunks: int, done: Sequence[int],
+                       message: str) -> bool:
+        """Whether chunks are still to run by other shards after this one
+        finished; if so, logs ``'<left> of <total> ' + message``."""
+        left = total_chunks - len(done)
+        if left > 0:
+            self.log(f'{left} of {total_chunks} {message}')
+        return left > 0
 
 
 def num_chunks(num_entries: int, chunk_size: int) -> int:

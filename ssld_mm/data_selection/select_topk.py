@@ -13,7 +13,7 @@ done merges them into the final, identical outputs.
 import json
 import os
 import os.path as osp
-import time
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
@@ -194,132 +194,58 @@ def _chunk_result(idx: List[np.ndarray], cls: List[np.ndarray], score: List[np.n
         failed_msg=np.array([f[1] for f in failed], dtype=str))
 
 
-def _pending_entries(pool_list: str, data_prefix: str, chunk_size: int,
-                     pending: List[int]):
-    """Pool indices and resolved paths of the pending chunks, in order."""
-    from .teacher import PathTable
-    wanted = set(pending)
-    indices, paths = [], []
-    for i, entry in enumerate(iter_image_list(pool_list)):
-        if i // chunk_size in wanted:
-            indices.append(i)
-            paths.append(resolve_image_path(entry.path, data_prefix))
-    return np.array(indices, dtype=np.int64), PathTable(paths)
-
-
-def _batch_plan(indices: np.ndarray, chunk_size: int, batch_size: int):
-    """Batches of dataset positions that never cross a chunk boundary.
-
-    Returns:
-        list[tuple[int, list[int], bool]]: ``(chunk_id, positions,
-        last_batch_of_chunk)``; batch composition depends only on the chunk,
-        so a resumed or sharded run feeds the teacher identical batches.
-    """
-    plan = []
-    chunk_of = indices // chunk_size
-    starts = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1]]) \
-        if len(indices) else np.zeros(0, np.int64)
-    ends = np.r_[starts[1:], len(indices)]
-    for s, e in zip(starts.tolist(), ends.tolist()):
-        for b in range(s, e, batch_size):
-            plan.append((int(chunk_of[s]), list(range(b, min(b + batch_size,
-                                                             e))), b + batch_size >= e))
-    return plan
-
-
-def run_selection_shard(config: Union[str, Config],
-                        checkpoint: str,
-                        pool_list: str,
-                        work_dir: str,
-                        *,
-                        k: int,
-                        chunk_size: int,
-                        batch_size: int,
-                        soft_topn: int,
-                        data_prefix: str,
-                        shard: Tuple[int, int],
-                        num_workers: int,
-                        device: Optional[str],
-                        fp16: bool,
-                        progress: bool,
-                        total_chunks: int,
-                        on_chunk_done: Optional[Callable[[int], None]] = None,
-                        log: Callable[[str], None] = print) -> Dict[str, Any]:
+def run_selection_shard(config: Union[str, Config], checkpoint: str, pool_list: str,
+                        work_dir: str, manifest: Dict[str, Any], total_chunks: int,
+                        run: rs.ShardRun) -> Dict[str, Any]:
     """Run the teacher over this shard's unfinished chunks.
+
+    Args:
+        config (str | Config): Teacher config.
+        checkpoint (str): Teacher checkpoint.
+        pool_list (str): Pool image list.
+        work_dir (str): Chunk results.
+        manifest (dict): The run's settings as the work dir records them
+            (``k``, ``chunk_size``, ``batch_size``, ``soft_topn``,
+            ``data_prefix``, ``fp16``): the shard runs exactly what it
+            records.
+        total_chunks (int): Chunks of the whole pool.
+        run (ShardRun): This process's shard and how to run it.
 
     Returns:
         dict: ``chunks_skipped`` (already done), ``chunks_run``, ``images``
         and ``seconds`` of this call.
     """
-    import torch
+    from .teacher import (PoolDataset, batch_plan, build_pipeline, build_teacher,
+                          chunk_loader, collate_pool, load_teacher_config,
+                          pending_entries, resolve_device, run_chunk_batches)
 
-    from .teacher import single_threaded_opencv
-
-    mine = rs.shard_chunk_ids(total_chunks, shard)
-    done = set(rs.done_chunks(work_dir, total_chunks, CHUNK_EXT))
-    pending = [c for c in mine if c not in done]
-    stats = dict(
-        chunks_skipped=len(mine) - len(pending), chunks_run=0, images=0, seconds=0.0)
-    log(f'shard {shard[0]}/{shard[1]}: {len(mine)} chunks, '
-        f'{stats["chunks_skipped"]} already done, {len(pending)} to run')
+    m = manifest
+    pending, stats = run.pending(total_chunks,
+                                 rs.done_chunks(work_dir, total_chunks, CHUNK_EXT),
+                                 'chunks')
     if not pending:
         return stats
-
-    model, device, plan, loader = _teacher_and_loader(config, checkpoint, pool_list,
-                                                      data_prefix, chunk_size,
-                                                      batch_size, pending, num_workers,
-                                                      device)
-    bar = rs.progress_bar(
-        len(loader.dataset), f'select shard {shard[0]}/{shard[1]}', progress)
-    chunks = _ChunkCollector(work_dir, k, soft_topn, bar, on_chunk_done)
-    waiting = None  # (chunk_id, is_last, device tensors, ...) of the last batch
-    t0 = time.time()
-    with torch.inference_mode(), single_threaded_opencv():
-        for (chunk_id, positions, is_last), batch in zip(plan, loader):
-            res = None
-            if batch['inputs'] is not None:
-                res, chunks.num_classes = _teacher_topk(model, batch, device, fp16,
-                                                        soft_topn)
-            # Copy the previous batch back only now: the GPU already has this
-            # batch queued, so the device never idles on the host.
-            if waiting is not None:
-                chunks.add(*waiting)
-            waiting = (chunk_id, is_last, res, len(positions), batch['failed'])
-            stats['images'] += len(positions)
-        if waiting is not None:
-            chunks.add(*waiting)
-    if bar is not None:
-        bar.close()
-    stats['chunks_run'] = chunks.chunks_written
-    stats['seconds'] = time.time() - t0
-    rate = stats['images'] / max(stats['seconds'], 1e-9)
-    log(f'shard {shard[0]}/{shard[1]}: {stats["images"]} images in '
-        f'{stats["seconds"]:.1f}s ({rate:.1f} img/s)')
-    return stats
-
-
-def _teacher_and_loader(config, checkpoint: str, pool_list: str, data_prefix: str,
-                        chunk_size: int, batch_size: int, pending: List[int],
-                        num_workers: int, device: Optional[str]):
-    """``(model, device, batch plan, DataLoader)`` over the pending chunks."""
-    from torch.utils.data import DataLoader
-
-    from .teacher import (PoolDataset, build_pipeline, build_teacher, collate_pool,
-                          load_teacher_config, resolve_device)
-    indices, paths = _pending_entries(pool_list, data_prefix, chunk_size, pending)
+    indices, paths = pending_entries(pool_list, m['data_prefix'], m['chunk_size'],
+                                     pending)
     cfg = load_teacher_config(config)
-    device, is_cuda = resolve_device(device)
+    device, is_cuda = resolve_device(run.device)
     model = build_teacher(cfg, checkpoint, device)
-    dataset = PoolDataset(indices, paths, build_pipeline(cfg))
-    plan = _batch_plan(indices, chunk_size, batch_size)
-    loader = DataLoader(
-        dataset,
-        batch_sampler=[p[1] for p in plan],
-        num_workers=num_workers,
-        collate_fn=collate_pool,
-        pin_memory=is_cuda,
-        prefetch_factor=4 if num_workers > 0 else None)
-    return model, device, plan, loader
+    plan = batch_plan(indices, m['chunk_size'], m['batch_size'])
+    loader = chunk_loader(
+        PoolDataset(indices, paths, build_pipeline(cfg)), plan, collate_pool,
+        run.num_workers, is_cuda)
+    chunks = _ChunkCollector(work_dir, m['k'], m['soft_topn'])
+
+    def compute(batch):
+        res, chunks.num_classes = _teacher_topk(model, batch, device, m['fp16'],
+                                                m['soft_topn'])
+        return res
+
+    run_chunk_batches(run, plan, loader, compute, chunks, stats, 'select shard')
+    rate = stats['images'] / max(stats['seconds'], 1e-9)
+    run.log(f'shard {run.name}: {stats["images"]} images in '
+            f'{stats["seconds"]:.1f}s ({rate:.1f} img/s)')
+    return stats
 
 
 def _teacher_topk(model, batch: dict, device, fp16: bool, soft_topn: int):
@@ -348,32 +274,27 @@ def _teacher_topk(model, batch: dict, device, fp16: bool, soft_topn: int):
 
 class _ChunkCollector:
     """Collects the batches of a chunk and writes the chunk's top-k result at
-    its last batch.
+    its last batch (the ``chunks`` of
+    :func:`~ssld_mm.data_selection.teacher.run_chunk_batches`).
 
     Args:
         work_dir (str): Where chunk files go.
         k (int): Images kept per class.
         soft_topn (int): Soft-label classes kept per image.
-        bar: Progress bar (or None).
-        on_chunk_done (callable, optional): Called with each written chunk id.
     """
 
-    def __init__(self, work_dir: str, k: int, soft_topn: int, bar,
-                 on_chunk_done: Optional[Callable[[int], None]]) -> None:
+    def __init__(self, work_dir: str, k: int, soft_topn: int) -> None:
         self.work_dir, self.k, self.soft_topn = work_dir, k, soft_topn
-        self.bar, self.on_chunk_done = bar, on_chunk_done
         self.num_classes = 0
-        self.chunks_written = 0
         self._acc: Dict[str, list] = {
             f: []
             for f in ('idx', 'cls', 'score', 'tc', 'tp')
         }
         self._failed: List[Tuple[int, str]] = []
 
-    def add(self, chunk_id: int, is_last: bool, res, n_batch: int,
-            batch_failed: List[Tuple[int, str]]) -> None:
+    def add(self, res, batch: Dict[str, Any]) -> None:
         """Take one batch's results (copied to the host here)."""
-        self._failed.extend(batch_failed)
+        self._failed.extend(batch['failed'])
         if res is not None:
             idx_t, score_t, cls_t, tp_t, tc_t = (t.cpu() for t in res)
             self._acc['idx'].append(idx_t.numpy())
@@ -381,12 +302,9 @@ class _ChunkCollector:
             self._acc['cls'].append(cls_t.numpy().astype(np.int64))
             self._acc['tp'].append(tp_t.numpy())
             self._acc['tc'].append(tc_t.numpy().astype(np.int64))
-        if self.bar is not None:
-            self.bar.update(n_batch)
-        if is_last:
-            self._write(chunk_id)
 
-    def _write(self, chunk_id: int) -> None:
+    def write(self, chunk_id: int) -> None:
+        """Save the chunk's top-k candidates and failures; start the next."""
         acc = self._acc
         _save_chunk(
             self.work_dir, chunk_id,
@@ -395,9 +313,6 @@ class _ChunkCollector:
         for v in acc.values():
             v.clear()
         self._failed.clear()
-        self.chunks_written += 1
-        if self.on_chunk_done is not None:
-            self.on_chunk_done(chunk_id)
 
 
 def _gather_chunks(work_dir: str, total_chunks: int, k: int):
@@ -481,19 +396,44 @@ def _selected_entries(sel: Dict[str, np.ndarray], sel_paths: List[str],
     return selected_lines, soft_lines, dup_labeled
 
 
-def merge_selection(pool_list: str,
-                    work_dir: str,
-                    out: str,
-                    *,
-                    k: int,
-                    total_chunks: int,
-                    labeled: Optional[str] = None,
-                    soft_labels: Optional[str] = None,
-                    skipped_report: Optional[str] = None,
-                    summary_file: Optional[str] = None,
-                    data_prefix: str = '',
-                    pseudo_labels: bool = False,
-                    labeled_prefix: Optional[str] = None) -> Dict[str, Any]:
+@dataclass
+class SelectionOutputs(rs.FromMapping):
+    """What a selection writes and how its paths are rooted (the merge step's
+    options; :func:`select_topk` documents each of them).
+
+    Args:
+        out (str): The selection list (written last).
+        data_prefix (str): Root of the relative paths of ``out``.
+        labeled (str, optional): Labeled list put first.
+        labeled_prefix (str, optional): Root of ``labeled``'s paths.
+            Defaults to ``data_prefix``.
+        soft_labels (str, optional): Soft-label file (JSON lines).
+        pseudo_labels (bool): Write the teacher's class after each path.
+        skipped_report (str, optional): Defaults to ``<out>.skipped.txt``.
+        summary_file (str, optional): Defaults to ``<out>.summary.json``.
+
+    Example:
+        >>> SelectionOutputs('selected.txt').summary_file
+        'selected.txt.summary.json'
+    """
+    out: str
+    data_prefix: str = ''
+    labeled: Optional[str] = None
+    labeled_prefix: Optional[str] = None
+    soft_labels: Optional[str] = None
+    pseudo_labels: bool = False
+    skipped_report: Optional[str] = None
+    summary_file: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.labeled_prefix is None:
+            self.labeled_prefix = self.data_prefix
+        self.skipped_report = self.skipped_report or self.out + '.skipped.txt'
+        self.summary_file = self.summary_file or self.out + '.summary.json'
+
+
+def merge_selection(pool_list: str, work_dir: str, outputs: SelectionOutputs, *, k: int,
+                    total_chunks: int) -> Dict[str, Any]:
     """Merge all chunk results into the final outputs (atomic writes).
 
     Outputs, in this order (``out`` last, so its presence means complete):
@@ -504,19 +444,27 @@ def merge_selection(pool_list: str,
     (:func:`rebase_path`) and counted in the summary
     (``labeled_paths_rewritten``).
 
+    Args:
+        pool_list (str): Pool image list.
+        work_dir (str): Chunk results (all chunks done).
+        outputs (SelectionOutputs): What to write.
+        k (int): Images kept per class.
+        total_chunks (int): Chunks of the pool.
+
     Returns:
         dict: The summary.
     """
+    o = outputs
+    labeled, labeled_prefix, data_prefix = o.labeled, o.labeled_prefix, o.data_prefix
     manifest = rs.read_manifest(work_dir) or {}
     soft_topn = int(manifest.get('soft_topn', 0))
     sel, fail_of, images_scored, num_classes = _gather_chunks(work_dir, total_chunks, k)
     sel_paths, skipped_lines, images_seen = _pool_paths(pool_list, sel['idx'], fail_of,
                                                         data_prefix)
-    labeled_prefix = data_prefix if labeled_prefix is None else labeled_prefix
     labeled_lines, labeled_paths, rewritten = _labeled_entries(
         labeled, labeled_prefix, data_prefix)
     selected_lines, soft_lines, dup_labeled = _selected_entries(
-        sel, sel_paths, labeled_paths, pseudo_labels, soft_labels is not None)
+        sel, sel_paths, labeled_paths, o.pseudo_labels, o.soft_labels is not None)
 
     counts = np.bincount(sel['cls'], minlength=num_classes) \
         if len(sel['cls']) else np.zeros(num_classes, np.int64)
@@ -535,22 +483,20 @@ def merge_selection(pool_list: str,
         'labeled_paths_rewritten': rewritten,
         'selected_already_labeled': dup_labeled,
         'written_entries': len(labeled_lines) + len(selected_lines),
-        'pseudo_labels': bool(pseudo_labels),
-        'soft_topn': min(soft_topn, num_classes) if soft_labels is not None else None,
+        'pseudo_labels': bool(o.pseudo_labels),
+        'soft_topn': min(soft_topn, num_classes) if o.soft_labels is not None else None,
         'data_prefix': data_prefix,
-        'out': out,
+        'out': o.out,
     }
     if labeled is not None:
         checked, missing = check_list_root(labeled, labeled_prefix)
         summary['labeled_root_warning'] = root_warning(labeled, '--labeled-prefix',
                                                        labeled_prefix, checked, missing)
-    if soft_labels is not None:
-        rs.write_lines_atomic(soft_labels, soft_lines)
-    if skipped_report is not None:
-        rs.write_lines_atomic(skipped_report, skipped_lines)
-    if summary_file is not None:
-        rs.write_json_atomic(summary_file, summary)
-    rs.write_lines_atomic(out, labeled_lines + selected_lines)
+    if o.soft_labels is not None:
+        rs.write_lines_atomic(o.soft_labels, soft_lines)
+    rs.write_lines_atomic(o.skipped_report, skipped_lines)
+    rs.write_json_atomic(o.summary_file, summary)
+    rs.write_lines_atomic(o.out, labeled_lines + selected_lines)
     return summary
 
 
@@ -631,20 +577,20 @@ def select_topk(config: Union[str, Config],
         ...             k=1300, out='selected.txt', labeled='train.txt')
     """
     for name, value, low in (('k', k, 1), ('chunk_size', chunk_size, 1),
-                             ('batch_size', batch_size, 1), ('soft_topn', soft_topn, 1),
-                             ('num_workers', num_workers, 0)):
+                             ('batch_size', batch_size, 1), ('soft_topn', soft_topn,
+                                                             1)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
+    run = rs.ShardRun.from_mapping(locals())
+    outputs = SelectionOutputs.from_mapping(locals())
     if not osp.isfile(pool_list):
         raise FileNotFoundError(f'pool list {pool_list!r} does not exist')
     if labeled is not None and not osp.isfile(labeled):
         raise FileNotFoundError(f'labeled list {labeled!r} does not exist')
-    if not (isinstance(shard, tuple) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
-        raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
 
-    labeled_prefix = data_prefix if labeled_prefix is None else labeled_prefix
     for list_file, option, prefix in ((pool_list, '--data-prefix', data_prefix),
-                                      (labeled, '--labeled-prefix', labeled_prefix)):
+                                      (labeled, '--labeled-prefix',
+                                       outputs.labeled_prefix)):
         if list_file is not None and shard[0] == 0:
             message = root_warning(list_file, option, prefix,
                                    *check_list_root(list_file, prefix))
@@ -673,42 +619,15 @@ def select_topk(config: Union[str, Config],
         'fp16': bool(fp16),
     }
     rs.prepare_work_dir(work_dir, manifest)
-    stats = run_selection_shard(
-        cfg,
-        checkpoint,
-        pool_list,
-        work_dir,
-        k=int(k),
-        chunk_size=int(chunk_size),
-        batch_size=int(batch_size),
-        soft_topn=int(soft_topn),
-        data_prefix=data_prefix,
-        shard=shard,
-        num_workers=int(num_workers),
-        device=device,
-        fp16=fp16,
-        progress=progress,
-        total_chunks=total,
-        on_chunk_done=on_chunk_done,
-        log=log)
-    done = rs.done_chunks(work_dir, total, CHUNK_EXT)
-    if len(done) < total:
-        log(f'{total - len(done)} of {total} chunks are still to run by other '
-            'shards; the last shard to finish writes the outputs')
+    stats = run_selection_shard(cfg, checkpoint, pool_list, work_dir, manifest, total,
+                                run)
+    if run.others_running(
+            total, rs.done_chunks(work_dir, total, CHUNK_EXT),
+            'chunks are still to run by other shards; the last '
+            'shard to finish writes the outputs'):
         return {'merged': False, 'summary': None, 'shard_stats': stats}
     summary = merge_selection(
-        pool_list,
-        work_dir,
-        out,
-        k=int(k),
-        total_chunks=total,
-        labeled=labeled,
-        soft_labels=soft_labels,
-        skipped_report=skipped_report or out + '.skipped.txt',
-        summary_file=summary_file or out + '.summary.json',
-        data_prefix=data_prefix,
-        pseudo_labels=pseudo_labels,
-        labeled_prefix=labeled_prefix)
+        pool_list, work_dir, outputs, k=int(k), total_chunks=total)
     return {'merged': True, 'summary': summary, 'shard_stats': stats}
 
 

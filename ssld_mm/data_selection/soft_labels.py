@@ -19,9 +19,8 @@ every shard done writes ``skipped.txt`` and, last, ``index.json``.
 import hashlib
 import json
 import os.path as osp
-import time
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -32,7 +31,7 @@ from ssld_mm.datasets.image_list import iter_image_list
 from ssld_mm.datasets.soft_label_store import (INDEX_FILE, SKIPPED_FILE, hash_ints,
                                                make_index, normalize_crop_size,
                                                save_index, save_shard, shard_name)
-from ssld_mm.utils.autocast import autocast_context, check_autocast
+from ssld_mm.utils.autocast import check_autocast
 from ssld_mm.utils.config import load_config_file
 from . import resumable as rs
 
@@ -349,19 +348,14 @@ def teacher_view_probs(model: torch.nn.Module,
 
     The teacher's own data preprocessor normalises (mean/std, BGR->RGB),
     then the model runs in ``'tensor'`` mode, optionally channels-last and
-    under ``torch.autocast(dtype)``.
+    under ``torch.autocast(dtype)`` (:func:`~ssld_mm.data_selection.teacher.
+    teacher_softmax`).
     """
+    from .teacher import teacher_softmax
     x = model.data_preprocessor({'inputs': inputs}, False)['inputs']
     if channels_last and x.dim() == 4:
         x = x.contiguous(memory_format=torch.channels_last)
-    with autocast_context(x.device.type, autocast):
-        logits = model(x, mode='tensor')
-    if isinstance(logits, (tuple, list)):
-        logits = logits[-1]
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
-        raise TypeError("the teacher must return (batch, classes) logits in "
-                        f"mode='tensor', got {type(logits)}")
-    return logits.float().softmax(dim=-1)
+    return teacher_softmax(model, x, autocast)
 
 
 # ------------------------------------------------------------ chunk files
@@ -374,149 +368,126 @@ def done_shards(store_dir: str, total: int) -> List[int]:
     return [s for s in range(total) if osp.isfile(osp.join(store_dir, shard_name(s)))]
 
 
-def _finish_chunk(store_dir: str, chunk_id: int, rows: Dict[str, list],
-                  failed: List[Tuple[int, str]], num_classes: int, topk: int) -> None:
-    """Write one chunk: its info (failures, classes), then its shard."""
-    failed = sorted(failed)
-    rs.write_json_atomic(
-        _chunk_info_path(store_dir, chunk_id),
-        dict(num_classes=int(num_classes), failed=[[int(i), m] for i, m in failed]))
-    if rows['sample_idx']:
-        arrays = {k: np.concatenate(v) for k, v in rows.items()}
-    else:
-        arrays = dict(
-            sample_idx=np.zeros(0, np.int64),
-            view=np.zeros(0, np.int16),
-            box=np.zeros((0, 4), np.int32),
-            flip=np.zeros(0, np.bool_),
-            topk_idx=np.zeros((0, topk), np.int32),
-            topk_prob=np.zeros((0, topk), np.float16))
-    save_shard(store_dir, chunk_id, arrays, topk=topk)
+class _StoreChunk:
+    """The rows of one store shard, written at its last batch (the
+    ``chunks`` of :func:`~ssld_mm.data_selection.teacher.run_chunk_batches`):
+    its info (failures, classes), then its ``.npz``.
+
+    Args:
+        store_dir (str): The store.
+        num_views (int): M.
+        topk (int): K.
+    """
+
+    def __init__(self, store_dir: str, num_views: int, topk: int) -> None:
+        self.store_dir, self.num_views, self.topk = store_dir, num_views, topk
+        self.num_classes = 0
+        self._rows: Dict[str, list] = {
+            k: []
+            for k in ('sample_idx', 'view', 'box', 'flip', 'topk_idx', 'topk_prob')
+        }
+        self._failed: List[Tuple[int, str]] = []
+
+    def add(self, res, batch: Dict[str, Any]) -> None:
+        """Take one batch's top-k ``(values, indices)`` (copied to the host)."""
+        self._failed.extend(batch['failed'])
+        if res is None:
+            return
+        tp, tc = (t.cpu().numpy() for t in res)
+        rows, m = self._rows, self.num_views
+        rows['sample_idx'].append(np.repeat(batch['idx'], m))
+        rows['view'].append(np.tile(np.arange(m, dtype=np.int16), len(batch['idx'])))
+        rows['box'].append(batch['box'])
+        rows['flip'].append(batch['flip'])
+        rows['topk_idx'].append(tc.astype(np.int32))
+        rows['topk_prob'].append(tp.astype(np.float16))
+
+    def write(self, chunk_id: int) -> None:
+        """Save the store shard; start the next."""
+        failed, topk = sorted(self._failed), self.topk
+        rs.write_json_atomic(
+            _chunk_info_path(self.store_dir, chunk_id),
+            dict(
+                num_classes=int(self.num_classes),
+                failed=[[int(i), m] for i, m in failed]))
+        if self._rows['sample_idx']:
+            arrays = {k: np.concatenate(v) for k, v in self._rows.items()}
+        else:
+            arrays = dict(
+                sample_idx=np.zeros(0, np.int64),
+                view=np.zeros(0, np.int16),
+                box=np.zeros((0, 4), np.int32),
+                flip=np.zeros(0, np.bool_),
+                topk_idx=np.zeros((0, topk), np.int32),
+                topk_prob=np.zeros((0, topk), np.float16))
+        save_shard(self.store_dir, chunk_id, arrays, topk=topk)
+        for v in self._rows.values():
+            v.clear()
+        self._failed.clear()
 
 
-def run_generation_shard(cfg: Config,
-                         checkpoint: str,
-                         sampler: ViewSampler,
-                         load_pipeline: Sequence[dict],
-                         list_path: str,
-                         store_dir: str,
-                         *,
-                         num_views: int,
-                         topk: int,
-                         samples_per_shard: int,
-                         batch_size: int,
-                         data_prefix: str,
-                         shard: Tuple[int, int],
-                         num_workers: int,
-                         device: Optional[str],
-                         autocast: Optional[str],
-                         channels_last: bool,
-                         progress: bool,
-                         total_chunks: int,
-                         on_chunk_done: Optional[Callable[[int], None]] = None,
-                         log: Callable[[str], None] = print) -> Dict[str, Any]:
+def run_generation_shard(cfg: Config, checkpoint: str, sampler: ViewSampler,
+                         list_path: str, store_dir: str, manifest: Dict[str, Any],
+                         total_chunks: int, run: rs.ShardRun) -> Dict[str, Any]:
     """Run the teacher over this shard's unfinished chunks.
+
+    Args:
+        cfg (Config): Teacher config.
+        checkpoint (str): Teacher checkpoint.
+        sampler (ViewSampler): The view sampler.
+        list_path (str): Image list.
+        store_dir (str): The store.
+        manifest (dict): The run's settings as the store records them
+            (``load_pipeline``, ``num_views``, ``topk``,
+            ``samples_per_shard``, ``batch_size``, ``data_prefix``,
+            ``teacher_autocast``, ``channels_last``): the shard runs exactly
+            what it records.
+        total_chunks (int): Store shards of the whole list.
+        run (ShardRun): This process's shard and how to run it.
 
     Returns:
         dict: ``chunks_skipped``, ``chunks_run``, ``images``, ``views`` and
         ``seconds`` of this call.
     """
-    from torch.utils.data import DataLoader
+    from .teacher import (batch_plan, build_pipeline, build_teacher, chunk_loader,
+                          pending_entries, resolve_device, run_chunk_batches)
 
-    from .select_topk import _batch_plan, _pending_entries
-    from .teacher import (build_pipeline, build_teacher, resolve_device,
-                          single_threaded_opencv)
-
-    mine = rs.shard_chunk_ids(total_chunks, shard)
-    done = set(done_shards(store_dir, total_chunks))
-    pending = [c for c in mine if c not in done]
-    stats = dict(
-        chunks_skipped=len(mine) - len(pending),
-        chunks_run=0,
-        images=0,
-        views=0,
-        seconds=0.0)
-    log(f'shard {shard[0]}/{shard[1]}: {len(mine)} store shards, '
-        f'{stats["chunks_skipped"]} already done, {len(pending)} to run')
+    m = manifest
+    num_views, topk, per_shard = m['num_views'], m['topk'], m['samples_per_shard']
+    pending, stats = run.pending(total_chunks, done_shards(store_dir, total_chunks),
+                                 'store shards')
+    stats['views'] = 0
     if not pending:
         return stats
-    indices, paths = _pending_entries(list_path, data_prefix, samples_per_shard,
-                                      pending)
-    device, is_cuda = resolve_device(device)
+    indices, paths = pending_entries(list_path, m['data_prefix'], per_shard, pending)
+    device, is_cuda = resolve_device(run.device)
     model = build_teacher(cfg, checkpoint, device)
-    if channels_last:
+    if m['channels_last']:
         model.to(memory_format=torch.channels_last)
     # the loading transforms are the student's: build them in its scope
-    load = build_pipeline(Config(dict(default_scope=sampler.scope)), load_pipeline)
-    dataset = ViewDataset(indices, paths, load, sampler, num_views)
-    plan = _batch_plan(indices, samples_per_shard, batch_size)
-    loader = DataLoader(
-        dataset,
-        batch_sampler=[p[1] for p in plan],
-        num_workers=num_workers,
-        collate_fn=collate_views,
-        pin_memory=is_cuda,
-        prefetch_factor=4 if num_workers > 0 else None)
-    bar = rs.progress_bar(len(dataset), f'soft labels {shard[0]}/{shard[1]}', progress)
+    load = build_pipeline(Config(dict(default_scope=sampler.scope)), m['load_pipeline'])
+    plan = batch_plan(indices, per_shard, m['batch_size'])
+    loader = chunk_loader(
+        ViewDataset(indices, paths, load, sampler, num_views), plan, collate_views,
+        run.num_workers, is_cuda)
+    chunks = _StoreChunk(store_dir, num_views, topk)
 
-    rows: Dict[str, list] = {
-        k: []
-        for k in ('sample_idx', 'view', 'box', 'flip', 'topk_idx', 'topk_prob')
-    }
-    failed: List[Tuple[int, str]] = []
-    num_classes = [0]
-    waiting = None
-    t0 = time.time()
+    def compute(batch):
+        inputs = batch['inputs'].to(device, non_blocking=True)
+        probs = teacher_view_probs(model, inputs, m['teacher_autocast'],
+                                   m['channels_last'])
+        if probs.shape[1] < topk:
+            raise ValueError(f'--topk {topk} > the teacher\'s '
+                             f'{probs.shape[1]} classes')
+        chunks.num_classes = probs.shape[1]
+        stats['views'] += len(inputs)
+        return probs.topk(topk, dim=1)  # (values, indices), descending
 
-    def finish(item) -> None:
-        chunk_id, is_last, res, batch, n_images = item
-        failed.extend(batch['failed'])
-        if res is not None:
-            tp, tc = (t.cpu().numpy() for t in res)
-            n = len(batch['idx'])
-            rows['sample_idx'].append(np.repeat(batch['idx'], num_views))
-            rows['view'].append(np.tile(np.arange(num_views, dtype=np.int16), n))
-            rows['box'].append(batch['box'])
-            rows['flip'].append(batch['flip'])
-            rows['topk_idx'].append(tc.astype(np.int32))
-            rows['topk_prob'].append(tp.astype(np.float16))
-        if bar is not None:
-            bar.update(n_images)
-        if is_last:
-            _finish_chunk(store_dir, chunk_id, rows, failed, num_classes[0], topk)
-            for v in rows.values():
-                v.clear()
-            failed.clear()
-            stats['chunks_run'] += 1
-            if on_chunk_done is not None:
-                on_chunk_done(chunk_id)
-
-    with torch.inference_mode(), single_threaded_opencv():
-        for (chunk_id, positions, is_last), batch in zip(plan, loader):
-            res = None
-            if batch['inputs'] is not None:
-                inputs = batch['inputs'].to(device, non_blocking=True)
-                probs = teacher_view_probs(model, inputs, autocast, channels_last)
-                if probs.shape[1] < topk:
-                    raise ValueError(f'--topk {topk} > the teacher\'s '
-                                     f'{probs.shape[1]} classes')
-                num_classes[0] = probs.shape[1]
-                res = probs.topk(topk, dim=1)  # (values, indices), descending
-                stats['views'] += len(inputs)
-            # Copy the previous batch back only now (the device stays busy).
-            if waiting is not None:
-                finish(waiting)
-            waiting = (chunk_id, is_last, res, batch, len(positions))
-            stats['images'] += len(positions)
-        if waiting is not None:
-            finish(waiting)
-    if bar is not None:
-        bar.close()
-    stats['seconds'] = time.time() - t0
+    run_chunk_batches(run, plan, loader, compute, chunks, stats, 'soft labels')
     rate = stats['images'] / max(stats['seconds'], 1e-9)
-    log(f'shard {shard[0]}/{shard[1]}: {stats["images"]} images '
-        f'({stats["views"]} views) in {stats["seconds"]:.1f}s '
-        f'({rate:.1f} img/s, {rate * num_views:.1f} views/s)')
+    run.log(f'shard {run.name}: {stats["images"]} images '
+            f'({stats["views"]} views) in {stats["seconds"]:.1f}s '
+            f'({rate:.1f} img/s, {rate * num_views:.1f} views/s)')
     return stats
 
 
@@ -634,17 +605,15 @@ def generate_soft_labels(teacher_config: Union[str, Config],
 
     for name, value, low in (('views', views, 1), ('topk', topk, 1), ('seed', seed, 0),
                              ('samples_per_shard', samples_per_shard,
-                              1), ('batch_size', batch_size, 1), ('num_workers',
-                                                                  num_workers, 0)):
+                              1), ('batch_size', batch_size, 1)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
+    run = rs.ShardRun.from_mapping(locals())
     if views > 32767:
         raise ValueError(f'views must fit int16, got {views}')
     check_autocast(teacher_autocast, 'teacher_autocast')
     if not osp.isfile(list_path):
         raise FileNotFoundError(f'image list {list_path!r} does not exist')
-    if not (isinstance(shard, tuple) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
-        raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard!r}')
     tcfg = load_teacher_config(teacher_config)
     scfg = train_config if isinstance(train_config, Config) else \
         load_config_file(train_config, 'student train config')
@@ -689,31 +658,12 @@ def generate_soft_labels(teacher_config: Union[str, Config],
         log(f'{out} is complete ({INDEX_FILE} exists); nothing to do')
         with open(osp.join(out, INDEX_FILE), encoding='utf-8') as f:
             return {'complete': True, 'index': json.load(f), 'shard_stats': None}
-    stats = run_generation_shard(
-        tcfg,
-        checkpoint,
-        sampler,
-        load_pipeline,
-        list_path,
-        out,
-        num_views=int(views),
-        topk=int(topk),
-        samples_per_shard=int(samples_per_shard),
-        batch_size=int(batch_size),
-        data_prefix=data_prefix,
-        shard=shard,
-        num_workers=int(num_workers),
-        device=device,
-        autocast=teacher_autocast,
-        channels_last=channels_last,
-        progress=progress,
-        total_chunks=total,
-        on_chunk_done=on_chunk_done,
-        log=log)
-    done = done_shards(out, total)
-    if len(done) < total:
-        log(f'{total - len(done)} of {total} store shards are still to run by '
-            'other processes; the last one to finish writes index.json')
+    stats = run_generation_shard(tcfg, checkpoint, sampler, list_path, out, manifest,
+                                 total, run)
+    if run.others_running(
+            total, done_shards(out, total),
+            'store shards are still to run by other processes; '
+            'the last one to finish writes index.json'):
         return {'complete': False, 'index': None, 'shard_stats': stats}
     index = finalize_store(out, list_path, manifest, total, data_prefix)
     log(f'wrote {out}: {num_samples} images x {views} views, top-{topk} of '

@@ -7,18 +7,21 @@ the weights are loaded from the checkpoint, and images go through the config's
 *test* pipeline.
 """
 import copy
+import time
 import warnings
 from contextlib import contextmanager
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
+from ssld_mm.datasets.image_list import iter_image_list, resolve_image_path
 from ssld_mm.utils.autocast import autocast_context
 from ssld_mm.utils.config import load_config_file
 from ssld_mm.utils.state_dict import checkpoint_state_dict
+from . import resumable as rs
 
 
 def load_teacher_config(config: Union[str, Config]) -> Config:
@@ -222,6 +225,27 @@ def collate_pool(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {'idx': idx, 'inputs': inputs if ok else None, 'failed': failed}
 
 
+def teacher_softmax(model: torch.nn.Module,
+                    x: torch.Tensor,
+                    autocast: Optional[str] = None) -> torch.Tensor:
+    """Float32 softmax of the teacher's logits on preprocessed inputs.
+
+    Runs the model in ``'tensor'`` mode under ``torch.autocast(autocast)``
+    (None: full precision); a tuple/list output gives its last element.
+
+    Raises:
+        TypeError: If the model does not return ``(batch, classes)`` logits.
+    """
+    with autocast_context(x.device.type, autocast):
+        logits = model(x, mode='tensor')
+    if isinstance(logits, (tuple, list)):
+        logits = logits[-1]
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        raise TypeError('the teacher must return (batch, classes) logits in '
+                        f"mode='tensor', got {type(logits)}")
+    return logits.float().softmax(dim=-1)
+
+
 def teacher_probs(model: torch.nn.Module,
                   inputs: Any,
                   fp16: bool = False) -> torch.Tensor:
@@ -229,19 +253,12 @@ def teacher_probs(model: torch.nn.Module,
 
     Runs the model's data preprocessor (normalisation, BGR->RGB on the
     device) and the model in ``'tensor'`` mode (logits), then a softmax in
-    float32.
+    float32 (:func:`teacher_softmax`); ``fp16`` autocasts to float16 on CUDA,
+    bfloat16 on CPU.
     """
-    data = model.data_preprocessor({'inputs': inputs}, False)
-    device_type = data['inputs'].device.type
-    dtype = ('float16' if device_type == 'cuda' else 'bfloat16') if fp16 else None
-    with autocast_context(device_type, dtype):
-        logits = model(data['inputs'], mode='tensor')
-    if isinstance(logits, (tuple, list)):
-        logits = logits[-1]
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
-        raise TypeError('the teacher must return (batch, classes) logits in '
-                        f"mode='tensor', got {type(logits)}")
-    return logits.float().softmax(dim=-1)
+    x = model.data_preprocessor({'inputs': inputs}, False)['inputs']
+    dtype = ('float16' if x.device.type == 'cuda' else 'bfloat16') if fp16 else None
+    return teacher_softmax(model, x, dtype)
 
 
 def resolve_device(device: Optional[str] = None,
@@ -258,3 +275,103 @@ def resolve_device(device: Optional[str] = None,
                 f'device {device!r} does not exist: {torch.cuda.device_count()}'
                 ' CUDA device(s) visible (more processes than GPUs?)')
     return device, is_cuda
+
+
+# ------------------------------------------------- the teacher over chunks
+def pending_entries(list_path: str, data_prefix: str, chunk_size: int,
+                    pending: Sequence[int]) -> Tuple[np.ndarray, PathTable]:
+    """List indices and resolved paths of the pending chunks, in order."""
+    wanted = set(pending)
+    indices, paths = [], []
+    for i, entry in enumerate(iter_image_list(list_path)):
+        if i // chunk_size in wanted:
+            indices.append(i)
+            paths.append(resolve_image_path(entry.path, data_prefix))
+    return np.array(indices, dtype=np.int64), PathTable(paths)
+
+
+def batch_plan(indices: np.ndarray, chunk_size: int,
+               batch_size: int) -> List[Tuple[int, List[int], bool]]:
+    """Batches of dataset positions that never cross a chunk boundary.
+
+    Returns:
+        list[tuple[int, list[int], bool]]: ``(chunk_id, positions,
+        last_batch_of_chunk)``; batch composition depends only on the chunk,
+        so a resumed or sharded run feeds the teacher identical batches.
+    """
+    plan = []
+    chunk_of = indices // chunk_size
+    starts = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1]]) \
+        if len(indices) else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], len(indices)]
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        for b in range(s, e, batch_size):
+            plan.append((int(chunk_of[s]), list(range(b, min(b + batch_size,
+                                                             e))), b + batch_size >= e))
+    return plan
+
+
+def chunk_loader(dataset: Dataset, plan: List[Tuple[int, List[int],
+                                                    bool]], collate_fn: Callable,
+                 num_workers: int, pin_memory: bool) -> DataLoader:
+    """A DataLoader that yields the batches of ``plan`` (:func:`batch_plan`)
+    in order."""
+    return DataLoader(
+        dataset,
+        batch_sampler=[p[1] for p in plan],
+        num_workers=num_workers,
+        collate_fn=collate_fn,
+        pin_memory=pin_memory,
+        prefetch_factor=4 if num_workers > 0 else None)
+
+
+def run_chunk_batches(run: rs.ShardRun, plan: List[Tuple[int, List[int], bool]],
+                      loader: DataLoader, compute: Callable[[Dict[str, Any]], Any],
+                      chunks: Any, stats: Dict[str, Any], desc: str) -> None:
+    """Feed the teacher every planned batch; save each chunk at its last one.
+
+    ``compute(batch)`` runs the teacher on a batch with loaded images and
+    returns its result on the device (a batch whose images all failed gets
+    None). ``chunks.add(result, batch)`` takes a batch back on the host only
+    once the next batch is queued, so the device never idles on the copy; at
+    a chunk's last batch ``chunks.write(chunk_id)`` saves it and
+    ``run.on_chunk_done(chunk_id)`` is called. ``stats`` gets ``images``,
+    ``chunks_run`` and ``seconds`` added.
+
+    Args:
+        run (ShardRun): Progress bar, ``on_chunk_done``.
+        plan (list): :func:`batch_plan` of the loader's dataset.
+        loader (DataLoader): :func:`chunk_loader` over ``plan``.
+        compute (callable): The teacher step.
+        chunks: Collects a chunk's results (``add``) and saves them
+            (``write``).
+        stats (dict): Counters of the shard run (:meth:`ShardRun.pending`).
+        desc (str): Progress bar label, followed by the shard.
+    """
+    bar = rs.progress_bar(len(loader.dataset), f'{desc} {run.name}', run.progress)
+
+    def collect(chunk_id: int, is_last: bool, res: Any, batch: Dict[str, Any],
+                n_images: int) -> None:
+        chunks.add(res, batch)
+        if bar is not None:
+            bar.update(n_images)
+        if is_last:
+            chunks.write(chunk_id)
+            stats['chunks_run'] += 1
+            if run.on_chunk_done is not None:
+                run.on_chunk_done(chunk_id)
+
+    waiting = None  # the last batch, collected once the next one is queued
+    t0 = time.time()
+    with torch.inference_mode(), single_threaded_opencv():
+        for (chunk_id, positions, is_last), batch in zip(plan, loader):
+            res = None if batch['inputs'] is None else compute(batch)
+            if waiting is not None:
+                collect(*waiting)
+            waiting = (chunk_id, is_last, res, batch, len(positions))
+            stats['images'] += len(positions)
+        if waiting is not None:
+            collect(*waiting)
+    if bar is not None:
+        bar.close()
+    stats['seconds'] = time.time() - t0

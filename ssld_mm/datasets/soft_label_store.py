@@ -383,6 +383,15 @@ def _map_npz(path: str) -> Optional[Tuple[mmap.mmap, Dict[str, np.ndarray]]]:
     return mm, arrays
 
 
+def _index_int(key: str, doc: str) -> property:
+    """A read-only integer attribute of the store: ``index.json[key]``."""
+
+    def get(self: 'SoftLabelStore') -> int:
+        return int(self.index[key])
+
+    return property(get, doc=doc)
+
+
 class SoftLabelStore:
     """Read a soft-label store (see the module docstring for the format).
 
@@ -440,35 +449,16 @@ class SoftLabelStore:
         self._maps: Dict[int, Any] = {}
 
     # ---------------------------------------------------------- attributes
-    @property
-    def num_views(self) -> int:
-        """M: stored views per sample."""
-        return int(self.index['num_views'])
-
-    @property
-    def topk(self) -> int:
-        """K: stored probabilities per view."""
-        return int(self.index['topk'])
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes of the teacher."""
-        return int(self.index['num_classes'])
+    num_views = _index_int('num_views', 'M: stored views per sample.')
+    topk = _index_int('topk', 'K: stored probabilities per view.')
+    num_classes = _index_int('num_classes', 'Number of classes of the teacher.')
+    seed = _index_int('seed', 'Seed of the view sampling (view selection default).')
+    num_samples = _index_int('num_samples', 'Entries of the list it was made from.')
 
     @property
     def crop_size(self) -> Tuple[int, int]:
         """``(h, w)`` of the student's crops the views were drawn for."""
         return normalize_crop_size(self.index['crop_size'])
-
-    @property
-    def seed(self) -> int:
-        """Seed of the view sampling (and the default of view selection)."""
-        return int(self.index['seed'])
-
-    @property
-    def num_samples(self) -> int:
-        """Entries of the image list the store was generated from."""
-        return int(self.index['num_samples'])
 
     def __len__(self) -> int:
         return self.num_samples

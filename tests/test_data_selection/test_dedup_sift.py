@@ -147,6 +147,15 @@ def test_match_params_validate_and_serialise():
     from ssld_mm.data_selection.dedup import SiftMatchParams
     from ssld_mm.data_selection.sift import DEFAULTS
     assert SiftMatchParams().to_dict() == DEFAULTS
+    # from a function's arguments (dedup_pool's locals()): the fields only
+    picked = SiftMatchParams.from_mapping(dict(DEFAULTS, min_inliers=20, workers=4))
+    assert picked.to_dict() == dict(DEFAULTS, min_inliers=20)
+    assert picked.match_kwargs() == dict(
+        ratio=DEFAULTS['ratio'],
+        min_inliers=20,
+        candidates=DEFAULTS['candidates'],
+        ransac_thresh=DEFAULTS['ransac_thresh'],
+        check_flip=DEFAULTS['check_flip'])
     with pytest.raises(ValueError, match='min_inliers must be an integer >= 3, got 2'):
         SiftMatchParams(min_inliers=2)
     with pytest.raises(ValueError, match=r'ratio must be in \(0, 1\), got 1.5'):

@@ -302,3 +302,23 @@ def test_cuda_selection_matches_cpu_up_to_tf32(setup):
         c, score = cpu[path]
         assert abs(score - per_class[c][K - 1]) < 5e-3, (path, score)
     assert len(got) == len(want) == 3 * K
+
+
+def test_batch_plan_never_crosses_a_chunk():
+    from ssld_mm.data_selection.teacher import batch_plan
+
+    # pending chunks 0 and 2 of chunk_size 5 (entries 0-4 and 10-13)
+    indices = np.array([0, 1, 2, 3, 4, 10, 11, 12, 13])
+    assert batch_plan(indices, 5, 2) == [(0, [0, 1], False), (0, [2, 3], False),
+                                         (0, [4], True), (2, [5, 6], False),
+                                         (2, [7, 8], True)]
+    assert batch_plan(np.zeros(0, np.int64), 5, 2) == []
+
+
+def test_selection_outputs_defaults():
+    from ssld_mm.data_selection import SelectionOutputs
+    o = SelectionOutputs('sel.txt', data_prefix='data')
+    assert (o.labeled_prefix, o.skipped_report, o.summary_file) == \
+        ('data', 'sel.txt.skipped.txt', 'sel.txt.summary.json')
+    o = SelectionOutputs('sel.txt', labeled_prefix='lab', summary_file='s.json')
+    assert (o.labeled_prefix, o.summary_file) == ('lab', 's.json')
