@@ -1,6 +1,10 @@
 # Runtime defaults of every ssld_mm config (MMPretrain's, scope ssld_mm).
 default_scope = 'ssld_mm'
 custom_imports = dict(imports=['ssld_mm'], allow_failed_imports=False)
+# SSLDRunner applies ssld_mm.utils.setup_runtime() (safe checkpoint loading, atomic
+# saves, resume from the newest complete checkpoint) under any train.py, also
+# MMPretrain's and MMDetection's; importing ssld_mm alone changes nothing.
+runner_type = 'ssld_mm.SSLDRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

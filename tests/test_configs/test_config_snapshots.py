@@ -11,8 +11,8 @@ updates the snapshot:
 Three differences are not changes and are normalised before comparing:
 
 * keys a config inherits unchanged from ``configs/_base_/default_runtime.py``
-  are compared with that file as it is now (runtime defaults have their own
-  owners and tests);
+  are compared with that file as it is now, and keys added to it since are
+  left out (runtime defaults have their own owners and tests);
 * a teacher given as a config path (``model.teacher='configs/...py'``) is
   compared with the snapshot's teacher by what it builds: the same parameters
   and the same logits from the same weights;
@@ -150,6 +150,9 @@ def normalised_current(path, snap, snap_runtime, runtime):
             # inherited from default_runtime then: compare with it as it is now
             if cur[key] == runtime.get(key):
                 cur[key] = value
+    for key in [k for k in cur if k not in snap and k not in snap_runtime]:
+        if cur[key] == runtime.get(key):
+            del cur[key]  # added to default_runtime after the snapshot
     teacher = cur.get('model', {}).get('teacher')
     if isinstance(teacher, str):
         cur['model']['teacher'] = canonical(_model_cfg_from(teacher))

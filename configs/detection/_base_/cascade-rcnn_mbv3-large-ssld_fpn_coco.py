@@ -11,6 +11,10 @@ _base_ = [
 ]
 default_scope = 'mmdet'
 custom_imports = dict(imports=['ssld_mm'], allow_failed_imports=False)
+# SSLDRunner applies ssld_mm.utils.setup_runtime() (safe checkpoint loading, atomic
+# saves, resume from the newest complete checkpoint) under any train.py, also
+# MMPretrain's and MMDetection's; importing ssld_mm alone changes nothing.
+runner_type = 'ssld_mm.SSLDRunner'
 
 model = dict(
     # MobileNetV3RCNN(model_name=large, scale=1.0, feature_maps=[2, 3, 4],

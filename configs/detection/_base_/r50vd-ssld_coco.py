@@ -14,6 +14,10 @@ _base_ = [
 ]
 default_scope = 'mmdet'
 custom_imports = dict(imports=['ssld_mm'], allow_failed_imports=False)
+# SSLDRunner applies ssld_mm.utils.setup_runtime() (safe checkpoint loading, atomic
+# saves, resume from the newest complete checkpoint) under any train.py, also
+# MMPretrain's and MMDetection's; importing ssld_mm alone changes nothing.
+runner_type = 'ssld_mm.SSLDRunner'
 
 # PaddleDetection ResNet(depth=50, variant='d', freeze_at=0, freeze_norm=True):
 # ResNet-D stem and avg-pool shortcut, stem + res2 frozen, BN frozen (affine
