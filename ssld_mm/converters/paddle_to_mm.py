@@ -130,46 +130,81 @@ def convert_paddle_state(
         PaddleConversionError: Keys or shapes that do not fit ``arch``.
     """
     spec = get_arch(arch)
-    if fmt not in FORMATS:
-        raise ValueError(f'format must be one of {FORMATS}, got {fmt!r}')
-    if fmt == 'mmdet':
-        if spec.family != 'resnet_vd':
-            raise ValueError(
-                f'--format mmdet writes MMDetection ResNetV1d checkpoints; '
-                f'{spec.name} is not a ResNet_vd. Use the mmpretrain format and '
-                f"the backbone of configs/_base_/models/paddleclas/"
-                f"{spec.config_name}.py in the detector (init_cfg="
-                f"dict(type='Pretrained', checkpoint=..., prefix='backbone.')).")
-        if spec.params['depth'] not in (50, 101, 152):
-            raise ValueError(
-                f"--format mmdet: {spec.name} cannot be written in MMDetection "
-                "ResNetV1d's layout: " +
-                ('PaddleClas gives layer1.0 a 1x1 projection shortcut that '
-                 "MMDetection's BasicBlock ResNetV1d lacks" if spec.params['depth'] <
-                 50 else "MMDetection's ResNet has no depth 200") +
-                '. Use the mmpretrain format with the backbone '
-                "'ssld_mm.PaddleResNetV1d' and init_cfg=dict(type='Pretrained',"
-                " checkpoint=..., prefix='backbone.').")
-
-    naming = detect_naming(spec, state.keys())
-    if naming is None:
-        examples = ', '.join(repr(s) for s in SIGNATURES[spec.family].values())
-        prefixes = sorted(top_level_names(state))
-        hint = ''
-        if {'Student', 'Teacher'} & set(prefixes):
-            hint = (' It looks like a PaddleClas distillation checkpoint: pass '
-                    "--src-prefix Student. (or Teacher.).")
-        raise PaddleConversionError(
-            f'the weights do not look like PaddleClas {spec.name}: none of the '
-            f'keys {examples} is present. Top-level names found: '
-            f'{prefixes[:_MAX_LISTED]}.{hint}')
-
+    _check_format(spec, fmt)
+    naming = _detect_naming(spec, state)
     if num_classes is None:
         fc = state.get('fc.weight', state.get('out.weight'))
         num_classes = int(fc.shape[-1]) if fc is not None and fc.ndim == 2 \
             else 1000
     mm_expected = expected_state(spec, 'mmpretrain', num_classes)
+    converted, problems = _convert_tensors(spec, naming, state, mm_expected)
+    if problems:
+        fits = _fitting_archs(state, spec, num_classes)
+        hint = (f' They fit {" / ".join(fits)}: is --arch right?' if fits else '')
+        raise PaddleConversionError(
+            f'the weights do not fit PaddleClas {spec.name} (num_classes='
+            f'{num_classes}); nothing was converted.{hint}\n' + '\n'.join(problems))
+    # Keep the model's order (nicer to read, same as a saved MM checkpoint).
+    ordered = collections.OrderedDict((k, converted[k]) for k in mm_expected)
+    dropped = []
+    if fmt == 'mmdet':
+        ordered, dropped = _to_mmdet_layout(spec, ordered)
+    info = dict(
+        arch=spec.name,
+        naming=naming,
+        format=fmt,
+        num_classes=num_classes,
+        dropped=dropped)
+    return ordered, info
 
+
+def _check_format(spec: PaddleArch, fmt: str) -> None:
+    """Raise unless ``fmt`` is known and can hold ``spec``."""
+    if fmt not in FORMATS:
+        raise ValueError(f'format must be one of {FORMATS}, got {fmt!r}')
+    if fmt != 'mmdet':
+        return
+    if spec.family != 'resnet_vd':
+        raise ValueError(
+            f'--format mmdet writes MMDetection ResNetV1d checkpoints; '
+            f'{spec.name} is not a ResNet_vd. Use the mmpretrain format and '
+            f"the backbone of configs/_base_/models/paddleclas/"
+            f"{spec.config_name}.py in the detector (init_cfg="
+            f"dict(type='Pretrained', checkpoint=..., prefix='backbone.')).")
+    if spec.params['depth'] not in (50, 101, 152):
+        raise ValueError(
+            f"--format mmdet: {spec.name} cannot be written in MMDetection "
+            "ResNetV1d's layout: " +
+            ('PaddleClas gives layer1.0 a 1x1 projection shortcut that '
+             "MMDetection's BasicBlock ResNetV1d lacks" if spec.params['depth'] <
+             50 else "MMDetection's ResNet has no depth 200") +
+            '. Use the mmpretrain format with the backbone '
+            "'ssld_mm.PaddleResNetV1d' and init_cfg=dict(type='Pretrained',"
+            " checkpoint=..., prefix='backbone.').")
+
+
+def _detect_naming(spec: PaddleArch, state: Dict[str, np.ndarray]) -> str:
+    """The PaddleClas naming generation of ``state``, or an error that says
+    what was found instead."""
+    naming = detect_naming(spec, state.keys())
+    if naming is not None:
+        return naming
+    examples = ', '.join(repr(s) for s in SIGNATURES[spec.family].values())
+    prefixes = sorted(top_level_names(state))
+    hint = ''
+    if {'Student', 'Teacher'} & set(prefixes):
+        hint = (' It looks like a PaddleClas distillation checkpoint: pass '
+                "--src-prefix Student. (or Teacher.).")
+    raise PaddleConversionError(
+        f'the weights do not look like PaddleClas {spec.name}: none of the '
+        f'keys {examples} is present. Top-level names found: '
+        f'{prefixes[:_MAX_LISTED]}.{hint}')
+
+
+def _convert_tensors(spec: PaddleArch, naming: str, state: Dict[str, np.ndarray],
+                     mm_expected: dict) -> Tuple[dict, List[str]]:
+    """Map and transform every tensor; return the converted ones and the
+    problems found (wrong shapes, tensors without a place, missing ones)."""
     converted = collections.OrderedDict()
     unexpected, bad_shape, sources = [], [], {}
     for key, array in state.items():
@@ -215,39 +250,27 @@ def convert_paddle_state(
     if missing:
         problems.append(f'{len(missing)} {spec.name} tensor(s) not in the file:' +
                         _listing(missing))
-    if problems:
-        fits = _fitting_archs(state, spec, num_classes)
-        hint = (f' They fit {" / ".join(fits)}: is --arch right?' if fits else '')
-        raise PaddleConversionError(
-            f'the weights do not fit PaddleClas {spec.name} (num_classes='
-            f'{num_classes}); nothing was converted.{hint}\n' + '\n'.join(problems))
+    return converted, problems
 
-    # Keep the model's order (nicer to read, same as a saved MM checkpoint).
-    ordered = collections.OrderedDict((k, converted[k]) for k in mm_expected)
-    dropped = []
-    if fmt == 'mmdet':
-        det_expected = expected_state(spec, 'mmdet')
-        det = collections.OrderedDict()
-        for key, value in ordered.items():
-            det_key = mmpretrain_to_mmdet_resnet(key)
-            if det_key is None:
-                dropped.append(key)
-                continue
-            det[det_key] = value
-        if set(det) != set(det_expected) or any(
-                tuple(det[k].shape) != det_expected[k][0] for k in det):
-            raise PaddleConversionError(  # pragma: no cover - layout changed
-                'internal error: the MMDetection ResNetV1d layout does not '
-                f'match (missing {sorted(set(det_expected) - set(det))[:5]}, '
-                f'extra {sorted(set(det) - set(det_expected))[:5]})')
-        ordered = collections.OrderedDict((k, det[k]) for k in det_expected)
-    info = dict(
-        arch=spec.name,
-        naming=naming,
-        format=fmt,
-        num_classes=num_classes,
-        dropped=dropped)
-    return ordered, info
+
+def _to_mmdet_layout(spec: PaddleArch, ordered: dict) -> Tuple[dict, List[str]]:
+    """An MMPretrain ResNetV1d state dict in MMDetection's backbone layout;
+    also returns the keys left out (the classifier)."""
+    det_expected = expected_state(spec, 'mmdet')
+    det, dropped = collections.OrderedDict(), []
+    for key, value in ordered.items():
+        det_key = mmpretrain_to_mmdet_resnet(key)
+        if det_key is None:
+            dropped.append(key)
+            continue
+        det[det_key] = value
+    if set(det) != set(det_expected) or any(
+            tuple(det[k].shape) != det_expected[k][0] for k in det):
+        raise PaddleConversionError(  # pragma: no cover - layout changed
+            'internal error: the MMDetection ResNetV1d layout does not '
+            f'match (missing {sorted(set(det_expected) - set(det))[:5]}, '
+            f'extra {sorted(set(det) - set(det_expected))[:5]})')
+    return collections.OrderedDict((k, det[k]) for k in det_expected), dropped
 
 
 def convert_pdparams(src: str,
