@@ -43,7 +43,7 @@ class SiftMatchParams(rs.FromMapping):
 
     Defaults are :data:`ssld_mm.data_selection.sift.DEFAULTS`;
     ``SiftMatchParams.from_mapping(values)`` takes them from the same-named
-    entries of a mapping (:func:`dedup_pool` passes its arguments).
+    entries of a mapping (``tools/data/dedup_sift.py`` passes its flags).
 
     Example:
         >>> SiftMatchParams(min_inliers=20).to_dict()['min_inliers']
@@ -347,15 +347,7 @@ def dedup_pool(pool_list: str,
                val_cache: Optional[str] = None,
                workers: int = 1,
                chunk_size: int = 1000,
-               max_side: int = DEFAULTS['max_side'],
-               max_keypoints: int = DEFAULTS['max_keypoints'],
-               ratio: float = DEFAULTS['ratio'],
-               min_inliers: int = DEFAULTS['min_inliers'],
-               candidates: int = DEFAULTS['candidates'],
-               ransac_thresh: float = DEFAULTS['ransac_thresh'],
-               flann_trees: int = DEFAULTS['flann_trees'],
-               flann_checks: int = DEFAULTS['flann_checks'],
-               check_flip: bool = DEFAULTS['check_flip'],
+               match: Optional[SiftMatchParams] = None,
                drop_unreadable: bool = False,
                progress: bool = True,
                unreadable_report: Optional[str] = None,
@@ -378,19 +370,10 @@ def dedup_pool(pool_list: str,
             (keyed by the list's contents). Defaults to the work dir.
         workers (int): Worker processes. Defaults to 1 (in-process).
         chunk_size (int): Pool entries per chunk. Defaults to 1000.
-        max_side (int): Images are downscaled to this longest side. 512.
-        max_keypoints (int): Strongest keypoints kept per image. 500.
-        ratio (float): Lowe's ratio. 0.75.
-        min_inliers (int): The decision threshold: a pool image is a
-            duplicate if its best validation match has at least this many
-            RANSAC inliers. 15.
-        candidates (int): Validation images verified per pool image and
-            orientation. 3.
-        ransac_thresh (float): RANSAC reprojection threshold (pixels of the
-            resized images). 5.
-        flann_trees (int): FLANN kd-trees. 4.
-        flann_checks (int): FLANN leaves checked per query. 64.
-        check_flip (bool): Also find horizontally flipped copies. True.
+        match (SiftMatchParams, optional): The feature and matching settings
+            (downscaling, keypoints, Lowe's ratio, the ``min_inliers``
+            decision threshold, FLANN, flipped copies). Defaults to
+            ``SiftMatchParams()``, i.e. :data:`~ssld_mm.data_selection.sift.DEFAULTS`.
         drop_unreadable (bool): Leave unreadable pool images out of the kept
             list (default: keep them; they are always reported).
         progress (bool): Show progress bars.
@@ -409,11 +392,14 @@ def dedup_pool(pool_list: str,
 
     Example:
         >>> dedup_pool('pool.txt', 'val.txt', 'pool_kept.txt',
-        ...            'pool_removed.txt', data_prefix='data/', workers=16)
+        ...            'pool_removed.txt', data_prefix='data/', workers=16,
+        ...            match=SiftMatchParams(min_inliers=20))
     """
     _check_int('workers', workers, 0)
     _check_int('chunk_size', chunk_size, 1)
-    params = SiftMatchParams.from_mapping(locals())
+    params = SiftMatchParams() if match is None else match
+    if not isinstance(params, SiftMatchParams):
+        raise TypeError(f'match must be a SiftMatchParams, got {type(params).__name__}')
     for name, path in (('pool', pool_list), ('val', val_list)):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{name} list {path!r} does not exist')
@@ -438,13 +424,13 @@ def dedup_pool(pool_list: str,
             val_list,
             job.val_cache,
             val_prefix=job.val_prefix,
-            max_side=max_side,
-            max_keypoints=max_keypoints,
+            max_side=params.max_side,
+            max_keypoints=params.max_keypoints,
             workers=1,
             progress=False,
             load_features=False,
             log=lambda s: None)
-    need = min_useful_keypoints(min_inliers)
+    need = min_useful_keypoints(params.min_inliers)
     summary = _merge_dedup(
         pool_list,
         val_list,

@@ -134,7 +134,7 @@ cv2.setNumThreads(4)
 img = np.random.default_rng(0).integers(0, 255, (1024, 1024, 3), np.uint8)
 for _ in range(3):
     cv2.GaussianBlur(img, (0, 0), 3.0); cv2.resize(img, (700, 700))
-from ssld_mm.data_selection import select_topk, dedup_pool
+from ssld_mm.data_selection import select_topk, dedup_pool, SiftMatchParams
 r = select_topk({TINY_CLS_CONFIG!r}, {osp.join(pool, 'tiny.pth')!r},
                 {osp.join(pool, 'pool.txt')!r}, 3, {str(tmp_path / 'o.txt')!r},
                 data_prefix={pool!r}, num_workers=2, batch_size=4,
@@ -143,8 +143,8 @@ assert r['summary']['images_scored'] == 30
 assert cv2.getNumThreads() == 4  # the parent's setting is restored
 s = dedup_pool({osp.join(pool, 'pool.txt')!r}, {osp.join(pool, 'pool.txt')!r},
                {str(tmp_path / 'k.txt')!r}, {str(tmp_path / 'r.txt')!r},
-               data_prefix={pool!r}, workers=2, max_keypoints=50,
-               progress=False)
+               data_prefix={pool!r}, workers=2,
+               match=SiftMatchParams(max_keypoints=50), progress=False)
 assert s['pool_images'] == 31
 print('no deadlock')
 ''')

@@ -7,7 +7,7 @@ import os.path as osp
 import cv2
 import pytest
 
-from ssld_mm.data_selection import dedup_pool
+from ssld_mm.data_selection import SiftMatchParams, dedup_pool
 from ssld_mm.testing.synthetic_scenes import TRANSFORMS, make_scene, near_duplicate
 
 NUM_VAL = 24
@@ -56,6 +56,9 @@ def run(data, tag, **kw):
                             f'{tag}_kept.txt'), osp.join(root, f'{tag}_removed.txt')
     args = dict(
         data_prefix=root, workers=2, chunk_size=10, progress=False, log=lambda s: None)
+    sift = {k: kw.pop(k) for k in list(kw) if k in SiftMatchParams.__dataclass_fields__}
+    if sift:
+        args['match'] = SiftMatchParams(**sift)
     args.update(kw)
     summary = dedup_pool(
         osp.join(root, 'pool.txt'), osp.join(root, 'val.txt'), out, removed, **args)
@@ -141,13 +144,15 @@ def test_argument_errors(data):
         run(data, 'x', ratio=1.5)
     with pytest.raises(ValueError, match='min_inliers must be an integer'):
         run(data, 'x', min_inliers=1)
+    with pytest.raises(TypeError, match='match must be a SiftMatchParams, got dict'):
+        run(data, 'x', match=dict(min_inliers=20))
 
 
 def test_match_params_validate_and_serialise():
     from ssld_mm.data_selection.dedup import SiftMatchParams
     from ssld_mm.data_selection.sift import DEFAULTS
     assert SiftMatchParams().to_dict() == DEFAULTS
-    # from a function's arguments (dedup_pool's locals()): the fields only
+    # from a mapping with more keys (dedup_sift.py's parsed flags): the fields only
     picked = SiftMatchParams.from_mapping(dict(DEFAULTS, min_inliers=20, workers=4))
     assert picked.to_dict() == dict(DEFAULTS, min_inliers=20)
     assert picked.match_kwargs() == dict(

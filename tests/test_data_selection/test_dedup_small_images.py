@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import REPO, run_tool
 
-from ssld_mm.data_selection import dedup_pool, extract_sift, load_gray
+from ssld_mm.data_selection import SiftMatchParams, dedup_pool, extract_sift, load_gray
 
 DEDUP = osp.join(REPO, 'tools', 'data', 'dedup_sift.py')
 
@@ -94,7 +94,7 @@ def test_threshold_follows_min_inliers_and_no_warning_when_fine(data, tmp_path):
             str(tmp_path / 'k.txt'),
             str(tmp_path / 'r.txt'),
             data_prefix=data,
-            min_inliers=3,
+            match=SiftMatchParams(min_inliers=3),
             progress=False,
             log=lambda s: None)
     assert summary['min_useful_keypoints'] == 3

@@ -17,7 +17,7 @@ import sys
 import warnings
 
 from ssld_mm.data_selection import SIFT_DEFAULTS as D
-from ssld_mm.data_selection import dedup_pool, format_dedup_summary
+from ssld_mm.data_selection import SiftMatchParams, dedup_pool, format_dedup_summary
 from ssld_mm.utils.tool_errors import report_failures
 
 
@@ -120,15 +120,8 @@ def run(args: argparse.Namespace) -> dict:
         val_cache=args.val_cache,
         workers=args.workers,
         chunk_size=args.chunk_size,
-        max_side=args.max_side,
-        max_keypoints=args.max_keypoints,
-        ratio=args.ratio,
-        min_inliers=args.min_inliers,
-        candidates=args.candidates,
-        ransac_thresh=args.ransac_thresh,
-        flann_trees=args.flann_trees,
-        flann_checks=args.flann_checks,
-        check_flip=not args.no_flip,
+        match=SiftMatchParams.from_mapping(
+            dict(vars(args), check_flip=not args.no_flip)),
         drop_unreadable=args.drop_unreadable,
         progress=not args.no_progress,
         unreadable_report=args.unreadable_report,
