@@ -10,6 +10,7 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CLS_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_cls.py')
+TINY_DISTILL_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
 
 
 def write_image_folder(root: str,
@@ -129,6 +130,30 @@ def pytest_sessionstart(session):
 @pytest.fixture
 def image_folder(tmp_path):
     return write_image_folder(str(tmp_path / 'images'))
+
+
+@pytest.fixture
+def tiny_teacher(tmp_path):
+    """``(checkpoint path, teacher)``: the teacher of ``tiny_distill.py``
+    (seed 0, initialised), saved as an MMEngine checkpoint."""
+    import torch
+    from mmengine.config import Config
+
+    from ssld_mm.registry import MODELS
+    from ssld_mm.utils import register_all_modules
+    register_all_modules()
+    torch.manual_seed(0)
+    teacher = MODELS.build(Config.fromfile(TINY_DISTILL_CONFIG).teacher)
+    teacher.init_weights()
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
+    return path, teacher
+
+
+@pytest.fixture
+def tiny_teacher_ckpt(tiny_teacher):
+    """The checkpoint path of :func:`tiny_teacher`."""
+    return tiny_teacher[0]
 
 
 @pytest.fixture(autouse=True)

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, TINY_DISTILL_CONFIG
 from mmengine.config import Config
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
-DISTILL = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+DISTILL = TINY_DISTILL_CONFIG
 
 
 @pytest.fixture

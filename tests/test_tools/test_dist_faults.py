@@ -9,10 +9,9 @@ import time
 
 import pytest
 import torch
-from conftest import REPO, free_port
-from mmengine.config import Config
+from conftest import REPO, TINY_DISTILL_CONFIG, free_port
 
-DISTILL = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+DISTILL = TINY_DISTILL_CONFIG
 BOUND_S = 120  # the job must be over by then (gloo's own timeout is 30 min)
 
 FAULT_MODULE = '''
@@ -41,21 +40,9 @@ class FailOnRankHook(Hook):
 '''
 
 
-@pytest.fixture
-def teacher_ckpt(tmp_path):
-    from ssld_mm.registry import MODELS
-    from ssld_mm.utils import register_all_modules
-    register_all_modules()
-    torch.manual_seed(0)
-    teacher = MODELS.build(Config.fromfile(DISTILL).teacher)
-    path = str(tmp_path / 'teacher.pth')
-    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
-    return path
-
-
 @pytest.mark.parametrize('how', ['raise', 'kill'])
 def test_a_failing_rank_ends_the_job_and_keeps_checkpoints(how, tmp_path, image_folder,
-                                                           teacher_ckpt):
+                                                           tiny_teacher_ckpt):
     (tmp_path / 'fault_hooks.py').write_text(FAULT_MODULE)
     cfg = tmp_path / 'cfg.py'
     # 18 images, 2 ranks x batch 4: 2 iterations per epoch; rank 1 fails in
@@ -76,7 +63,7 @@ def test_a_failing_rank_ends_the_job_and_keeps_checkpoints(how, tmp_path, image_
         osp.join(REPO, 'tools', 'dist_train.sh'),
         str(cfg), '2', '--work-dir',
         str(work), '--no-validate', '--cfg-options',
-        f'model.teacher_ckpt={teacher_ckpt}',
+        f'model.teacher_ckpt={tiny_teacher_ckpt}',
         f'train_dataloader.dataset.data_root={image_folder}'
     ]
     env = dict(

@@ -4,13 +4,13 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO, run_tool
+from conftest import REPO, TINY_DISTILL_CONFIG, run_tool
 # tools/benchmark/ is on pytest's pythonpath (setup.cfg)
 from distill_speed import benchmark, format_report, guess_input_shape, make_batch
 from mmengine.config import Config
 
 TOOL = osp.join(REPO, 'tools', 'benchmark', 'distill_speed.py')
-TINY = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+TINY = TINY_DISTILL_CONFIG
 DEMO = osp.join(REPO, 'configs', 'demo', 'ssld_lenet5_fmnist_unlabeled.py')
 
 

@@ -6,27 +6,12 @@ import textwrap
 
 import pytest
 import torch
-from conftest import (REPO, assert_each_rank_trained_its_share, free_port,
-                      rank_recorder_config, run_tool)
+from conftest import (REPO, TINY_DISTILL_CONFIG, assert_each_rank_trained_its_share,
+                      free_port, rank_recorder_config, run_tool)
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 EXTRACT = osp.join(REPO, 'tools', 'model_converters', 'extract_student.py')
-CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
-
-
-@pytest.fixture
-def teacher_ckpt(tmp_path):
-    from ssld_mm.registry import MODELS
-    from ssld_mm.utils import register_all_modules
-    register_all_modules()
-    from mmengine.config import Config
-    cfg = Config.fromfile(CONFIG)
-    torch.manual_seed(0)
-    teacher = MODELS.build(cfg.teacher)
-    teacher.init_weights()
-    path = str(tmp_path / 'teacher.pth')
-    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
-    return path
+CONFIG = TINY_DISTILL_CONFIG
 
 
 def opts(folder, ckpt, *extra):
@@ -48,18 +33,19 @@ def state(path):
     return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
 
 
-def test_distill_train_resume_and_export(tmp_path, image_folder, teacher_ckpt):
+def test_distill_train_resume_and_export(tmp_path, image_folder, tiny_teacher_ckpt):
     full = tmp_path / 'full'
-    proc = run_tool(
-        [TRAIN, CONFIG, '--work-dir',
-         str(full), *opts(image_folder, teacher_ckpt)])
+    proc = run_tool([
+        TRAIN, CONFIG, '--work-dir',
+        str(full), *opts(image_folder, tiny_teacher_ckpt)
+    ])
     out = proc.stdout + proc.stderr
     assert 'loss_distill' in out and 'accuracy/top1' in out
     assert 'Teacher accuracy on the validation set: top-1' in out
     final = state(full / 'epoch_2.pth')
     assert all(k.startswith('student.') for k in final), list(final)[:5]
 
-    # resume from epoch 1 (teacher reloaded from teacher_ckpt) == uninterrupted
+    # resume from epoch 1 (teacher reloaded from tiny_teacher_ckpt) == uninterrupted
     part = tmp_path / 'part'
     part.mkdir()
     shutil.copy(full / 'epoch_1.pth', part / 'epoch_1.pth')
@@ -67,7 +53,7 @@ def test_distill_train_resume_and_export(tmp_path, image_folder, teacher_ckpt):
     proc = run_tool([
         TRAIN, CONFIG, '--work-dir',
         str(part), '--resume',
-        str(part / 'epoch_1.pth'), *opts(image_folder, teacher_ckpt)
+        str(part / 'epoch_1.pth'), *opts(image_folder, tiny_teacher_ckpt)
     ])
     # it really resumed: a fresh run (same seed) would reach the same weights,
     # but would log epoch 1 and rewrite epoch_1.pth
@@ -118,9 +104,9 @@ def test_distill_train_resume_and_export(tmp_path, image_folder, teacher_ckpt):
         assert torch.equal(v, final['student.backbone.' + k]), k
 
 
-def test_extract_student_rejects_plain_checkpoint(tmp_path, teacher_ckpt):
+def test_extract_student_rejects_plain_checkpoint(tmp_path, tiny_teacher_ckpt):
     with pytest.raises(AssertionError, match='no "student.\\*" keys'):
-        run_tool([EXTRACT, teacher_ckpt, str(tmp_path / 'out.pth')])
+        run_tool([EXTRACT, tiny_teacher_ckpt, str(tmp_path / 'out.pth')])
     assert not osp.exists(tmp_path / 'out.pth')
 
 
@@ -135,14 +121,14 @@ def test_distill_bad_teacher_ckpt_stops_before_training(tmp_path, image_folder):
     assert not glob.glob(str(tmp_path / 'w' / '*.pth'))
 
 
-def test_distill_ddp_two_cpu_processes(tmp_path, image_folder, teacher_ckpt):
+def test_distill_ddp_two_cpu_processes(tmp_path, image_folder, tiny_teacher_ckpt):
     work = tmp_path / 'ddp'
     config, ranks, env = rank_recorder_config(tmp_path, CONFIG)
     proc = run_tool([
         'bash',
         osp.join(REPO, 'tools', 'dist_train.sh'), config, '2', '--work-dir',
         str(work), '--verbose',
-        *opts(image_folder, teacher_ckpt, 'train_cfg.max_epochs=1')
+        *opts(image_folder, tiny_teacher_ckpt, 'train_cfg.max_epochs=1')
     ],
                     env={
                         'PORT': str(free_port()),
@@ -180,7 +166,7 @@ USER_MODULE = textwrap.dedent('''
 
 
 def test_user_registered_student_via_custom_imports(tmp_path, image_folder,
-                                                    teacher_ckpt):
+                                                    tiny_teacher_ckpt):
     (tmp_path / 'my_student.py').write_text(USER_MODULE)
     cfg = tmp_path / 'user_distill.py'
     cfg.write_text(
@@ -196,7 +182,7 @@ def test_user_registered_student_via_custom_imports(tmp_path, image_folder,
     run_tool([
         TRAIN,
         str(cfg), '--work-dir',
-        str(work), *opts(image_folder, teacher_ckpt, 'train_cfg.max_epochs=1')
+        str(work), *opts(image_folder, tiny_teacher_ckpt, 'train_cfg.max_epochs=1')
     ],
              env={'PYTHONPATH': f'{REPO}:{tmp_path}'})
     keys = state(work / 'epoch_1.pth')

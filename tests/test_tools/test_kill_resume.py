@@ -17,10 +17,10 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, TINY_DISTILL_CONFIG
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
-DISTILL = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+DISTILL = TINY_DISTILL_CONFIG
 
 EPOCH_CFG = f"""
 _base_ = [{DISTILL!r}]
@@ -153,21 +153,6 @@ def _assert_same(a, b):
     print(f'killed and resumed vs uninterrupted: max |diff| = {worst:.3g}')
 
 
-@pytest.fixture
-def teacher_ckpt(tmp_path):
-    from mmengine.config import Config
-
-    from ssld_mm.registry import MODELS
-    from ssld_mm.utils import register_all_modules
-    register_all_modules()
-    torch.manual_seed(0)
-    teacher = MODELS.build(Config.fromfile(DISTILL).teacher)
-    teacher.init_weights()
-    path = str(tmp_path / 'teacher.pth')
-    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
-    return path
-
-
 def _argv(cfg, work, folder, ckpt, resume):
     return [
         cfg, '--work-dir', work, '--no-validate', *(['--resume'] if resume else []),
@@ -217,7 +202,7 @@ def _scenario(tmp_path, folder, ckpt, cfg_text, faults, final_name, kept, corrup
 
 
 def test_epoch_based_run_killed_and_resumed_matches_uninterrupted(
-        tmp_path, image_folder, teacher_ckpt):
+        tmp_path, image_folder, tiny_teacher_ckpt):
 
     def corrupt(work):
         data = open(osp.join(work, 'epoch_1.pth'), 'rb').read()
@@ -234,7 +219,7 @@ def test_epoch_based_run_killed_and_resumed_matches_uninterrupted(
         'corrupt',  # a truncated epoch_2.pth named in last_checkpoint
         'random',  # 4: skips it, resumes epoch_1; killed at random
     ]
-    outputs, _ = _scenario(tmp_path, image_folder, teacher_ckpt, EPOCH_CFG, faults,
+    outputs, _ = _scenario(tmp_path, image_folder, tiny_teacher_ckpt, EPOCH_CFG, faults,
                            'epoch_2.pth', ['epoch_2.pth'], corrupt)
     assert 'no checkpoint found' in outputs[1] and 'fresh run' in outputs[1]
     assert 'interrupted checkpoint save' in outputs[2]
@@ -246,9 +231,9 @@ def test_epoch_based_run_killed_and_resumed_matches_uninterrupted(
 
 
 def test_iteration_based_run_killed_and_resumed_matches_uninterrupted(
-        tmp_path, image_folder, teacher_ckpt):
+        tmp_path, image_folder, tiny_teacher_ckpt):
     faults = [('after_iter', 4), ('in_save', 1), 'random']
-    outputs, _ = _scenario(tmp_path, image_folder, teacher_ckpt, ITER_CFG, faults,
+    outputs, _ = _scenario(tmp_path, image_folder, tiny_teacher_ckpt, ITER_CFG, faults,
                            'iter_8.pth', ['iter_6.pth', 'iter_8.pth'])
     assert 'iter_3.pth' in outputs[1]
 

@@ -5,13 +5,13 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO, run_tool
+from conftest import REPO, TINY_DISTILL_CONFIG, run_tool
 from mmengine.config import Config
 # tools/benchmark/ is on pytest's pythonpath (setup.cfg)
 from stored_speed import StudentFirst, stored_batch, stored_model_cfg
 
 TOOL = osp.join(REPO, 'tools', 'benchmark', 'stored_speed.py')
-TINY = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+TINY = TINY_DISTILL_CONFIG
 
 
 def test_stored_model_cfg_and_batch():

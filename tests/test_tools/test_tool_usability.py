@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO, TINY_CLS_CONFIG, run_tool
+from conftest import REPO, TINY_CLS_CONFIG, TINY_DISTILL_CONFIG, run_tool
 from mmengine.config import Config
 
 from ssld_mm.utils import cli
@@ -19,7 +19,7 @@ from ssld_mm.utils.tool_errors import ConfigError, check_config_files, one_line_
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 TEST = osp.join(REPO, 'tools', 'test.py')
-DISTILL = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+DISTILL = TINY_DISTILL_CONFIG
 
 
 def data_opts(folder):

@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, TINY_CLS_CONFIG, run_tool
+from conftest import REPO, TINY_CLS_CONFIG, TINY_DISTILL_CONFIG, run_tool
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader, load_checkpoint
@@ -20,7 +20,7 @@ from ssld_mm.utils.checkpoint import (TRUST_ENV, UntrustedCheckpointError,
                                       apply_checkpoint_trust, is_trusted,
                                       trust_checkpoints)
 
-DISTILL_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+DISTILL_CONFIG = TINY_DISTILL_CONFIG
 
 setup_runtime()  # MMEngine's local loader is ours (conftest does it too)
 

@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO, TINY_CLS_CONFIG
+from conftest import REPO, TINY_CLS_CONFIG, TINY_DISTILL_CONFIG
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 from ssld_mm.engine.hooks.finite_loss_hook import (NonFiniteLossError,
                                                    add_finite_loss_hook)
 
-DISTILL = osp.join(REPO, 'tests', 'data', 'configs', 'tiny_distill.py')
+DISTILL = TINY_DISTILL_CONFIG
 
 
 class _Snapshot(Hook):
@@ -54,25 +54,12 @@ def _poison(monkeypatch, cls, term, at_call, value=float('nan')):
     monkeypatch.setattr(cls, 'loss', loss)
 
 
-@pytest.fixture
-def teacher_ckpt(tmp_path):
-    from ssld_mm.registry import MODELS
-    from ssld_mm.utils import register_all_modules
-    register_all_modules()
-    torch.manual_seed(0)
-    teacher = MODELS.build(Config.fromfile(DISTILL).teacher)
-    teacher.init_weights()
-    path = str(tmp_path / 'teacher.pth')
-    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, path)
-    return path, teacher
-
-
-def test_nan_distill_loss_stops_before_the_step(tmp_path, image_folder, teacher_ckpt,
+def test_nan_distill_loss_stops_before_the_step(tmp_path, image_folder, tiny_teacher,
                                                 monkeypatch):
     from ssld_mm.models.distillers.ssld_distiller import SSLDDistiller
     _poison(monkeypatch, SSLDDistiller, 'loss_distill', at_call=6)  # epoch 2, iter 2
     runner = _runner(
-        DISTILL, tmp_path / 'w', image_folder, model=dict(teacher_ckpt=teacher_ckpt[0]))
+        DISTILL, tmp_path / 'w', image_folder, model=dict(teacher_ckpt=tiny_teacher[0]))
     snap = _Snapshot()
     runner.register_hook(snap)
     with pytest.raises(NonFiniteLossError) as e:
@@ -106,8 +93,8 @@ def test_inf_classification_loss_in_finetuning(tmp_path, image_folder, monkeypat
 
 
 def test_broken_teacher_is_named_at_the_first_batch(tmp_path, image_folder,
-                                                    teacher_ckpt):
-    _, teacher = teacher_ckpt
+                                                    tiny_teacher):
+    _, teacher = tiny_teacher
     state = teacher.state_dict()
     state['head.fc.bias'][1] = float('nan')
     bad = str(tmp_path / 'broken_teacher.pth')
