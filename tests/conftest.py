@@ -127,6 +127,27 @@ def pytest_sessionstart(session):
     setup_runtime()
 
 
+def tiny_classifier_cfg(width: int = 8,
+                        num_classes: int = 3,
+                        head_type: str = 'mmpretrain.LinearClsHead',
+                        **head) -> dict:
+    """Config of a small MMPretrain ImageClassifier: a ResNet-18 layout
+    ``width`` channels wide at the stem (``8 * width`` at the end), global
+    average pooling and a ``head_type`` head (extra head arguments in
+    ``head``)."""
+    return dict(
+        type='mmpretrain.ImageClassifier',
+        backbone=dict(
+            type='mmpretrain.ResNet',
+            depth=18,
+            stem_channels=width,
+            base_channels=width,
+            out_indices=(3, )),
+        neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        head=dict(
+            type=head_type, num_classes=num_classes, in_channels=width * 8, **head))
+
+
 @pytest.fixture
 def image_folder(tmp_path):
     return write_image_folder(str(tmp_path / 'images'))

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_classifier_cfg
 from mmengine.dataset import Compose
 from mmpretrain.structures import DataSample
 
@@ -357,19 +358,6 @@ def test_soft_labels_file_becomes_gt_score(tmp_path):
                 soft_labels=str(bad)))
 
 
-def _classifier(width, head_type='mmpretrain.LinearClsHead', **head):
-    return dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(
-            type='mmpretrain.ResNet',
-            depth=18,
-            stem_channels=width,
-            base_channels=width,
-            out_indices=(3, )),
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type=head_type, num_classes=5, in_channels=width * 8, **head))
-
-
 @pytest.mark.parametrize('loss',
                          ['SymmetricKLLoss', 'JSDivLoss', 'KLDivLoss', 'SoftCELoss'])
 def test_stored_mode_loss_equals_online_distiller_loss(tmp_path, loss):
@@ -381,8 +369,8 @@ def test_stored_mode_loss_equals_online_distiller_loss(tmp_path, loss):
     distiller = MODELS.build(
         dict(
             type='SSLDDistiller',
-            student=_classifier(8),
-            teacher=_classifier(16),
+            student=tiny_classifier_cfg(8, 5),
+            teacher=tiny_classifier_cfg(16, 5),
             teacher_ckpt=None,
             distill_loss=dict(type=loss),
             data_preprocessor=pre))
@@ -412,7 +400,7 @@ def test_stored_mode_loss_equals_online_distiller_loss(tmp_path, loss):
 
     stored = MODELS.build(
         dict(
-            _classifier(8, 'SoftLabelClsHead', distill_loss=dict(type=loss)),
+            tiny_classifier_cfg(8, 5, 'SoftLabelClsHead', distill_loss=dict(type=loss)),
             data_preprocessor=pre))
     stored.load_state_dict(distiller.student.state_dict())
     stored.train()

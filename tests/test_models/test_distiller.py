@@ -4,6 +4,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import tiny_classifier_cfg
 from mmengine.optim import OptimWrapper
 from mmpretrain.structures import DataSample
 
@@ -11,23 +12,9 @@ from ssld_mm.registry import MODELS
 from ssld_mm.utils import register_all_modules
 
 
-def tiny_classifier(width=8, num_classes=3, **extra):
-    cfg = dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(
-            type='mmpretrain.ResNet',
-            depth=18,
-            stem_channels=width,
-            base_channels=width,
-            out_indices=(3, )),
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(
-            type='mmpretrain.LinearClsHead',
-            num_classes=num_classes,
-            in_channels=width * 8,
-            loss=dict(type='mmpretrain.CrossEntropyLoss')))
-    cfg.update(extra)
-    return cfg
+def tiny_classifier(width=8, num_classes=3):
+    return tiny_classifier_cfg(
+        width, num_classes, loss=dict(type='mmpretrain.CrossEntropyLoss'))
 
 
 PRE = dict(mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)

@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import tiny_classifier_cfg
 from mmpretrain.structures import DataSample
 
 from ssld_mm.registry import MODELS
@@ -175,26 +176,12 @@ def test_zero_probabilities_stay_finite_under_fp16_logits():
 def test_distiller_loss_equals_head_loss_on_teacher_distribution(loss):
     """One implementation: the online distiller and the soft-label head give
     the same losses when the head's soft target is the teacher's softmax."""
-
-    def classifier(width):
-        return dict(
-            type='mmpretrain.ImageClassifier',
-            backbone=dict(
-                type='mmpretrain.ResNet',
-                depth=18,
-                stem_channels=width,
-                base_channels=width,
-                out_indices=(3, )),
-            neck=dict(type='mmpretrain.GlobalAveragePooling'),
-            head=dict(
-                type='mmpretrain.LinearClsHead', num_classes=3, in_channels=width * 8))
-
     torch.manual_seed(0)
     distiller = MODELS.build(
         dict(
             type='SSLDDistiller',
-            student=classifier(8),
-            teacher=classifier(16),
+            student=tiny_classifier_cfg(8),
+            teacher=tiny_classifier_cfg(16),
             teacher_ckpt=None,
             distill_loss=dict(type=loss),
             gt_loss_weight=0.5,
